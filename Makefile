@@ -1,0 +1,39 @@
+# Two commands on a fresh Debian 12 machine: `make run` and `make test`.
+# Everything else here is a convenience over CMake presets.
+
+BUILD     ?= build
+JOBS      ?= $(shell nproc)
+CMAKE_ARGS ?=
+
+.PHONY: all deps configure build run test bench asan clean
+
+all: build
+
+deps:
+	@.ci/install-deps
+
+configure: deps
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) >/dev/null
+
+build: configure
+	@cmake --build $(BUILD) -j $(JOBS)
+
+# Runs the engine on its embedded default: an in-process Kafka cluster, the bundled sample
+# and rules, and a RocksDB store under ./var/tuttle.
+run: build
+	@$(BUILD)/tuttle run
+
+test: build
+	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --timeout 600
+
+bench: build
+	@$(BUILD)/bench/tuttle_bench --benchmark_counters_tabular=true
+
+# Debug build with AddressSanitizer and UndefinedBehaviorSanitizer, then the suite.
+asan: deps
+	@cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTUTTLE_SANITIZE=address,undefined >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+	@ctest --test-dir build-asan --output-on-failure -j $(JOBS) --timeout 900
+
+clean:
+	@rm -rf $(BUILD) build-asan

@@ -1,0 +1,21 @@
+# Every dependency comes from a Debian 12 package (.ci/debian-packages.txt).
+find_package(PkgConfig REQUIRED)
+# librdkafka and Hyperscan ship pkg-config files only.
+pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
+pkg_check_modules(HYPERSCAN REQUIRED IMPORTED_TARGET libhs)
+pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
+
+find_package(simdjson REQUIRED)
+find_package(TBB REQUIRED)
+find_package(RocksDB REQUIRED)
+find_package(fmt REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(nlohmann_json REQUIRED)
+find_package(Threads REQUIRED)
+if(TUTTLE_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+if(TUTTLE_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()

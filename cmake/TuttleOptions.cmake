@@ -1,0 +1,35 @@
+# One INTERFACE target carries warnings, hardening and sanitizer flags for every Tuttle target.
+include(CheckPIESupported)
+check_pie_supported()
+set(CMAKE_POSITION_INDEPENDENT_CODE ON)
+
+add_library(tuttle_options INTERFACE)
+add_library(tuttle::options ALIAS tuttle_options)
+
+target_compile_options(tuttle_options INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
+  -Wformat=2 -Wimplicit-fallthrough
+  # Hardening: stack protector, stack clash protection, control-flow protection.
+  -fstack-protector-strong -fstack-clash-protection -fcf-protection)
+if(TUTTLE_WERROR)
+  target_compile_options(tuttle_options INTERFACE -Werror)
+endif()
+
+# _FORTIFY_SOURCE needs optimisation; sanitizer builds replace it with their own checks.
+if(NOT TUTTLE_SANITIZE)
+  target_compile_options(tuttle_options INTERFACE
+    $<$<NOT:$<CONFIG:Debug>>:-U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2>)
+endif()
+
+# Full RELRO and a non-executable stack; PIE comes from CMAKE_POSITION_INDEPENDENT_CODE.
+target_link_options(tuttle_options INTERFACE
+  -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack -Wl,--as-needed)
+
+if(TUTTLE_SANITIZE)
+  string(REPLACE "," ";" _sanitizers "${TUTTLE_SANITIZE}")
+  foreach(_s IN LISTS _sanitizers)
+    target_compile_options(tuttle_options INTERFACE -fsanitize=${_s})
+    target_link_options(tuttle_options INTERFACE -fsanitize=${_s})
+  endforeach()
+  target_compile_options(tuttle_options INTERFACE -fno-omit-frame-pointer -fno-sanitize-recover=all)
+endif()

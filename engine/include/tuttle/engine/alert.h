@@ -1,0 +1,56 @@
+#pragma once
+// Alert: what Tuttle tells an analyst. A single-event rule's match, or a correlation rule's
+// window that met its condition, with the evidence that made it. Serialised as an OCSF 1.1
+// Detection Finding (class_uid 2004).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tuttle/engine/hash.h"
+#include "tuttle/engine/record.h"
+#include "tuttle/engine/rule_set.h"
+#include "tuttle/engine/time.h"
+
+namespace tuttle {
+
+// A reference to one contributing record.
+struct Evidence {
+  SourcePosition position;
+  TimeNs time = kNoTime;
+  Hash128 record_id;
+  std::shared_ptr<const RuleInfo> rule;  // the detection rule the record matched
+};
+
+struct Alert {
+  Hash128 id;  // deterministic: see ComputeAlertId()
+  std::shared_ptr<const RuleInfo> rule;
+  // "single" for a detection rule's own alert, else the correlation type ("event_count", ...).
+  std::string kind;
+  TimeNs time = kNoTime;  // event time at which the condition held (the last evidence's time)
+  TimeNs window_start = kNoTime;
+  TimeNs window_end = kNoTime;
+  std::vector<std::pair<std::string, std::string>> group;  // group-by name and value
+  std::vector<Evidence> evidence;
+  int64_t count = 0;        // events, distinct values or steps that met the condition
+  std::string condition;    // the condition that held, e.g. ">= 5"
+  std::vector<std::string> values;  // value_count: the distinct values
+  std::string product;      // log source of the evidence (single-event alerts)
+  std::string service;
+  std::string tenant;
+};
+
+// The alert id: a hash of the rule id, the kind, the group-by values and the ids of the evidence
+// records, in order. The same input always gives the same id, whichever source delivered it.
+Hash128 ComputeAlertId(const Alert& alert);
+
+// OCSF 1.1 Detection Finding, one line of JSON.
+std::string AlertToOcsfJson(const Alert& alert);
+
+// One readable line for terminals:
+// 2018-10-26T13:42:46.808Z high   K8s exec then secret listing  user.username=alice  3 events ...
+std::string AlertToText(const Alert& alert, bool color);
+
+}  // namespace tuttle

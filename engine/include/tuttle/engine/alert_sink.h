@@ -1,0 +1,46 @@
+#pragma once
+// AlertSink: where a batch's results go (the RocksDB store, the terminal, later Kafka and
+// webhooks). The pipeline calls sinks from its last, serial stage, in batch order; a batch's
+// source positions are committed only after every sink accepted it.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tuttle/engine/alert.h"
+#include "tuttle/engine/record.h"
+#include "tuttle/engine/result.h"
+
+namespace tuttle {
+
+// A record, or a record's part in the correlation windows, that could not be processed.
+struct DeadLetter {
+  enum class Kind : uint8_t {
+    kParse,  // unreadable: malformed JSON, unknown format, no event time
+    kLate,   // older than the watermark: single-event rules ran, the windows listed did not
+  };
+  Kind kind = Kind::kParse;
+  SourcePosition position;
+  std::string reason;  // for humans: "malformed JSON: ...", "late by 42.1 s for: <rule titles>"
+  std::string record;  // the raw bytes, for re-drive
+  TimeNs event_time = kNoTime;
+};
+std::string_view DeadLetterKindName(DeadLetter::Kind kind);  // "parse", "late"
+
+struct BatchOutput {
+  uint64_t sequence = 0;
+  std::vector<Alert> alerts;
+  std::vector<DeadLetter> dead_letters;
+  // The last position of each stream in the batch: committed once sinks have written the batch.
+  std::vector<SourcePosition> positions;
+};
+
+class AlertSink {
+ public:
+  virtual ~AlertSink() = default;
+  virtual Status Write(const BatchOutput& batch) = 0;
+  // Called once after the last batch.
+  virtual Status Finish() { return Ok(); }
+};
+
+}  // namespace tuttle

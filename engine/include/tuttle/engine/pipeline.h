@@ -1,0 +1,63 @@
+#pragma once
+// Pipeline: the oneTBB parallel_pipeline every record goes through.
+//
+//   read (serial, in order)       RecordSource::Next() fills a RecordBatch
+//   parse + match (parallel)      RecordParser and Detector per thread: events, single-event
+//                                 alerts, signals, dead letters
+//   correlate (serial, in order)  Correlator: watermark, windows, correlation alerts
+//   emit (serial, in order)       AlertSinks write the batch, then the source commits positions
+//
+// Stages keep batch order, so results do not depend on the number of threads. Backpressure
+// comes from the token limit: at most `tokens` batches are in flight.
+
+#include <cstdint>
+#include <vector>
+
+#include "tuttle/engine/alert_sink.h"
+#include "tuttle/engine/correlator.h"
+#include "tuttle/engine/record_parser.h"
+#include "tuttle/engine/record_source.h"
+#include "tuttle/engine/result.h"
+#include "tuttle/engine/rule_set.h"
+
+namespace tuttle {
+
+struct PipelineOptions {
+  // Worker threads; 0 means one per core.
+  int threads = 0;
+  // Batches in flight; 0 means 2 x threads + 2.
+  int tokens = 0;
+  CorrelatorOptions correlator;
+};
+
+struct PipelineStats {
+  uint64_t batches = 0;
+  uint64_t records = 0;
+  uint64_t bytes = 0;
+  uint64_t events = 0;          // records can hold several events (or none)
+  uint64_t matched_events = 0;  // events at least one detection rule matched
+  uint64_t rule_matches = 0;
+  uint64_t signals = 0;
+  uint64_t alerts = 0;             // all alerts
+  uint64_t correlation_alerts = 0;
+  uint64_t dead_letters = 0;
+  uint64_t parse_errors = 0;
+  uint64_t late_signals = 0;
+  uint64_t late_records = 0;
+  double seconds = 0;  // wall time from the first record read to the last batch written
+};
+
+class Pipeline {
+ public:
+  Pipeline(const RuleSet& rules, const RecordParser& parser, PipelineOptions options);
+
+  // Runs until the source ends, Stop() is called on it, or a sink fails.
+  Result<PipelineStats> Run(RecordSource& source, const std::vector<AlertSink*>& sinks);
+
+ private:
+  const RuleSet& rules_;
+  const RecordParser& parser_;
+  PipelineOptions options_;
+};
+
+}  // namespace tuttle

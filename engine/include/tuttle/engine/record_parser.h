@@ -1,0 +1,39 @@
+#pragma once
+// RecordParser: turns a raw record into Events (format adapters live in the ingest library).
+// One record may hold several events (a CloudTrail delivery batch), or none.
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "tuttle/engine/event.h"
+#include "tuttle/engine/result.h"
+
+namespace tuttle {
+
+class RecordParser {
+ public:
+  virtual ~RecordParser() = default;
+
+  class EventHandler {
+   public:
+    virtual ~EventHandler() = default;
+    // `event` and everything it points to are valid only during the call.
+    virtual void OnEvent(const Event& event) = 0;
+  };
+
+  // Per-thread parsing state. Not thread-safe; one per thread.
+  class Worker {
+   public:
+    virtual ~Worker() = default;
+    // Parses `record` (followed by kRecordPadding readable bytes) and calls `handler` for each
+    // event. An error names why the record cannot be read (it is then dead-lettered); events
+    // already handed out stay valid results.
+    virtual Status Parse(std::string_view record, const RecordMeta& meta,
+                         EventHandler& handler) = 0;
+  };
+
+  virtual std::unique_ptr<Worker> NewWorker() const = 0;
+};
+
+}  // namespace tuttle
