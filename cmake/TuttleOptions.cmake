@@ -11,6 +11,14 @@ target_compile_options(tuttle_options INTERFACE
   -Wformat=2 -Wimplicit-fallthrough
   # Hardening: stack protector, stack clash protection, control-flow protection.
   -fstack-protector-strong -fstack-clash-protection -fcf-protection)
+# simdjson's On-Demand API picks its SIMD kernel at compile time: without an -march it runs the
+# slow scalar fallback. x86-64-v3 (AVX2, Haswell and later) is every current x86 server; build
+# with -DTUTTLE_MARCH=x86-64 for older machines.
+set(TUTTLE_MARCH "x86-64-v3" CACHE STRING "Target x86 micro-architecture level (-march)")
+if(TUTTLE_MARCH AND CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
+  target_compile_options(tuttle_options INTERFACE -march=${TUTTLE_MARCH})
+endif()
+
 if(TUTTLE_WERROR)
   target_compile_options(tuttle_options INTERFACE -Werror)
 endif()

@@ -1,2 +1,261 @@
+// tuttle: the command-line interface.
+//
+//   tuttle run      consume Kafka (or, with no brokers given, the embedded demo: an in-process
+//                   Kafka cluster fed with the bundled sample), print and store alerts
+//   tuttle replay   run the same pipeline over JSON-lines files or stdin; alerts as JSON lines
+//   tuttle version
+
+#include <CLI/CLI.hpp>
+
 #include <cstdio>
-int main() { std::puts("tuttle"); return 0; }
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "alert_printer.h"
+#include "embedded.h"
+#include "engine_setup.h"
+#include "tuttle/engine/pipeline.h"
+#include "tuttle/ingest/file_source.h"
+#include "tuttle/ingest/kafka.h"
+#include "tuttle/storage/store.h"
+
+namespace tuttle::tools {
+namespace {
+
+constexpr const char* kDemoTopic = "telemetry";
+constexpr int kDemoPartitions = 3;
+
+struct CommonOptions {
+  std::vector<std::string> rules;
+  std::string store;
+  int threads = 0;
+  std::string lateness = "30s";
+  bool strict = false;
+};
+
+void AddCommon(CLI::App* cmd, CommonOptions& o) {
+  cmd->add_option("-r,--rules", o.rules,
+                  "Sigma rule files or folders (repeatable); default: the embedded rule pack");
+  cmd->add_option("-t,--threads", o.threads, "Worker threads; default: one per core")
+      ->check(CLI::Range(0, 1024));
+  cmd->add_option("--lateness", o.lateness,
+                  "How late (event time) a record may arrive and still count in correlation "
+                  "windows, e.g. 30s, 2m")
+      ->capture_default_str();
+  cmd->add_flag("--strict", o.strict, "Refuse to start when any rule has an error");
+}
+
+Result<PipelineOptions> MakePipelineOptions(const CommonOptions& o) {
+  PipelineOptions p;
+  p.threads = o.threads;
+  if (o.lateness == "0" || o.lateness == "0s") {
+    p.correlator.allowed_lateness = 0;
+  } else {
+    auto d = ParseDuration(o.lateness);
+    if (!d) return Error(fmt::format("--lateness '{}': expected a duration such as 30s or 2m", o.lateness));
+    p.correlator.allowed_lateness = *d;
+  }
+  return p;
+}
+
+int Fail(const Error& e) {
+  fmt::print(stderr, "tuttle: error: {}\n", e.message());
+  return 1;
+}
+
+int Threads(const PipelineOptions& p);
+
+struct RunOptions {
+  CommonOptions common;
+  bool json = false;
+  bool follow = false;
+  bool quiet = false;
+  std::string brokers;
+  std::vector<std::string> topics;
+  std::string group = "tuttle";
+  std::vector<std::string> properties;
+  std::string sample;
+};
+
+// Feeds the demo topic of the embedded cluster: record i goes to partition i mod N, so the same
+// sample always lands on the same partitions and offsets.
+Status FeedDemoTopic(const std::string& brokers, const std::string& sample_path) {
+  std::string text;
+  if (sample_path.empty()) {
+    for (const EmbeddedFile& f : DefaultSample()) text += f.data;
+  } else {
+    std::FILE* f = std::fopen(sample_path.c_str(), "rb");
+    if (f == nullptr) return Error(fmt::format("cannot open sample '{}'", sample_path));
+    char buf[65536];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) text.append(buf, n);
+    std::fclose(f);
+  }
+  auto producer = ingest::KafkaProducer::Open(brokers);
+  if (!producer.ok()) return producer.error();
+  size_t start = 0;
+  int32_t i = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string_view line(text.data() + start, end - start);
+    start = end + 1;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    Status st = (*producer)->Produce(kDemoTopic, i % kDemoPartitions, {}, line);
+    if (!st.ok()) return st;
+    ++i;
+  }
+  return (*producer)->Flush(std::chrono::seconds(30));
+}
+
+int Run(const RunOptions& o) {
+  auto pipeline_options = MakePipelineOptions(o.common);
+  if (!pipeline_options.ok()) return Fail(pipeline_options.error());
+  auto engine = LoadEngine(o.common.rules, o.common.strict);
+  if (!engine.ok()) return Fail(engine.error());
+
+  std::unique_ptr<ingest::MockCluster> cluster;
+  ingest::KafkaSourceOptions ko;
+  ko.follow = o.follow;
+  ko.group_id = o.group;
+  for (const auto& kv : o.properties) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return Fail(Error(fmt::format("-X '{}': expected key=value", kv)));
+    }
+    ko.properties.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  if (o.brokers.empty()) {
+    // The embedded default: an in-process Kafka cluster fed with the bundled sample.
+    auto c = ingest::MockCluster::Start(1);
+    if (!c.ok()) return Fail(c.error());
+    cluster = std::move(*c);
+    if (Status st = cluster->CreateTopic(kDemoTopic, kDemoPartitions); !st.ok()) {
+      return Fail(st.error());
+    }
+    if (Status st = FeedDemoTopic(cluster->bootstrap_servers(), o.sample); !st.ok()) {
+      return Fail(st.error());
+    }
+    ko.brokers = cluster->bootstrap_servers();
+    ko.topics = {kDemoTopic};
+    fmt::print(stderr,
+               "tuttle: embedded Kafka cluster at {}: topic '{}' ({} partitions) holds the {}; "
+               "joining group '{}'\n",
+               ko.brokers, kDemoTopic, kDemoPartitions,
+               o.sample.empty() ? "bundled sample" : "sample " + o.sample, ko.group_id);
+  } else {
+    if (o.topics.empty()) return Fail(Error("--topic is required with --brokers"));
+    ko.brokers = o.brokers;
+    ko.topics = o.topics;
+  }
+  auto source = ingest::KafkaSource::Open(ko);
+  if (!source.ok()) return Fail(source.error());
+
+  auto store = storage::Store::Open(o.common.store);
+  if (!store.ok()) return Fail(store.error());
+  AlertPrinter printer(stdout, o.json ? AlertPrinter::Format::kJson : AlertPrinter::Format::kText);
+  std::vector<AlertSink*> sinks = {store->get()};
+  if (!o.quiet) sinks.push_back(&printer);
+
+  Pipeline pipeline(engine->rules, *engine->parser, *pipeline_options);
+  StopOnSignal(source->get());
+  auto stats = pipeline.Run(**source, sinks);
+  StopOnSignal(nullptr);
+  if (!stats.ok()) return Fail(stats.error());
+  std::FILE* summary_out = o.json ? stderr : stdout;
+  fmt::print(summary_out, "-- {}\n-- alerts and dead letters stored in {}\n",
+             Summary(*stats, Threads(*pipeline_options)), o.common.store);
+  return 0;
+}
+
+struct ReplayOptions {
+  CommonOptions common;
+  std::vector<std::string> files;
+};
+
+int Replay(const ReplayOptions& o) {
+  auto pipeline_options = MakePipelineOptions(o.common);
+  if (!pipeline_options.ok()) return Fail(pipeline_options.error());
+  auto engine = LoadEngine(o.common.rules, o.common.strict);
+  if (!engine.ok()) return Fail(engine.error());
+  auto source = ingest::FileSource::Open(o.files);
+  if (!source.ok()) return Fail(source.error());
+  std::unique_ptr<storage::Store> store;
+  if (!o.common.store.empty()) {
+    auto s = storage::Store::Open(o.common.store);
+    if (!s.ok()) return Fail(s.error());
+    store = std::move(*s);
+  }
+  AlertPrinter printer(stdout, AlertPrinter::Format::kJson);
+  std::vector<AlertSink*> sinks;
+  if (store) sinks.push_back(store.get());
+  sinks.push_back(&printer);
+  Pipeline pipeline(engine->rules, *engine->parser, *pipeline_options);
+  StopOnSignal(source->get());
+  auto stats = pipeline.Run(**source, sinks);
+  StopOnSignal(nullptr);
+  if (!stats.ok()) return Fail(stats.error());
+  fmt::print(stderr, "-- {}\n", Summary(*stats, Threads(*pipeline_options)));
+  return 0;
+}
+
+int Threads(const PipelineOptions& p) {
+  return p.threads > 0 ? p.threads : static_cast<int>(std::thread::hardware_concurrency());
+}
+
+}  // namespace
+}  // namespace tuttle::tools
+
+int main(int argc, char** argv) {
+  using namespace tuttle::tools;
+#if defined(__x86_64__) && defined(__AVX2__)
+  if (!__builtin_cpu_supports("avx2")) {
+    std::fputs("tuttle: this build needs an x86-64-v3 CPU (AVX2); rebuild with "
+               "-DTUTTLE_MARCH=x86-64\n", stderr);
+    return 1;
+  }
+#endif
+  CLI::App app{"Tuttle: correlation engine for container and serverless telemetry"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", TUTTLE_VERSION);
+
+  RunOptions run;
+  run.common.store = "./var/tuttle";
+  CLI::App* run_cmd = app.add_subcommand(
+      "run", "Consume Kafka and raise alerts. Without --brokers: the embedded demo (an "
+             "in-process Kafka cluster fed with the bundled sample)");
+  AddCommon(run_cmd, run.common);
+  run_cmd->add_option("-s,--store", run.common.store, "RocksDB store folder")->capture_default_str();
+  run_cmd->add_flag("--json", run.json, "Print alerts as OCSF JSON lines");
+  run_cmd->add_flag("-f,--follow", run.follow, "Keep consuming after the end of the topics");
+  run_cmd->add_flag("-q,--quiet", run.quiet, "Do not print alerts (still stored)");
+  run_cmd->add_option("-b,--brokers", run.brokers, "Kafka bootstrap servers (host:port,...)");
+  run_cmd->add_option("--topic", run.topics, "Topic to consume (repeatable)");
+  run_cmd->add_option("-g,--group", run.group, "Consumer group id")->capture_default_str();
+  run_cmd->add_option("-X", run.properties,
+                      "librdkafka property key=value (repeatable): TLS, SASL, ...");
+  run_cmd->add_option("--sample", run.sample,
+                      "Embedded demo only: feed this JSON-lines file instead of the bundled sample");
+
+  ReplayOptions replay;
+  CLI::App* replay_cmd = app.add_subcommand(
+      "replay", "Run the pipeline over JSON-lines files ('-' for stdin); alerts go to stdout as "
+                "OCSF JSON lines, diagnostics to stderr");
+  AddCommon(replay_cmd, replay.common);
+  replay_cmd->add_option("-s,--store", replay.common.store, "Also store alerts in this RocksDB folder");
+  replay_cmd->add_option("files", replay.files, "JSON-lines files, in order; '-' for stdin")
+      ->required();
+
+  CLI::App* version_cmd = app.add_subcommand("version", "Print the version");
+
+  CLI11_PARSE(app, argc, argv);
+  if (run_cmd->parsed()) return Run(run);
+  if (replay_cmd->parsed()) return Replay(replay);
+  if (version_cmd->parsed()) {
+    fmt::print("tuttle {}\n", TUTTLE_VERSION);
+    return 0;
+  }
+  return 0;
+}

@@ -25,6 +25,8 @@ struct EventResult {
   TimeNs time = kNoTime;
   uint32_t signal_begin = 0;
   uint32_t signal_end = 0;
+  uint32_t single_begin = 0;  // its single-event alerts in Work::singles
+  uint32_t single_end = 0;
 };
 
 struct BatchCounters {
@@ -39,6 +41,7 @@ struct Work {
   RecordBatch batch;
   std::vector<EventResult> events;
   std::vector<Signal> signals;
+  std::vector<Alert> singles;
   BatchOutput out;
   BatchCounters counters;
 
@@ -46,6 +49,7 @@ struct Work {
     batch.Clear();
     events.clear();
     signals.clear();
+    singles.clear();
     out = BatchOutput{};
     counters = BatchCounters{};
   }
@@ -71,6 +75,7 @@ class MatchHandler final : public RecordParser::EventHandler {
     result.record = record_;
     result.time = event.time;
     result.signal_begin = static_cast<uint32_t>(w.signals.size());
+    result.single_begin = static_cast<uint32_t>(w.singles.size());
     state_.matched.clear();
     if (rules_.detector) state_.detector->Match(event, state_.matched);
     if (!state_.matched.empty()) {
@@ -83,6 +88,7 @@ class MatchHandler final : public RecordParser::EventHandler {
       for (const CorrelationUse& use : rules_.uses[r]) EmitSignal(event, r, use);
     }
     result.signal_end = static_cast<uint32_t>(w.signals.size());
+    result.single_end = static_cast<uint32_t>(w.singles.size());
     w.events.push_back(result);
   }
 
@@ -102,7 +108,7 @@ class MatchHandler final : public RecordParser::EventHandler {
     a.tenant = std::string(event.tenant);
     a.evidence.push_back(Evidence{Position(), event.time, event.record_id, rule.info});
     a.id = ComputeAlertId(a);
-    work_.out.alerts.push_back(std::move(a));
+    work_.singles.push_back(std::move(a));
   }
 
   void EmitSignal(const Event& event, uint32_t detection, const CorrelationUse& use) {
@@ -282,11 +288,28 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
   auto correlate = [&](Work* w) -> Work* {
     if (w == nullptr || state.failed.load()) return w;
     try {
+      // Record by record, so that the alerts and their order depend only on the sequence of
+      // records, not on where batches begin and end: a record's single-event alerts, then the
+      // correlation alerts its arrival released.
       const RecordBatch& b = w->batch;
-      std::vector<uint32_t> late_records;
       std::map<uint32_t, std::set<uint32_t>> late_rules;
-      std::map<uint32_t, TimeNs> late_times;
+      std::map<uint32_t, std::pair<TimeNs, TimeNs>> late_times;  // event time, watermark
+      const auto& idle = b.idle();
+      size_t next_idle = 0;
+      auto apply_idle = [&](uint32_t up_to_record) {
+        bool any = false;
+        while (next_idle < idle.size() && idle[next_idle].before_record <= up_to_record) {
+          correlator.MarkIdle(b.sources()[idle[next_idle].source], idle[next_idle].partition);
+          ++next_idle;
+          any = true;
+        }
+        if (any) correlator.Advance(w->out.alerts);
+      };
       for (const EventResult& ev : w->events) {
+        apply_idle(ev.record);
+        for (uint32_t a = ev.single_begin; a < ev.single_end; ++a) {
+          w->out.alerts.push_back(std::move(w->singles[a]));
+        }
         const RecordMeta& m = b.meta(ev.record);
         correlator.Observe(b.sources()[m.source], m.partition, ev.time);
         for (uint32_t s = ev.signal_begin; s < ev.signal_end; ++s) {
@@ -294,20 +317,19 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
           const uint32_t c = sig.correlation;
           if (!correlator.Add(std::move(sig))) {
             late_rules[ev.record].insert(c);
-            late_times[ev.record] = ev.time;
+            late_times[ev.record] = {ev.time, correlator.watermark()};
           }
         }
+        correlator.Advance(w->out.alerts);
       }
-      for (const StreamIdle& idle : b.idle()) {
-        correlator.MarkIdle(b.sources()[idle.source], idle.partition);
-      }
-      correlator.Advance(w->out.alerts);
+      apply_idle(UINT32_MAX);
       for (const auto& [record, correlations] : late_rules) {
         DeadLetter d;
         d.kind = DeadLetter::Kind::kLate;
         d.position = b.Position(record);
-        d.event_time = late_times[record];
-        d.reason = LateReason(rules_, correlations, d.event_time, correlator.watermark());
+        const auto [event_time, watermark] = late_times[record];
+        d.event_time = event_time;
+        d.reason = LateReason(rules_, correlations, event_time, watermark);
         d.record = std::string(b.bytes(record));
         w->out.dead_letters.push_back(std::move(d));
       }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "tuttle/engine/time.h"
@@ -38,6 +39,7 @@ struct RecordMeta {
 struct StreamIdle {
   uint32_t source = 0;
   int32_t partition = -1;
+  uint32_t before_record = 0;  // position in the batch: set by RecordBatch::AddIdle
 };
 
 class RecordBatch {
@@ -50,7 +52,12 @@ class RecordBatch {
 
   // Copies `bytes` into the batch, followed by zero padding.
   void Add(std::string_view bytes, const RecordMeta& meta);
-  void AddIdle(StreamIdle idle) { idle_.push_back(idle); }
+  // Notes that a stream went idle after the records added so far.
+  void AddIdle(StreamIdle idle) {
+    idle.before_record = static_cast<uint32_t>(metas_.size());
+    idle_.push_back(idle);
+  }
+  void SetIdle(std::vector<StreamIdle> idle) { idle_ = std::move(idle); }
 
   size_t size() const { return metas_.size(); }
   bool empty() const { return metas_.empty(); }

@@ -1,0 +1,250 @@
+// The oneTBB pipeline end to end with small test doubles for the parser, detector and source:
+// results must not depend on thread count or batch size.
+
+#include "tuttle/engine/pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+#include <mutex>
+
+namespace tuttle {
+namespace {
+
+constexpr TimeNs kS = kNsPerSecond;
+
+// Records are "seconds,user,action" lines; paths: 0 user, 1 action.
+class CsvParser final : public RecordParser {
+ public:
+  explicit CsvParser(std::shared_ptr<const FieldCatalog> catalog) : catalog_(std::move(catalog)) {}
+
+  class W final : public Worker {
+   public:
+    Status Parse(std::string_view record, const RecordMeta& meta, EventHandler& handler) override {
+      const size_t c1 = record.find(',');
+      const size_t c2 = record.find(',', c1 + 1);
+      if (c1 == std::string_view::npos || c2 == std::string_view::npos) {
+        return Error("not a csv record");
+      }
+      int64_t seconds = 0;
+      auto [p, ec] = std::from_chars(record.data(), record.data() + c1, seconds);
+      if (ec != std::errc()) return Error("bad time");
+      table_.Clear();
+      table_.Add(0, ValueKind::kString, record.substr(c1 + 1, c2 - c1 - 1));
+      table_.Add(1, ValueKind::kString, record.substr(c2 + 1));
+      Event e;
+      e.raw = record;
+      e.meta = &meta;
+      e.record_id = HashBytes(record);
+      e.time = seconds * kS;
+      e.log_source = LogSource{"test", {}, {}};
+      e.fields = &table_;
+      handler.OnEvent(e);
+      return Ok();
+    }
+
+   private:
+    FieldTable table_;
+  };
+  std::unique_ptr<Worker> NewWorker() const override { return std::make_unique<W>(); }
+
+ private:
+  std::shared_ptr<const FieldCatalog> catalog_;
+};
+
+// Rule r matches when action == actions[r].
+class ActionDetector final : public Detector {
+ public:
+  explicit ActionDetector(std::vector<std::string> actions) : actions_(std::move(actions)) {}
+  class W final : public Worker {
+   public:
+    explicit W(const std::vector<std::string>& actions) : actions_(actions) {}
+    void Match(const Event& e, std::vector<uint32_t>& matched) override {
+      const FieldValue* v = e.fields->Find(1);
+      for (uint32_t r = 0; r < actions_.size(); ++r) {
+        if (v != nullptr && v->text == actions_[r]) matched.push_back(r);
+      }
+    }
+    const std::vector<std::string>& actions_;
+  };
+  std::unique_ptr<Worker> NewWorker() const override { return std::make_unique<W>(actions_); }
+
+ private:
+  std::vector<std::string> actions_;
+};
+
+class VectorSource final : public RecordSource {
+ public:
+  VectorSource(std::vector<std::string> lines, size_t batch) : lines_(std::move(lines)), batch_(batch) {}
+  Result<bool> Next(RecordBatch& b) override {
+    if (next_ >= lines_.size()) return false;
+    const uint32_t src = b.InternSource("mem");
+    while (next_ < lines_.size() && b.size() < batch_) {
+      b.Add(lines_[next_], RecordMeta{src, -1, static_cast<int64_t>(next_ + 1), kNoTime});
+      ++next_;
+    }
+    return true;
+  }
+  Status Commit(const std::vector<SourcePosition>& p) override {
+    if (!p.empty()) last_commit = p.back().offset;
+    return Ok();
+  }
+  void Stop() override {}
+  int64_t last_commit = 0;
+
+ private:
+  std::vector<std::string> lines_;
+  size_t batch_;
+  size_t next_ = 0;
+};
+
+class CollectSink final : public AlertSink {
+ public:
+  Status Write(const BatchOutput& b) override {
+    for (const auto& a : b.alerts) alerts.push_back(a);
+    for (const auto& d : b.dead_letters) dead.push_back(d);
+    return Ok();
+  }
+  std::vector<Alert> alerts;
+  std::vector<DeadLetter> dead;
+};
+
+RuleSet MakeRules() {
+  RuleSet rs;
+  auto catalog = std::make_shared<FieldCatalog>();
+  catalog->Intern("user");
+  catalog->Intern("action");
+  rs.catalog = catalog;
+  for (const char* id : {"login_failed", "login_ok", "delete"}) {
+    DetectionRule d;
+    auto info = std::make_shared<RuleInfo>();
+    info->id = id;
+    info->title = id;
+    info->level = Level::kLow;
+    d.info = info;
+    rs.detections.push_back(d);
+  }
+  CorrelationRule brute;
+  auto info = std::make_shared<RuleInfo>();
+  info->id = "brute_force";
+  info->title = "Brute force then login";
+  info->level = Level::kHigh;
+  info->tags = {"attack.credential-access", "attack.t1110"};
+  brute.info = info;
+  brute.type = CorrelationType::kEventCount;
+  brute.rules = {0};
+  brute.group_by = {"user"};
+  brute.group_by_paths = {{0}};
+  brute.timespan = 60 * kS;
+  brute.condition.gte = 5;
+  rs.correlations.push_back(brute);
+  rs.detector = std::make_unique<ActionDetector>(
+      std::vector<std::string>{"login_failed", "login_ok", "delete"});
+  rs.Link();
+  return rs;
+}
+
+std::vector<std::string> MakeStream() {
+  std::vector<std::string> lines;
+  for (int i = 0; i < 3000; ++i) {
+    const std::string user = "user" + std::to_string(i % 7);
+    const char* action = i % 5 == 0 ? "login_failed" : (i % 97 == 0 ? "delete" : "read");
+    lines.push_back(std::to_string(1'700'000'000 + i / 3) + "," + user + "," + action);
+  }
+  lines.insert(lines.begin() + 1500, "garbage");
+  return lines;
+}
+
+std::vector<std::string> RunStream(int threads, size_t batch, PipelineStats* stats_out = nullptr,
+                             CollectSink* sink_out = nullptr) {
+  RuleSet rules = MakeRules();
+  CsvParser parser(rules.catalog);
+  PipelineOptions o;
+  o.threads = threads;
+  Pipeline p(rules, parser, o);
+  VectorSource src(MakeStream(), batch);
+  CollectSink sink;
+  auto stats = p.Run(src, {&sink});
+  EXPECT_TRUE(stats.ok());
+  std::vector<std::string> out;
+  for (const auto& a : sink.alerts) out.push_back(a.id.Hex() + " " + a.kind);
+  if (stats_out != nullptr) *stats_out = *stats;
+  if (sink_out != nullptr) *sink_out = sink;
+  EXPECT_EQ(src.last_commit, 3001);
+  return out;
+}
+
+TEST(Pipeline, AlertsDoNotDependOnThreadsOrBatchSize) {
+  const auto expected = RunStream(1, 1000);
+  ASSERT_GT(expected.size(), 20u);
+  EXPECT_EQ(RunStream(2, 1000), expected);
+  EXPECT_EQ(RunStream(4, 7), expected);
+  EXPECT_EQ(RunStream(2, 1), expected);
+}
+
+TEST(Pipeline, CountsAndDeadLettersUnreadableRecords) {
+  PipelineStats stats;
+  CollectSink sink;
+  RunStream(2, 64, &stats, &sink);
+  EXPECT_EQ(stats.records, 3001u);
+  EXPECT_EQ(stats.events, 3000u);
+  EXPECT_EQ(stats.parse_errors, 1u);
+  ASSERT_EQ(sink.dead.size(), 1u);
+  EXPECT_EQ(sink.dead[0].kind, DeadLetter::Kind::kParse);
+  EXPECT_EQ(sink.dead[0].record, "garbage");
+  EXPECT_EQ(sink.dead[0].position.offset, 1501);
+  EXPECT_EQ(sink.dead[0].reason, "not a csv record");
+}
+
+TEST(Pipeline, ReferencedRulesFeedWindowsAndStandaloneRulesAlertAlone) {
+  PipelineStats stats;
+  CollectSink sink;
+  RunStream(2, 100, &stats, &sink);
+  size_t single = 0, correlated = 0;
+  for (const auto& a : sink.alerts) {
+    if (a.kind == "single") {
+      ++single;
+      EXPECT_EQ(a.rule->id, "delete");  // login_failed is referenced without generate
+    } else {
+      ++correlated;
+      EXPECT_EQ(a.rule->id, "brute_force");
+      EXPECT_GE(a.count, 5);
+      EXPECT_EQ(a.evidence.size(), static_cast<size_t>(a.count));
+    }
+  }
+  EXPECT_EQ(single, 24u);  // i % 97 == 0 and not i % 5 == 0, for i < 3000
+  EXPECT_GT(correlated, 0u);
+  EXPECT_EQ(stats.correlation_alerts, correlated);
+  EXPECT_EQ(stats.alerts, single + correlated);
+}
+
+TEST(Pipeline, AlertsAreOcsfDetectionFindings) {
+  CollectSink sink;
+  RunStream(1, 1000, nullptr, &sink);
+  const Alert* corr = nullptr;
+  for (const auto& a : sink.alerts) {
+    if (a.kind == "event_count") corr = &a;
+  }
+  ASSERT_NE(corr, nullptr);
+  const auto j = nlohmann::json::parse(AlertToOcsfJson(*corr));
+  EXPECT_EQ(j["class_uid"], 2004);
+  EXPECT_EQ(j["type_uid"], 200401);
+  EXPECT_EQ(j["severity_id"], 4);
+  EXPECT_EQ(j["finding_info"]["uid"], corr->id.Uuid());
+  EXPECT_EQ(j["finding_info"]["title"], "Brute force then login");
+  EXPECT_EQ(j["finding_info"]["analytic"]["uid"], "brute_force");
+  EXPECT_EQ(j["finding_info"]["attacks"][0]["technique"]["uid"], "T1110");
+  EXPECT_EQ(j["finding_info"]["attacks"][0]["tactic"]["uid"], "TA0006");
+  EXPECT_EQ(j["unmapped"]["tuttle"]["group_by"]["user"], corr->group[0].second);
+  EXPECT_EQ(j["start_time"], corr->window_start / kNsPerMs);
+  EXPECT_EQ(j["end_time"], corr->window_end / kNsPerMs);
+  ASSERT_EQ(j["evidences"].size(), corr->evidence.size());
+  EXPECT_EQ(j["evidences"][0]["data"]["source"], "mem");
+  EXPECT_TRUE(j["evidences"][0]["data"].contains("line"));
+  EXPECT_EQ(j["evidences"][0]["data"]["rule_uid"], "login_failed");
+}
+
+}  // namespace
+}  // namespace tuttle

@@ -1,0 +1,93 @@
+#include "engine_setup.h"
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "embedded.h"
+#include "tuttle/rules/sigma_loader.h"
+
+namespace tuttle::tools {
+namespace {
+
+std::atomic<RecordSource*> g_stop_target{nullptr};
+
+void OnSignal(int) {
+  RecordSource* s = g_stop_target.load();
+  if (s != nullptr) s->Stop();  // sets an atomic flag: async-signal-safe
+}
+
+std::string Thousands(uint64_t n) {
+  std::string digits = std::to_string(n);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<Engine> LoadEngine(const std::vector<std::string>& paths, bool strict) {
+  Engine engine;
+  std::vector<rules::RuleSource> sources;
+  if (paths.empty()) {
+    for (const EmbeddedFile& f : DefaultRules()) {
+      sources.push_back(rules::RuleSource{"<embedded>/rules/pack/" + std::string(f.path),
+                                          std::string(f.data)});
+    }
+    engine.rules_origin = "embedded pack";
+  } else {
+    auto read = rules::ReadRuleSources(paths);
+    if (!read.ok()) return read.error();
+    sources = std::move(*read);
+    for (const auto& p : paths) {
+      if (!engine.rules_origin.empty()) engine.rules_origin += ", ";
+      engine.rules_origin += p;
+    }
+  }
+  auto catalog = std::make_shared<FieldCatalog>();
+  ingest::RegisterAdapterFields(*catalog);
+  rules::CompileOptions options;
+  options.strict = strict;
+  rules::CompileReport report;
+  auto compiled = rules::CompileRules(sources, catalog, options, report);
+  for (const Diagnostic& d : report.diagnostics) {
+    fmt::print(stderr, "{}\n", d.ToString());
+  }
+  if (!compiled.ok()) return compiled.error();
+  engine.rules = std::move(*compiled);
+  engine.parser = std::make_unique<ingest::JsonRecordParser>(engine.rules.catalog);
+  fmt::print(stderr, "tuttle: rules: {} detection, {} correlation ({}){}\n",
+             engine.rules.detections.size(), engine.rules.correlations.size(),
+             engine.rules_origin,
+             report.rules_skipped > 0 ? fmt::format(", {} skipped", report.rules_skipped) : "");
+  return engine;
+}
+
+std::string Summary(const PipelineStats& s, int threads) {
+  const double rate = s.seconds > 0 ? static_cast<double>(s.events) / s.seconds : 0;
+  return fmt::format(
+      "{} records ({:.1f} KB), {} events, {} matched, {} alerts ({} correlated), {} dead "
+      "letters ({} unreadable, {} late); {} events/s over {:.3f} s with {} thread{}",
+      Thousands(s.records), static_cast<double>(s.bytes) / 1024.0, Thousands(s.events),
+      Thousands(s.matched_events), Thousands(s.alerts), Thousands(s.correlation_alerts),
+      Thousands(s.dead_letters), Thousands(s.parse_errors), Thousands(s.late_records),
+      Thousands(static_cast<uint64_t>(rate)), s.seconds, threads, threads == 1 ? "" : "s");
+}
+
+void StopOnSignal(RecordSource* source) {
+  g_stop_target.store(source);
+  if (source != nullptr) {
+    std::signal(SIGINT, OnSignal);
+    std::signal(SIGTERM, OnSignal);
+  } else {
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+  }
+}
+
+}  // namespace tuttle::tools

@@ -1,0 +1,31 @@
+#pragma once
+// What `tuttle run` and `tuttle replay` share: loading rules (files or the embedded pack), the
+// parser over the same field catalog, the store, the sinks, and the closing summary.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tuttle/engine/pipeline.h"
+#include "tuttle/engine/rule_set.h"
+#include "tuttle/ingest/json_record_parser.h"
+
+namespace tuttle::tools {
+
+struct Engine {
+  RuleSet rules;
+  std::unique_ptr<ingest::JsonRecordParser> parser;
+  std::string rules_origin;  // "embedded pack" or the paths
+};
+
+// Loads rules from `paths` (files or folders), or the embedded pack when empty. Rule errors are
+// printed to stderr as file:line:col diagnostics; with `strict` any error fails.
+Result<Engine> LoadEngine(const std::vector<std::string>& paths, bool strict);
+
+// "612 records (598.1 KB), 611 events, ... 12,345 events/s".
+std::string Summary(const PipelineStats& stats, int threads);
+
+// Installs SIGINT/SIGTERM handlers that stop `source` (nullptr: uninstall).
+void StopOnSignal(RecordSource* source);
+
+}  // namespace tuttle::tools
