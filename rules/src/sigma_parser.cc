@@ -1,0 +1,736 @@
+#include "sigma_parser.h"
+
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "condition.h"
+#include "modifiers.h"
+#include "sigma_value.h"
+#include "text_util.h"
+#include "tuttle/engine/hash.h"
+#include "tuttle/engine/time.h"
+
+namespace tuttle::rules {
+namespace {
+
+std::optional<Level> ParseLevel(std::string_view text) {
+  static constexpr std::pair<std::string_view, Level> kLevels[] = {
+      {"informational", Level::kInformational},
+      {"low", Level::kLow},
+      {"medium", Level::kMedium},
+      {"high", Level::kHigh},
+      {"critical", Level::kCritical},
+  };
+  for (const auto& [name, level] : kLevels) {
+    if (EqualsIgnoreCase(text, name)) return level;
+  }
+  return std::nullopt;
+}
+
+std::string_view PositionName(ValueSpec::Position p) {
+  switch (p) {
+    case ValueSpec::Position::kContains: return "contains";
+    case ValueSpec::Position::kStartswith: return "startswith";
+    case ValueSpec::Position::kEndswith: return "endswith";
+    case ValueSpec::Position::kWhole: break;
+  }
+  return "";
+}
+
+bool ParseBool(const YAML::Node& node, bool& out) {
+  if (!node.IsScalar()) return false;
+  const std::string& s = node.Scalar();
+  if (EqualsIgnoreCase(s, "true")) {
+    out = true;
+    return true;
+  }
+  if (EqualsIgnoreCase(s, "false")) {
+    out = false;
+    return true;
+  }
+  return false;
+}
+
+// Parses one YAML document (a detection or a correlation rule) of a file.
+class DocumentParser {
+ public:
+  DocumentParser(const RuleSource& source, FileDiagnostics& diag, PredicateTable& predicates)
+      : source_(source), diag_(diag), predicates_(predicates) {}
+
+  void ParseDetection(const YAML::Node& doc, const std::vector<MapEntry>& top,
+                      ParsedDetection& out) {
+    out.info = ParseInfo(doc, top);
+    ParseLogSource(doc, top, out.logsource);
+    const MapEntry* detection = FindEntry(top, "detection");
+    ParseDetectionSection(*detection, out);
+    out.pattern_sites = std::move(sites_);
+  }
+
+  void ParseCorrelation(const YAML::Node& doc, const std::vector<MapEntry>& top,
+                        ParsedCorrelation& out) {
+    out.info = ParseInfo(doc, top);
+    if (const MapEntry* generate = FindEntry(top, "generate")) ReadGenerate(*generate, out);
+    const MapEntry& section = *FindEntry(top, "correlation");
+    if (!section.value.IsMap()) {
+      diag_.Error(section.value, fmt::format("'correlation' must be a map, not {}",
+                                             NodeKindName(section.value)));
+      return;
+    }
+    const std::vector<MapEntry> entries = ReadMap(section.value, diag_);
+    static const std::vector<std::string_view> kKeys = {
+        "type", "rules", "group-by", "timespan", "condition", "aliases", "generate"};
+    for (const MapEntry& e : entries) {
+      if (std::find(kKeys.begin(), kKeys.end(), e.key) == kKeys.end()) {
+        diag_.Warning(e.key_node, fmt::format("unknown key '{}' in 'correlation' is ignored", e.key),
+                      DidYouMean(e.key, kKeys));
+      }
+    }
+    const MapEntry* type = FindEntry(entries, "type");
+    if (type == nullptr) {
+      diag_.Error(section.key_node, "the correlation has no 'type'",
+                  "one of event_count, value_count, temporal, temporal_ordered");
+    } else {
+      ReadCorrelationType(*type, out);
+    }
+    if (const MapEntry* rules = FindEntry(entries, "rules")) {
+      out.rules = ReadNames(*rules, "rules");
+      if (out.rules.empty() && rules->value.IsSequence()) {
+        diag_.Error(rules->value, "'rules' is empty", "name the rules to correlate, by id or name");
+      }
+    } else {
+      diag_.Error(section.key_node, "the correlation has no 'rules'",
+                  "name the rules to correlate, by id or name");
+    }
+    if (const MapEntry* group_by = FindEntry(entries, "group-by")) {
+      out.group_by = ReadNames(*group_by, "group-by");
+    }
+    if (const MapEntry* timespan = FindEntry(entries, "timespan")) {
+      ReadTimespan(*timespan, out);
+    } else {
+      diag_.Error(section.key_node, "the correlation has no 'timespan'",
+                  "add e.g. 'timespan: 10m' (s, m, h or d)");
+    }
+    const MapEntry* condition = FindEntry(entries, "condition");
+    if (condition != nullptr) {
+      ReadCountCondition(*condition, out);
+    } else if (type != nullptr && (out.type == CorrelationType::kEventCount ||
+                                   out.type == CorrelationType::kValueCount)) {
+      diag_.Error(section.key_node,
+                  fmt::format("a {} correlation needs a 'condition'", CorrelationTypeName(out.type)),
+                  "e.g. 'condition: {gte: 10}'");
+    }
+    if (type != nullptr && out.type == CorrelationType::kValueCount && !out.value_field &&
+        condition != nullptr && condition->value.IsMap()) {
+      diag_.Error(condition->value, "a value_count correlation needs 'field' in its condition",
+                  "name the field whose distinct values are counted");
+    }
+    if (const MapEntry* aliases = FindEntry(entries, "aliases")) ReadAliases(*aliases, out);
+    if (const MapEntry* generate = FindEntry(entries, "generate")) ReadGenerate(*generate, out);
+  }
+
+ private:
+  // --- rule metadata --------------------------------------------------------------------------
+
+  std::string ReadText(const MapEntry* e, bool required_scalar) {
+    if (e == nullptr || e->value.IsNull()) return {};
+    if (e->value.IsScalar()) return e->value.Scalar();
+    if (!required_scalar && e->value.IsSequence()) {
+      // `author` is sometimes a list.
+      std::string joined;
+      for (const auto& item : e->value) {
+        if (!item.IsScalar()) continue;
+        if (!joined.empty()) joined += ", ";
+        joined += item.Scalar();
+      }
+      return joined;
+    }
+    const std::string message =
+        fmt::format("'{}' must be a value, not {}", e->key, NodeKindName(e->value));
+    if (required_scalar) {
+      diag_.Error(e->value, message);
+    } else {
+      diag_.Warning(e->value, message + "; it is ignored");
+    }
+    return {};
+  }
+
+  std::vector<std::string> ReadTextList(const MapEntry* e) {
+    std::vector<std::string> out;
+    if (e == nullptr || e->value.IsNull()) return out;
+    if (e->value.IsScalar()) {
+      out.push_back(e->value.Scalar());
+      return out;
+    }
+    if (e->value.IsSequence()) {
+      for (const auto& item : e->value) {
+        if (item.IsScalar()) {
+          out.push_back(item.Scalar());
+        } else {
+          diag_.Warning(item, fmt::format("'{}' items must be values, not {}; this one is ignored",
+                                          e->key, NodeKindName(item)));
+        }
+      }
+      return out;
+    }
+    diag_.Warning(e->value, fmt::format("'{}' must be a list of values, not {}; it is ignored",
+                                        e->key, NodeKindName(e->value)));
+    return out;
+  }
+
+  std::shared_ptr<RuleInfo> ParseInfo(const YAML::Node& doc, const std::vector<MapEntry>& top) {
+    auto info = std::make_shared<RuleInfo>();
+    info->file = source_.path;
+    info->line = FileDiagnostics::Locate(doc.Mark()).line;
+    const MapEntry* title = FindEntry(top, "title");
+    info->title = ReadText(title, false);
+    if (title == nullptr) diag_.Warning(doc, "the rule has no 'title'");
+    info->id = ReadText(FindEntry(top, "id"), true);
+    info->name = ReadText(FindEntry(top, "name"), true);
+    info->status = ReadText(FindEntry(top, "status"), false);
+    info->description = ReadText(FindEntry(top, "description"), false);
+    info->author = ReadText(FindEntry(top, "author"), false);
+    info->tags = ReadTextList(FindEntry(top, "tags"));
+    info->references = ReadTextList(FindEntry(top, "references"));
+    info->falsepositives = ReadTextList(FindEntry(top, "falsepositives"));
+    if (const MapEntry* level = FindEntry(top, "level")) {
+      const std::string text = ReadText(level, false);
+      if (auto parsed = ParseLevel(text)) {
+        info->level = *parsed;
+      } else if (!text.empty()) {
+        diag_.Warning(level->value, fmt::format("unknown level '{}'; using medium", text),
+                      DidYouMean(text, {"informational", "low", "medium", "high", "critical"}));
+      }
+    }
+    if (info->id.empty()) info->id = DerivedRuleId(source_.path, info->title);
+    if (info->title.empty()) info->title = info->name.empty() ? info->id : info->name;
+    return info;
+  }
+
+  void ParseLogSource(const YAML::Node& doc, const std::vector<MapEntry>& top,
+                      LogSourceSpec& out) {
+    const MapEntry* logsource = FindEntry(top, "logsource");
+    if (logsource == nullptr) {
+      diag_.Warning(doc, "the rule has no 'logsource'; it applies to events of every source");
+      return;
+    }
+    if (!logsource->value.IsMap()) {
+      diag_.Error(logsource->value,
+                  fmt::format("'logsource' must be a map, not {}", NodeKindName(logsource->value)),
+                  "e.g. {product: kubernetes, service: audit}");
+      return;
+    }
+    const std::vector<MapEntry> entries = ReadMap(logsource->value, diag_);
+    out.product = ReadText(FindEntry(entries, "product"), true);
+    out.service = ReadText(FindEntry(entries, "service"), true);
+    out.category = ReadText(FindEntry(entries, "category"), true);
+  }
+
+  // --- detection ------------------------------------------------------------------------------
+
+  void ParseDetectionSection(const MapEntry& detection, ParsedDetection& out) {
+    if (!detection.value.IsMap()) {
+      diag_.Error(detection.value,
+                  fmt::format("'detection' must be a map, not {}", NodeKindName(detection.value)),
+                  "define search identifiers and a 'condition'");
+      return;
+    }
+    const std::vector<MapEntry> entries = ReadMap(detection.value, diag_);
+    std::vector<std::string> names;
+    std::vector<BoolExpr> definitions;
+    const MapEntry* condition = nullptr;
+    for (const MapEntry& e : entries) {
+      if (e.key == "condition") {
+        condition = &e;
+      } else if (e.key == "timeframe") {
+        diag_.Warning(e.key_node, "'timeframe' is ignored",
+                      "aggregations over time are written as correlation rules");
+      } else {
+        names.push_back(e.key);
+        definitions.push_back(ParseSearch(e));
+      }
+    }
+    if (condition == nullptr) {
+      diag_.Error(detection.key_node, "the detection has no 'condition'",
+                  names.empty() ? "" : fmt::format("e.g. 'condition: {}'", names.front()));
+      return;
+    }
+    std::vector<BoolExpr> alternatives;
+    const YAML::Node& value = condition->value;
+    if (value.IsScalar()) {
+      alternatives.emplace_back();
+      if (!ParseConditionText(value, names, alternatives.back())) return;
+    } else if (value.IsSequence() && value.size() > 0) {
+      // A list of conditions: any of them.
+      for (const auto& item : value) {
+        if (!item.IsScalar()) {
+          diag_.Error(item, fmt::format("a condition must be text, not {}", NodeKindName(item)));
+          return;
+        }
+        alternatives.emplace_back();
+        if (!ParseConditionText(item, names, alternatives.back())) return;
+      }
+    } else {
+      diag_.Error(value, fmt::format("'condition' must be text, not {}", NodeKindName(value)),
+                  names.empty() ? "" : fmt::format("e.g. 'condition: {}'", names.front()));
+      return;
+    }
+    out.expr = SubstituteIdentifiers(BoolExpr::Nary(BoolExpr::Op::kOr, std::move(alternatives)),
+                                     definitions);
+  }
+
+  bool ParseConditionText(const YAML::Node& node, const std::vector<std::string>& names,
+                          BoolExpr& out) {
+    ConditionError error;
+    if (ParseCondition(node.Scalar(), names, out, error)) return true;
+    diag_.Error(diag_.Locate(node, error.offset), "condition: " + error.message, error.hint);
+    return false;
+  }
+
+  BoolExpr ParseSearch(const MapEntry& e) {
+    const YAML::Node& v = e.value;
+    switch (v.Type()) {
+      case YAML::NodeType::Map:
+        return ParseFieldMap(v);
+      case YAML::NodeType::Sequence: {
+        if (v.size() == 0) {
+          diag_.Error(v, fmt::format("search identifier '{}' is an empty list", e.key));
+          return BoolExpr::Const(false);
+        }
+        // Maps are ORed; plain values are keywords, also ORed.
+        std::vector<BoolExpr> items;
+        for (const auto& item : v) {
+          if (item.IsMap()) {
+            items.push_back(ParseFieldMap(item));
+          } else if (item.IsScalar()) {
+            items.push_back(Keyword(item));
+          } else {
+            diag_.Error(item, fmt::format("a list item of '{}' must be a map of fields or a "
+                                          "keyword, not {}", e.key, NodeKindName(item)));
+          }
+        }
+        return BoolExpr::Nary(BoolExpr::Op::kOr, std::move(items));
+      }
+      case YAML::NodeType::Scalar:
+        return Keyword(v);
+      case YAML::NodeType::Null:
+      case YAML::NodeType::Undefined:
+        break;
+    }
+    diag_.Error(e.key_node, fmt::format("search identifier '{}' is empty", e.key),
+                "give it a map of fields or a list of keywords");
+    return BoolExpr::Const(false);
+  }
+
+  BoolExpr ParseFieldMap(const YAML::Node& map) {
+    if (map.size() == 0) {
+      diag_.Error(map, "an empty map of fields", "give it at least one 'field: value'");
+      return BoolExpr::Const(false);
+    }
+    std::vector<BoolExpr> clauses;
+    for (const MapEntry& e : ReadMap(map, diag_)) clauses.push_back(ParseClause(e));
+    return BoolExpr::Nary(BoolExpr::Op::kAnd, std::move(clauses));
+  }
+
+  // A plain keyword: a case-insensitive substring of the raw record.
+  BoolExpr Keyword(const YAML::Node& value) {
+    ValueSpec spec;
+    spec.position = ValueSpec::Position::kContains;
+    return PatternPredicate(value, spec, /*raw=*/true, {});
+  }
+
+  // Reads the modifiers after the field name of `key` (from the first '|').
+  bool ParseModifiers(const MapEntry& e, size_t bar, ValueSpec& spec) {
+    const std::string& key = e.key;
+    bool ok = true;
+    bool any_other = false;  // a modifier other than exists
+    std::vector<std::string_view> seen;
+    size_t pos = bar;
+    SourceLocation exists_at, cased_at;
+    while (pos != std::string::npos) {
+      const size_t start = pos + 1;
+      const size_t next = key.find('|', start);
+      const std::string_view name =
+          std::string_view(key).substr(start, next == std::string::npos ? std::string::npos
+                                                                         : next - start);
+      pos = next;
+      const SourceLocation at = diag_.Locate(e.key_node, start);
+      if (name.empty()) {
+        diag_.Error(at, "empty modifier", "remove the extra '|'");
+        ok = false;
+        continue;
+      }
+      const ModifierLookup lookup = LookupModifier(name);
+      if (lookup.status == ModifierStatus::kUnknown) {
+        diag_.Error(at, fmt::format("unknown modifier '{}'", name), lookup.hint);
+        ok = false;
+        continue;
+      }
+      if (lookup.status == ModifierStatus::kNotSupportedYet) {
+        diag_.Error(at, fmt::format("modifier '{}' is not supported yet", name));
+        ok = false;
+        continue;
+      }
+      if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
+        diag_.Error(at, fmt::format("modifier '{}' is given twice", name));
+        ok = false;
+        continue;
+      }
+      seen.push_back(name);
+      if (lookup.modifier != Modifier::kExists) any_other = true;
+      auto set_position = [&](ValueSpec::Position p) {
+        if (spec.position != ValueSpec::Position::kWhole) {
+          diag_.Error(at, fmt::format("modifier '{}' cannot be combined with '{}'", name,
+                                      PositionName(spec.position)));
+          ok = false;
+        } else if (spec.re) {
+          diag_.Error(at, fmt::format("modifier '{}' cannot be combined with 're'", name),
+                      "write the regular expression accordingly");
+          ok = false;
+        }
+        spec.position = p;
+      };
+      switch (lookup.modifier) {
+        case Modifier::kContains: set_position(ValueSpec::Position::kContains); break;
+        case Modifier::kStartswith: set_position(ValueSpec::Position::kStartswith); break;
+        case Modifier::kEndswith: set_position(ValueSpec::Position::kEndswith); break;
+        case Modifier::kAll: spec.all = true; break;
+        case Modifier::kRe:
+          if (spec.position != ValueSpec::Position::kWhole) {
+            diag_.Error(at, fmt::format("modifier 're' cannot be combined with '{}'",
+                                        PositionName(spec.position)),
+                        "write the regular expression accordingly");
+            ok = false;
+          }
+          spec.re = true;
+          break;
+        case Modifier::kReCaseless:
+        case Modifier::kReMultiline:
+        case Modifier::kReDotall:
+          if (!spec.re) {
+            diag_.Error(at, fmt::format("modifier '{}' is a flag of 're' and must follow it", name),
+                        fmt::format("write '|re|{}'", name));
+            ok = false;
+          }
+          if (lookup.modifier == Modifier::kReCaseless) spec.re_caseless = true;
+          if (lookup.modifier == Modifier::kReMultiline) spec.re_multiline = true;
+          if (lookup.modifier == Modifier::kReDotall) spec.re_dotall = true;
+          break;
+        case Modifier::kExists:
+          spec.exists = true;
+          exists_at = at;
+          break;
+        case Modifier::kCased:
+          spec.cased = true;
+          cased_at = at;
+          break;
+      }
+    }
+    if (ok && spec.exists && any_other) {
+      diag_.Error(exists_at, "modifier 'exists' cannot be combined with other modifiers");
+      ok = false;
+    }
+    if (ok && spec.cased && spec.re) {
+      diag_.Error(cased_at, "modifier 'cased' does not apply to 're'",
+                  "regular expressions are case-sensitive unless '|re|i'");
+      ok = false;
+    }
+    return ok;
+  }
+
+  BoolExpr ParseClause(const MapEntry& e) {
+    const size_t bar = e.key.find('|');
+    const std::string field = e.key.substr(0, bar);
+    ValueSpec spec;
+    if (bar != std::string::npos && !ParseModifiers(e, bar, spec)) return BoolExpr::Const(false);
+    const bool raw = field.empty();
+    if (raw && spec.exists) {
+      diag_.Error(e.key_node, "'exists' needs a field name", "write 'field|exists: true'");
+      return BoolExpr::Const(false);
+    }
+    // Keywords (`'|all':`) search the record, so they match substrings.
+    if (raw && !spec.re && spec.position == ValueSpec::Position::kWhole) {
+      spec.position = ValueSpec::Position::kContains;
+    }
+    std::vector<YAML::Node> values;
+    const YAML::Node& v = e.value;
+    if (v.IsSequence()) {
+      if (v.size() == 0) {
+        diag_.Error(v, fmt::format("'{}' has an empty list of values", e.key));
+        return BoolExpr::Const(false);
+      }
+      for (const auto& item : v) values.push_back(item);
+    } else if (v.IsMap()) {
+      diag_.Error(v, fmt::format("'{}' must have a value or a list of values, not a map", e.key),
+                  "nested maps are not Sigma; use a dotted field name such as 'a.b'");
+      return BoolExpr::Const(false);
+    } else {
+      values.push_back(v);
+    }
+
+    if (spec.exists) {
+      bool present = false;
+      if (values.size() != 1 || !v.IsScalar() || !ParseBool(v, present)) {
+        diag_.Error(v, "'exists' takes true or false");
+        return BoolExpr::Const(false);
+      }
+      Predicate p;
+      p.kind = PredicateKind::kPresent;
+      p.path = field;
+      const BoolExpr pred = BoolExpr::Pred(predicates_.Intern(std::move(p)));
+      return present ? pred : BoolExpr::Not(pred);
+    }
+
+    std::vector<BoolExpr> terms;
+    for (const YAML::Node& value : values) {
+      if (value.IsNull()) {
+        if (raw) {
+          diag_.Error(value, "a keyword cannot be null");
+        } else if (spec.re || spec.position != ValueSpec::Position::kWhole) {
+          diag_.Error(value, fmt::format("null cannot be combined with modifier '{}'",
+                                         spec.re ? "re" : PositionName(spec.position)),
+                      "'field: null' alone tests that the field is absent or null");
+        } else {
+          Predicate p;
+          p.kind = PredicateKind::kNonNull;
+          p.path = field;
+          terms.push_back(BoolExpr::Not(BoolExpr::Pred(predicates_.Intern(std::move(p)))));
+        }
+      } else if (value.IsScalar()) {
+        terms.push_back(PatternPredicate(value, spec, raw, field));
+      } else {
+        diag_.Error(value, fmt::format("a value of '{}' must be a plain value or null, not {}",
+                                       e.key, NodeKindName(value)));
+      }
+    }
+    return BoolExpr::Nary(spec.all ? BoolExpr::Op::kAnd : BoolExpr::Op::kOr, std::move(terms));
+  }
+
+  BoolExpr PatternPredicate(const YAML::Node& value, const ValueSpec& spec, bool raw,
+                            const std::string& field) {
+    Predicate p;
+    p.kind = PredicateKind::kPattern;
+    p.raw = raw;
+    p.path = field;
+    if (spec.re) {
+      Result<HsPattern> pattern = RegexPattern(value.Scalar(), spec);
+      if (!pattern.ok()) {
+        diag_.Error(value, "regular expression refused by Hyperscan: " + pattern.error().message(),
+                    "Hyperscan supports PCRE without back-references or lookaround");
+        return BoolExpr::Const(false);
+      }
+      p.pattern = std::move(*pattern);
+    } else {
+      p.pattern = SigmaStringPattern(value.Scalar(), spec);
+    }
+    const uint32_t id = predicates_.Intern(std::move(p));
+    bool known = false;
+    for (const auto& site : sites_) known = known || site.first == id;
+    if (!known) sites_.emplace_back(id, diag_.Locate(value));
+    return BoolExpr::Pred(id);
+  }
+
+  // --- correlation ----------------------------------------------------------------------------
+
+  void ReadCorrelationType(const MapEntry& e, ParsedCorrelation& out) {
+    const std::string text = e.value.IsScalar() ? e.value.Scalar() : std::string();
+    static constexpr std::pair<std::string_view, CorrelationType> kTypes[] = {
+        {"event_count", CorrelationType::kEventCount},
+        {"value_count", CorrelationType::kValueCount},
+        {"temporal", CorrelationType::kTemporal},
+        {"temporal_ordered", CorrelationType::kTemporalOrdered},
+    };
+    for (const auto& [name, type] : kTypes) {
+      if (text == name) {
+        out.type = type;
+        return;
+      }
+    }
+    if (text == "value_sum" || text == "value_avg" || text == "value_percentile") {
+      diag_.Error(e.value, fmt::format("correlation type '{}' is not supported yet", text));
+      return;
+    }
+    diag_.Error(e.value, fmt::format("unknown correlation type '{}'", text),
+                DidYouMean(text, {"event_count", "value_count", "temporal", "temporal_ordered",
+                                  "value_sum", "value_avg", "value_percentile"}));
+  }
+
+  std::vector<NameRef> ReadNames(const MapEntry& e, std::string_view what) {
+    std::vector<NameRef> out;
+    auto add = [&](const YAML::Node& n) {
+      if (n.IsScalar() && !n.Scalar().empty()) {
+        out.push_back(NameRef{n.Scalar(), diag_.Locate(n)});
+      } else {
+        diag_.Error(n, fmt::format("'{}' items must be names, not {}", what, NodeKindName(n)));
+      }
+    };
+    if (e.value.IsSequence()) {
+      for (const auto& item : e.value) add(item);
+    } else if (!e.value.IsNull()) {
+      add(e.value);
+    }
+    return out;
+  }
+
+  void ReadTimespan(const MapEntry& e, ParsedCorrelation& out) {
+    const std::string text = e.value.IsScalar() ? e.value.Scalar() : std::string();
+    if (auto d = ParseDuration(text)) {
+      out.timespan = *d;
+      return;
+    }
+    diag_.Error(e.value, fmt::format("invalid timespan '{}'", text),
+                "a positive number followed by s, m, h or d, e.g. '90m'");
+  }
+
+  void ReadCountCondition(const MapEntry& e, ParsedCorrelation& out) {
+    if (!e.value.IsMap()) {
+      diag_.Error(e.value, fmt::format("a correlation 'condition' must be a map, not {}",
+                                       NodeKindName(e.value)),
+                  "e.g. 'condition: {gte: 10}'");
+      return;
+    }
+    bool any_bound = false;
+    for (const MapEntry& c : ReadMap(e.value, diag_)) {
+      std::optional<int64_t>* bound = nullptr;
+      if (c.key == "gt") bound = &out.condition.gt;
+      if (c.key == "gte") bound = &out.condition.gte;
+      if (c.key == "lt") bound = &out.condition.lt;
+      if (c.key == "lte") bound = &out.condition.lte;
+      if (c.key == "eq") bound = &out.condition.eq;
+      if (c.key == "neq") bound = &out.condition.neq;
+      if (bound != nullptr) {
+        int64_t n = 0;
+        const std::string text = c.value.IsScalar() ? c.value.Scalar() : std::string();
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+        if (ec != std::errc() || end != text.data() + text.size() || text.empty()) {
+          diag_.Error(c.value, fmt::format("'{}' takes an integer, not '{}'", c.key, text));
+        } else {
+          *bound = n;
+          any_bound = true;
+        }
+      } else if (c.key == "field") {
+        if (c.value.IsScalar() && !c.value.Scalar().empty()) {
+          out.value_field = NameRef{c.value.Scalar(), diag_.Locate(c.value)};
+        } else if (c.value.IsSequence()) {
+          diag_.Error(c.value, "counting the values of several fields is not supported yet");
+        } else {
+          diag_.Error(c.value, "'field' must name a field");
+        }
+      } else {
+        diag_.Error(c.key_node, fmt::format("unknown condition operator '{}'", c.key),
+                    DidYouMean(c.key, {"gt", "gte", "lt", "lte", "eq", "neq", "field"}));
+      }
+    }
+    if (out.value_field && out.type != CorrelationType::kValueCount) {
+      diag_.Error(out.value_field->where, "'field' applies only to value_count correlations");
+    }
+    if (!any_bound) {
+      diag_.Error(e.value, "the condition has no bound",
+                  "use gt, gte, lt, lte, eq or neq, e.g. 'gte: 10'");
+    }
+  }
+
+  void ReadAliases(const MapEntry& e, ParsedCorrelation& out) {
+    if (!e.value.IsMap()) {
+      diag_.Error(e.value, fmt::format("'aliases' must be a map, not {}", NodeKindName(e.value)),
+                  "alias name -> {rule name: field}");
+      return;
+    }
+    for (const MapEntry& a : ReadMap(e.value, diag_)) {
+      ParsedCorrelation::Alias alias;
+      alias.name = NameRef{a.key, diag_.Locate(a.key_node)};
+      if (!a.value.IsMap()) {
+        diag_.Error(a.value, fmt::format("alias '{}' must map rule names to fields, not {}", a.key,
+                                         NodeKindName(a.value)));
+        continue;
+      }
+      for (const MapEntry& f : ReadMap(a.value, diag_)) {
+        if (!f.value.IsScalar() || f.value.Scalar().empty()) {
+          diag_.Error(f.value, fmt::format("alias '{}' must give a field name for rule '{}'", a.key,
+                                           f.key));
+          continue;
+        }
+        alias.fields.push_back({NameRef{f.key, diag_.Locate(f.key_node)}, f.value.Scalar()});
+      }
+      out.aliases.push_back(std::move(alias));
+    }
+  }
+
+  void ReadGenerate(const MapEntry& e, ParsedCorrelation& out) {
+    if (!ParseBool(e.value, out.generate)) {
+      diag_.Error(e.value, "'generate' takes true or false");
+    }
+  }
+
+  const RuleSource& source_;
+  FileDiagnostics& diag_;
+  PredicateTable& predicates_;
+  std::vector<std::pair<uint32_t, SourceLocation>> sites_;
+};
+
+}  // namespace
+
+std::string DerivedRuleId(std::string_view path, std::string_view title) {
+  Hasher h;
+  h.Add(std::string_view("sigma-rule")).Add(path).Add(title);
+  return h.Finish().Uuid();
+}
+
+void SigmaParser::Parse(const RuleSource& source) {
+  FileDiagnostics diag(source.path, source.text, diagnostics_);
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(source.text);
+  } catch (const YAML::Exception& e) {
+    diag.Error(FileDiagnostics::Locate(e.mark), "invalid YAML: " + e.msg);
+    ++skipped_;
+    return;
+  }
+  for (const YAML::Node& doc : documents) {
+    if (doc.IsNull()) continue;  // an empty document, e.g. after a trailing '---'
+    const size_t errors_before = diag.errors();
+    DocumentParser parser(source, diag, predicates_);
+    std::optional<ParsedDetection> detection;
+    std::optional<ParsedCorrelation> correlation;
+    try {
+      if (!doc.IsMap()) {
+        diag.Error(doc, fmt::format("a Sigma rule must be a YAML map, not {}", NodeKindName(doc)));
+      } else {
+        const std::vector<MapEntry> top = ReadMap(doc, diag);
+        const bool has_correlation = FindEntry(top, "correlation") != nullptr;
+        const bool has_detection = FindEntry(top, "detection") != nullptr;
+        if (has_correlation && has_detection) {
+          diag.Error(doc, "a rule cannot have both 'detection' and 'correlation'",
+                     "write them as two documents separated by '---'");
+        } else if (has_correlation) {
+          parser.ParseCorrelation(doc, top, correlation.emplace());
+        } else if (has_detection) {
+          parser.ParseDetection(doc, top, detection.emplace());
+        } else if (FindEntry(top, "filter") != nullptr) {
+          diag.Error(doc, "Sigma filters are not supported yet");
+        } else if (FindEntry(top, "action") != nullptr) {
+          diag.Error(doc, "legacy rule collections ('action: global') are not supported",
+                     "write each rule as a complete document");
+        } else {
+          diag.Error(doc, "the document is neither a detection rule nor a correlation rule",
+                     "a rule needs a 'detection' or a 'correlation' section");
+        }
+      }
+    } catch (const YAML::Exception& e) {
+      // yaml-cpp throws on structures the checks above did not foresee; the rule is skipped.
+      diag.Error(e.mark.is_null() ? diag.Locate(doc) : FileDiagnostics::Locate(e.mark),
+                 "unexpected YAML structure: " + e.msg);
+    }
+    if (diag.errors() > errors_before) {
+      ++skipped_;
+      if (detection && detection->info) skipped_rules_.push_back({detection->info});
+      if (correlation && correlation->info) skipped_rules_.push_back({correlation->info});
+    } else if (detection) {
+      detections_.push_back(std::move(*detection));
+    } else if (correlation) {
+      correlations_.push_back(std::move(*correlation));
+    }
+  }
+}
+
+}  // namespace tuttle::rules

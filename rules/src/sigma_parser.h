@@ -1,0 +1,91 @@
+#pragma once
+// SigmaParser: YAML rule files to the intermediate form the compiler links and compiles.
+// Detection rules come out as boolean expressions over interned predicates; correlation rules
+// keep their references (ids or names) unresolved, since they may point into later files.
+//
+// Every problem is a located diagnostic. A document with an error is skipped (and counted); the
+// parser carries on with the next one, reporting as many errors per rule as it can find.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "predicate.h"
+#include "tuttle/engine/diagnostic.h"
+#include "tuttle/engine/rule_set.h"
+#include "tuttle/rules/sigma_loader.h"
+#include "yaml_util.h"
+
+namespace tuttle::rules {
+
+struct ParsedDetection {
+  std::shared_ptr<RuleInfo> info;
+  LogSourceSpec logsource;
+  BoolExpr expr;  // over PredicateTable ids
+  // Where each pattern predicate is first written in the rule, for errors found when Hyperscan
+  // compiles the databases.
+  std::vector<std::pair<uint32_t, SourceLocation>> pattern_sites;
+};
+
+// A name as written in a correlation rule, with its place for diagnostics.
+struct NameRef {
+  std::string text;
+  SourceLocation where;
+};
+
+struct ParsedCorrelation {
+  std::shared_ptr<RuleInfo> info;
+  CorrelationType type = CorrelationType::kEventCount;
+  std::vector<NameRef> rules;     // ids or names, as written
+  std::vector<NameRef> group_by;  // field or alias names
+  struct AliasField {
+    NameRef rule;  // the name (or id) of a referenced rule
+    std::string field;
+  };
+  struct Alias {
+    NameRef name;
+    std::vector<AliasField> fields;
+  };
+  std::vector<Alias> aliases;
+  std::optional<NameRef> value_field;  // value_count
+  TimeNs timespan = 0;
+  CountCondition condition;
+  bool generate = false;
+};
+
+// A rule document skipped for errors, as far as it was read: references to it can say why they
+// fail.
+struct SkippedRule {
+  std::shared_ptr<RuleInfo> info;
+};
+
+class SigmaParser {
+ public:
+  SigmaParser(PredicateTable& predicates, Diagnostics& diagnostics)
+      : predicates_(predicates), diagnostics_(diagnostics) {}
+
+  // Parses every document of `source`; rules without errors are appended to detections() and
+  // correlations().
+  void Parse(const RuleSource& source);
+
+  std::vector<ParsedDetection>& detections() { return detections_; }
+  std::vector<ParsedCorrelation>& correlations() { return correlations_; }
+  // Documents skipped because of an error (a file whose YAML does not parse counts once).
+  size_t skipped() const { return skipped_; }
+  // The skipped rules whose metadata could be read.
+  const std::vector<SkippedRule>& skipped_rules() const { return skipped_rules_; }
+
+ private:
+  PredicateTable& predicates_;
+  Diagnostics& diagnostics_;
+  std::vector<ParsedDetection> detections_;
+  std::vector<ParsedCorrelation> correlations_;
+  size_t skipped_ = 0;
+  std::vector<SkippedRule> skipped_rules_;
+};
+
+// The id given to a rule that has none (see sigma_loader.h).
+std::string DerivedRuleId(std::string_view path, std::string_view title);
+
+}  // namespace tuttle::rules
