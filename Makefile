@@ -5,7 +5,7 @@ BUILD     ?= build
 JOBS      ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure build run test bench asan clean
+.PHONY: all deps configure build run test bench asan fuzz clean
 
 all: build
 
@@ -36,4 +36,17 @@ asan: deps
 	@ctest --test-dir build-asan --output-on-failure -j $(JOBS) --timeout 900
 
 clean:
-	@rm -rf $(BUILD) build-asan
+	@rm -rf $(BUILD) build-asan build-fuzz
+
+# Coverage-guided fuzzing with clang's libFuzzer (+ASan/UBSan): each target for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@.ci/install-deps .ci/debian-packages-fuzz.txt
+	@CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DTUTTLE_FUZZ=ON -DTUTTLE_SANITIZE=address,undefined -DTUTTLE_BUILD_BENCH=OFF >/dev/null
+	@cmake --build build-fuzz -j $(JOBS) --target json_record_fuzz
+	@for t in json_record; do \
+	  mkdir -p build-fuzz/corpus/$$t && \
+	  build-fuzz/tests/fuzz/$${t}_fuzz build-fuzz/corpus/$$t tests/fuzz/corpus/$$t \
+	    -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -artifact_prefix=build-fuzz/ || exit 1; \
+	done

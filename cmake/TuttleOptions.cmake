@@ -33,6 +33,11 @@ endif()
 target_link_options(tuttle_options INTERFACE
   -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack -Wl,--as-needed)
 
+# Fuzz builds instrument every library for coverage; the targets add the libFuzzer main.
+if(TUTTLE_FUZZ)
+  target_compile_options(tuttle_options INTERFACE -fsanitize=fuzzer-no-link)
+endif()
+
 if(TUTTLE_SANITIZE)
   string(REPLACE "," ";" _sanitizers "${TUTTLE_SANITIZE}")
   foreach(_s IN LISTS _sanitizers)

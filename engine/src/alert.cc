@@ -31,7 +31,7 @@ std::string_view SeverityName(Level level) {
 json EvidenceJson(const Evidence& e) {
   json data = {
       {"source", e.position.source},
-      {"event_time", FormatTimestamp(e.time)},
+      {"event_time", FormatTimestampNs(e.time)},
       {"record_uid", e.record_id.Hex()},
   };
   if (e.position.partition >= 0) {
@@ -42,7 +42,8 @@ json EvidenceJson(const Evidence& e) {
   }
   if (e.rule) {
     data["rule_uid"] = e.rule->id;
-    data["rule_name"] = e.rule->title;
+    if (!e.rule->name.empty()) data["rule_name"] = e.rule->name;
+    data["rule_title"] = e.rule->title;
   }
   return json{{"data", std::move(data)}};
 }
@@ -110,7 +111,6 @@ std::string AlertToOcsfJson(const Alert& alert) {
   for (const auto& e : alert.evidence) evidences.push_back(EvidenceJson(e));
 
   json analytic = {{"uid", rule.id}, {"name", rule.title}, {"type_id", 1}, {"type", "Rule"}};
-  if (!rule.name.empty()) analytic["desc"] = rule.name;
 
   json finding_info = {
       {"uid", alert.id.Uuid()},
@@ -134,9 +134,10 @@ std::string AlertToOcsfJson(const Alert& alert) {
   json tuttle = {
       {"kind", alert.kind},
       {"rule_level", LevelName(rule.level)},
-      {"window", {{"start", FormatTimestamp(alert.window_start)},
-                  {"end", FormatTimestamp(alert.window_end)}}},
+      {"window", {{"start", FormatTimestampNs(alert.window_start)},
+                  {"end", FormatTimestampNs(alert.window_end)}}},
   };
+  if (!rule.name.empty()) tuttle["rule_name"] = rule.name;
   if (!alert.group.empty()) tuttle["group_by"] = std::move(group);
   if (!alert.condition.empty()) tuttle["condition"] = alert.condition;
   if (alert.kind != "single") tuttle["count"] = alert.count;

@@ -133,8 +133,9 @@ AttackTags ParseAttackTags(const std::vector<std::string>& tags) {
       continue;
     }
     std::replace(rest.begin(), rest.end(), '_', '-');
-    for (const auto& [key, tactic] : kTactics) {
-      if (key == rest) {
+    for (const auto& entry : kTactics) {
+      const Named& tactic = entry.second;
+      if (entry.first == rest) {
         const bool seen = std::any_of(out.tactics.begin(), out.tactics.end(),
                                       [&](const AttackTactic& x) { return x.uid == tactic.uid; });
         if (!seen) out.tactics.push_back({std::string(tactic.uid), std::string(tactic.name)});

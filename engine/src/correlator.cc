@@ -197,6 +197,14 @@ Correlator::Correlator(const RuleSet& rules, CorrelatorOptions options)
 
 Correlator::~Correlator() = default;
 
+void Correlator::Assign(const std::string& source, int32_t partition) {
+  streams_.try_emplace({source, partition});
+}
+
+void Correlator::Revoke(const std::string& source, int32_t partition) {
+  streams_.erase({source, partition});
+}
+
 void Correlator::Observe(const std::string& source, int32_t partition, TimeNs time) {
   Stream& s = streams_[{source, partition}];
   s.idle = false;
@@ -212,7 +220,10 @@ void Correlator::UpdateWatermark() {
   TimeNs min_active = kNoTime;
   TimeNs max_all = kNoTime;
   for (const auto& [key, s] : streams_) {
-    if (s.max_time == kNoTime) continue;
+    if (s.max_time == kNoTime) {
+      if (!s.idle) return;  // an assigned stream that has not spoken yet: wait for it
+      continue;
+    }
     if (max_all == kNoTime || s.max_time > max_all) max_all = s.max_time;
     if (!s.idle && (min_active == kNoTime || s.max_time < min_active)) min_active = s.max_time;
   }

@@ -242,7 +242,7 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
         fc.stop();
         return nullptr;
       }
-      if (!*more && w->batch.empty() && w->batch.idle().empty()) {
+      if (!*more && w->batch.empty() && w->batch.stream_events().empty()) {
         release(w.release());
         fc.stop();
         return nullptr;
@@ -294,19 +294,24 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
       const RecordBatch& b = w->batch;
       std::map<uint32_t, std::set<uint32_t>> late_rules;
       std::map<uint32_t, std::pair<TimeNs, TimeNs>> late_times;  // event time, watermark
-      const auto& idle = b.idle();
-      size_t next_idle = 0;
-      auto apply_idle = [&](uint32_t up_to_record) {
+      const auto& changes = b.stream_events();
+      size_t next_change = 0;
+      auto apply_stream_events = [&](uint32_t up_to_record) {
         bool any = false;
-        while (next_idle < idle.size() && idle[next_idle].before_record <= up_to_record) {
-          correlator.MarkIdle(b.sources()[idle[next_idle].source], idle[next_idle].partition);
-          ++next_idle;
+        while (next_change < changes.size() && changes[next_change].before_record <= up_to_record) {
+          const StreamEvent& e = changes[next_change++];
+          const std::string& stream = b.sources()[e.source];
+          switch (e.kind) {
+            case StreamEvent::Kind::kAssigned: correlator.Assign(stream, e.partition); break;
+            case StreamEvent::Kind::kIdle: correlator.MarkIdle(stream, e.partition); break;
+            case StreamEvent::Kind::kRevoked: correlator.Revoke(stream, e.partition); break;
+          }
           any = true;
         }
         if (any) correlator.Advance(w->out.alerts);
       };
       for (const EventResult& ev : w->events) {
-        apply_idle(ev.record);
+        apply_stream_events(ev.record);
         for (uint32_t a = ev.single_begin; a < ev.single_end; ++a) {
           w->out.alerts.push_back(std::move(w->singles[a]));
         }
@@ -322,7 +327,7 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
         }
         correlator.Advance(w->out.alerts);
       }
-      apply_idle(UINT32_MAX);
+      apply_stream_events(UINT32_MAX);
       for (const auto& [record, correlations] : late_rules) {
         DeadLetter d;
         d.kind = DeadLetter::Kind::kLate;

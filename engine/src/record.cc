@@ -10,7 +10,7 @@ void RecordBatch::Clear() {
   lengths_.clear();
   metas_.clear();
   sources_.clear();
-  idle_.clear();
+  stream_events_.clear();
   end_of_input = false;
   sequence = 0;
 }

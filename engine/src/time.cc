@@ -30,6 +30,8 @@ std::optional<TimeNs> ParseTimestamp(std::string_view s) {
       !Digits(s, 17, 2, second)) {
     return std::nullopt;
   }
+  // int64 nanoseconds span 1677-09-21 to 2262-04-11.
+  if (year < 1678 || year > 2261) return std::nullopt;
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
     return std::nullopt;
   }
@@ -83,6 +85,14 @@ std::string FormatTimestamp(TimeNs t) {
   return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", static_cast<int>(ymd.year()),
                      static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
                      rem / 3600, (rem / 60) % 60, rem % 60, ms);
+}
+
+std::string FormatTimestampNs(TimeNs t) {
+  if (t == kNoTime) return "-";
+  const TimeNs floor_second = t >= 0 ? t / kNsPerSecond * kNsPerSecond
+                                     : -((-t + kNsPerSecond - 1) / kNsPerSecond) * kNsPerSecond;
+  const std::string ms = FormatTimestamp(floor_second);  // "....:SS.000Z"
+  return fmt::format("{}.{:09}Z", ms.substr(0, 19), t - floor_second);
 }
 
 std::optional<TimeNs> ParseDuration(std::string_view s) {

@@ -44,7 +44,7 @@ bool FileSource::OpenNext() {
 Result<bool> FileSource::Next(RecordBatch& batch) {
   if (stop_.load()) return false;
   while (batch.size() < options_.batch_records) {
-    if (file_ == nullptr && !OpenNext()) return !batch.empty() || !batch.idle().empty();
+    if (file_ == nullptr && !OpenNext()) return !batch.empty() || !batch.stream_events().empty();
     const uint32_t source = batch.InternSource(current_);
     ssize_t n = ::getline(&line_, &line_capacity_, file_);
     if (n < 0) {
@@ -53,7 +53,7 @@ Result<bool> FileSource::Next(RecordBatch& batch) {
       }
       if (file_ != stdin) std::fclose(file_);
       file_ = nullptr;
-      batch.AddIdle(StreamIdle{source, -1});
+      batch.AddStreamEvent(StreamEvent{source, -1, StreamEvent::Kind::kIdle});
       continue;
     }
     std::string_view text(line_, static_cast<size_t>(n));

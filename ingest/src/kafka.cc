@@ -68,11 +68,17 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::Open(KafkaSourceOptions option
     }
   }
 
+  std::unique_ptr<KafkaSource> source(new KafkaSource(std::move(options)));
+  rd_kafka_conf_set_opaque(conf.get(), source.get());
+  rd_kafka_conf_set_rebalance_cb(
+      conf.get(), [](rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                     rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+        OnRebalance(rk, static_cast<int>(err), partitions, opaque);
+      });
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof(err));
   if (rk == nullptr) return Error(fmt::format("Kafka consumer: {}", err));
   conf.release();  // owned by rk now
-  std::unique_ptr<KafkaSource> source(new KafkaSource(std::move(options)));
   source->rk_ = rk;
   rd_kafka_poll_set_consumer(rk);
 
@@ -86,6 +92,30 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::Open(KafkaSourceOptions option
   }
   source->started_ = std::chrono::steady_clock::now();
   return source;
+}
+
+void KafkaSource::OnRebalance(rd_kafka_s* rk, int err,
+                              rd_kafka_topic_partition_list_s* partitions, void* opaque) {
+  auto* self = static_cast<KafkaSource*>(opaque);
+  const bool assign = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
+  const bool cooperative = std::string_view(rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE";
+  if (cooperative) {
+    rd_kafka_error_t* e = assign ? rd_kafka_incremental_assign(rk, partitions)
+                                 : rd_kafka_incremental_unassign(rk, partitions);
+    if (e != nullptr) {
+      fmt::print(stderr, "tuttle: kafka: rebalance: {}\n", rd_kafka_error_string(e));
+      rd_kafka_error_destroy(e);
+    }
+  } else if (assign) {
+    rd_kafka_assign(rk, partitions);
+  } else {
+    rd_kafka_assign(rk, nullptr);
+  }
+  for (int i = 0; i < partitions->cnt; ++i) {
+    const auto& p = partitions->elems[i];
+    self->changes_.push_back(Change{p.topic, p.partition, assign});
+    if (!assign) self->at_end_.erase({p.topic, p.partition});
+  }
 }
 
 KafkaSource::~KafkaSource() {
@@ -121,12 +151,20 @@ Result<bool> KafkaSource::Next(RecordBatch& batch) {
   while (batch.size() < options_.batch_records) {
     rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, timeout);
     timeout = 0;
+    // Assignment changes made during this poll come before its message.
+    for (const Change& c : changes_) {
+      batch.AddStreamEvent(StreamEvent{batch.InternSource(c.topic), c.partition,
+                                       c.assigned ? StreamEvent::Kind::kAssigned
+                                                  : StreamEvent::Kind::kRevoked});
+    }
+    changes_.clear();
     if (m == nullptr) break;
     std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> msg(m, rd_kafka_message_destroy);
     const char* topic = m->rkt != nullptr ? rd_kafka_topic_name(m->rkt) : "";
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       at_end_.insert({topic, m->partition});
-      batch.AddIdle(StreamIdle{batch.InternSource(topic), m->partition});
+      batch.AddStreamEvent(
+          StreamEvent{batch.InternSource(topic), m->partition, StreamEvent::Kind::kIdle});
       continue;
     }
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -151,14 +189,6 @@ Result<bool> KafkaSource::Next(RecordBatch& batch) {
     const int64_t ts = rd_kafka_message_timestamp(m, &ts_type);
     if (ts_type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts >= 0) meta.transport_time = ts * kNsPerMs;
     batch.Add(std::string_view(static_cast<const char*>(m->payload), m->len), meta);
-  }
-  // A partition that delivered records after its EOF in this batch is active again.
-  if (!batch.idle().empty()) {
-    std::vector<StreamIdle> idle;
-    for (const StreamIdle& s : batch.idle()) {
-      if (at_end_.contains({batch.sources()[s.source], s.partition})) idle.push_back(s);
-    }
-    batch.SetIdle(std::move(idle));
   }
   if (!options_.follow) {
     if (AllAssignedAtEnd()) {

@@ -29,6 +29,15 @@ TEST(ParseTimestamp, RejectsWhatIsNotATimestamp) {
   EXPECT_FALSE(ParseTimestamp("2024-01-01T00:00:00.Z"));
   EXPECT_FALSE(ParseTimestamp("2024-01-01T00:00:00Zjunk"));
   EXPECT_FALSE(ParseTimestamp("1718000000"));
+  // Found by the fuzzer: years past 2262 overflow int64 nanoseconds.
+  EXPECT_FALSE(ParseTimestamp("9999-12-31T23:59:59Z"));
+  EXPECT_FALSE(ParseTimestamp("1000-01-01T00:00:00Z"));
+}
+
+TEST(FormatTimestampNs, KeepsNanoseconds) {
+  EXPECT_EQ(FormatTimestampNs(*ParseTimestamp("2026-03-14T09:31:14.305608Z")),
+            "2026-03-14T09:31:14.305608000Z");
+  EXPECT_EQ(FormatTimestampNs(-1), "1969-12-31T23:59:59.999999999Z");
 }
 
 TEST(FormatTimestamp, RoundsTowardsThePastForNegativeTimes) {

@@ -37,7 +37,7 @@ TEST(FileSource, ReadsLinesInOrderWithLineNumbersAndSkipsBlankOnes) {
       // Records are followed by readable zero padding for simdjson.
       EXPECT_EQ(batch.bytes(i).data()[batch.bytes(i).size() + kRecordPadding - 1], '\0');
     }
-    idle_marks += static_cast<int>(batch.idle().size());
+    idle_marks += static_cast<int>(batch.stream_events().size());
     if (!*more) break;
   }
   EXPECT_EQ(records, (std::vector<std::string>{"{\"n\":1}", "{\"n\":2}", "{\"n\":3}", "{\"n\":4}"}));

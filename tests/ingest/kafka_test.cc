@@ -21,6 +21,7 @@ struct Consumed {
   std::vector<std::string> values;
   std::map<int32_t, int64_t> last_offset;
   std::set<int32_t> idle;
+  std::set<int32_t> assigned;
 };
 
 Consumed ConsumeAll(KafkaSource& src, bool commit) {
@@ -37,7 +38,10 @@ Consumed ConsumeAll(KafkaSource& src, bool commit) {
       positions.push_back(batch.Position(i));
       EXPECT_NE(batch.meta(i).transport_time, kNoTime);
     }
-    for (const auto& s : batch.idle()) c.idle.insert(s.partition);
+    for (const auto& s : batch.stream_events()) {
+      if (s.kind == StreamEvent::Kind::kIdle) c.idle.insert(s.partition);
+      if (s.kind == StreamEvent::Kind::kAssigned) c.assigned.insert(s.partition);
+    }
     if (commit) {
       EXPECT_TRUE(src.Commit(positions).ok());
     }
@@ -89,6 +93,7 @@ TEST_F(KafkaTest, ConsumesEveryPartitionAsAGroupAndEndsAtPartitionEof) {
   EXPECT_EQ(c.last_offset.size(), 3u);
   for (const auto& [partition, offset] : c.last_offset) EXPECT_EQ(offset, 99) << partition;
   EXPECT_EQ(c.idle, (std::set<int32_t>{0, 1, 2}));
+  EXPECT_EQ(c.assigned, (std::set<int32_t>{0, 1, 2}));
 }
 
 TEST_F(KafkaTest, ARestartedMemberResumesAfterTheCommittedBatches) {

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace tuttle::testing {
 
@@ -12,5 +13,28 @@ std::filesystem::path SourceDir();
 // The shared folder (../shared), or nullopt when it is absent: tests then GTEST_SKIP.
 std::optional<std::filesystem::path> SharedDir();
 std::string ReadFile(const std::filesystem::path& path);
+
+// The built `tuttle` binary (TUTTLE_BINARY, set by ctest).
+std::string TuttleBinary();
+
+struct ProcessResult {
+  int exit_code = -1;  // 128 + signal when killed by a signal
+  std::string out;
+  std::string err;
+};
+
+// Runs `argv` (no shell), feeding `input` on stdin, and collects stdout and stderr.
+ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string& input = "");
+
+// A fresh empty folder under the system temp folder, removed by the destructor.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
 
 }  // namespace tuttle::testing

@@ -3,7 +3,8 @@
 //
 // Signals arrive in record order. Each stream (a Kafka partition, a file) reports the event
 // times it has seen; the watermark is the minimum over active streams of their latest event time,
-// minus the allowed lateness (a stream that reported idle stops holding the watermark back).
+// minus the allowed lateness. An assigned stream that has delivered nothing yet holds the
+// watermark where it is; a stream that reported idle stops holding it back.
 // Signals wait until the watermark passes them and are then applied to the windows in a total
 // order (event time, then record id, then rule) that does not depend on arrival order, thread
 // count or batching. A signal older than the watermark when it arrives is late: it is counted and
@@ -54,6 +55,11 @@ class Correlator {
   Correlator(const Correlator&) = delete;
   Correlator& operator=(const Correlator&) = delete;
 
+  // The source now reads stream (source, partition): until its first record (or until it goes
+  // idle) the watermark waits for it.
+  void Assign(const std::string& source, int32_t partition);
+  // The source no longer reads the stream.
+  void Revoke(const std::string& source, int32_t partition);
   // A record with event time `time` was read from stream (source, partition).
   void Observe(const std::string& source, int32_t partition, TimeNs time);
   // The stream has no more records for now; it no longer holds the watermark back.

@@ -34,12 +34,18 @@ struct RecordMeta {
   TimeNs transport_time = kNoTime;  // Kafka message timestamp; a fallback when the record has none
 };
 
-// A source stream's progress note: the stream (source, partition) has no more data for now
-// (Kafka partition EOF) or for good (end of file). Watermarks use it to stop waiting on a stream.
-struct StreamIdle {
+// A change in the set of streams a source reads, which watermarks follow:
+//   kAssigned  the source now reads stream (source, partition), e.g. a Kafka partition assigned
+//              to this consumer: the watermark waits for its records (or for it to go idle);
+//   kIdle      the stream has no more records for now (Kafka partition EOF) or for good (end of
+//              file): it stops holding the watermark back until its next record;
+//   kRevoked   the source no longer reads the stream (a Kafka partition moved elsewhere).
+struct StreamEvent {
+  enum class Kind : uint8_t { kAssigned, kIdle, kRevoked };
   uint32_t source = 0;
   int32_t partition = -1;
-  uint32_t before_record = 0;  // position in the batch: set by RecordBatch::AddIdle
+  Kind kind = Kind::kIdle;
+  uint32_t before_record = 0;  // position in the batch: set by RecordBatch::AddStreamEvent
 };
 
 class RecordBatch {
@@ -52,12 +58,12 @@ class RecordBatch {
 
   // Copies `bytes` into the batch, followed by zero padding.
   void Add(std::string_view bytes, const RecordMeta& meta);
-  // Notes that a stream went idle after the records added so far.
-  void AddIdle(StreamIdle idle) {
-    idle.before_record = static_cast<uint32_t>(metas_.size());
-    idle_.push_back(idle);
+  // Notes a stream change after the records added so far.
+  void AddStreamEvent(StreamEvent event) {
+    event.before_record = static_cast<uint32_t>(metas_.size());
+    stream_events_.push_back(event);
   }
-  void SetIdle(std::vector<StreamIdle> idle) { idle_ = std::move(idle); }
+  void SetStreamEvents(std::vector<StreamEvent> events) { stream_events_ = std::move(events); }
 
   size_t size() const { return metas_.size(); }
   bool empty() const { return metas_.empty(); }
@@ -67,7 +73,7 @@ class RecordBatch {
   }
   const RecordMeta& meta(size_t i) const { return metas_[i]; }
   SourcePosition Position(size_t i) const;
-  const std::vector<StreamIdle>& idle() const { return idle_; }
+  const std::vector<StreamEvent>& stream_events() const { return stream_events_; }
   size_t byte_size() const { return arena_.size(); }
 
   // Set by the source on the last batch of a finite input.
@@ -81,7 +87,7 @@ class RecordBatch {
   std::vector<uint32_t> lengths_;
   std::vector<RecordMeta> metas_;
   std::vector<std::string> sources_;
-  std::vector<StreamIdle> idle_;
+  std::vector<StreamEvent> stream_events_;
 };
 
 }  // namespace tuttle

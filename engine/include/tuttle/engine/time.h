@@ -21,6 +21,8 @@ std::optional<TimeNs> ParseTimestamp(std::string_view text);
 
 // "2024-05-01T12:00:00.123Z": milliseconds, UTC.
 std::string FormatTimestamp(TimeNs t);
+// "2024-05-01T12:00:00.123456789Z": nanoseconds, UTC (evidence keeps the record's precision).
+std::string FormatTimestampNs(TimeNs t);
 
 // Sigma durations: a positive integer and one of s, m, h, d ("90m"). Returns nullopt otherwise.
 std::optional<TimeNs> ParseDuration(std::string_view text);

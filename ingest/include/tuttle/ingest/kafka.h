@@ -17,6 +17,7 @@
 
 struct rd_kafka_s;
 struct rd_kafka_queue_s;
+struct rd_kafka_topic_partition_list_s;
 struct rd_kafka_mock_cluster_s;
 
 namespace tuttle::ingest {
@@ -44,6 +45,10 @@ struct KafkaSourceOptions {
 // Consumes topics as a member of a consumer group. Offsets are stored only when the pipeline
 // commits a batch (enable.auto.offset.store=false) and committed by librdkafka's auto-commit and
 // on close, so a restarted consumer resumes after the last batch that was fully written.
+//
+// Partition assignments and revocations are seen in a rebalance callback, which librdkafka runs
+// inside consumer_poll() before it returns any message of a new assignment; they go into the
+// batch as stream events at that exact point, so watermarks wait for every assigned partition.
 class KafkaSource final : public RecordSource {
  public:
   static Result<std::unique_ptr<KafkaSource>> Open(KafkaSourceOptions options);
@@ -59,11 +64,20 @@ class KafkaSource final : public RecordSource {
  private:
   explicit KafkaSource(KafkaSourceOptions options) : options_(std::move(options)) {}
   bool AllAssignedAtEnd() const;
+  static void OnRebalance(rd_kafka_s* rk, int err, rd_kafka_topic_partition_list_s* partitions,
+                          void* opaque);
+
+  struct Change {
+    std::string topic;
+    int32_t partition;
+    bool assigned;
+  };
 
   KafkaSourceOptions options_;
   rd_kafka_s* rk_ = nullptr;
   rd_kafka_queue_s* queue_ = nullptr;
   std::set<std::pair<std::string, int32_t>> at_end_;
+  std::vector<Change> changes_;  // from the rebalance callback, not yet in a batch
   std::atomic<bool> stop_{false};
   bool finished_ = false;
   std::chrono::steady_clock::time_point started_;

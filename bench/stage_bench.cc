@@ -1,0 +1,152 @@
+// Micro benchmarks per stage: parsing (simdjson + adapters), correlation windows, store writes.
+// Each reports items/s and, where it reads records, bytes/s.
+
+#include <benchmark/benchmark.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tuttle/engine/correlator.h"
+#include "tuttle/engine/record.h"
+#include "tuttle/ingest/json_record_parser.h"
+#include "tuttle/storage/store.h"
+
+namespace {
+
+using namespace tuttle;
+
+std::vector<std::string> SampleRecords() {
+  std::ifstream in(std::string(TUTTLE_SOURCE_DIR) + "/ingest/samples/attack-story.jsonl");
+  std::vector<std::string> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) out.push_back(line);
+  }
+  return out;
+}
+
+class CountHandler final : public RecordParser::EventHandler {
+ public:
+  void OnEvent(const Event& e) override { fields += e.fields->size(); }
+  size_t fields = 0;
+};
+
+// Parse and walk each record of the bundled sample with the adapters' fields and a typical set of
+// rule fields.
+void BM_ParseSample(benchmark::State& state) {
+  const auto records = SampleRecords();
+  if (records.empty()) {
+    state.SkipWithError("ingest/samples/attack-story.jsonl is missing");
+    return;
+  }
+  auto catalog = std::make_shared<FieldCatalog>();
+  ingest::RegisterAdapterFields(*catalog);
+  for (const char* p : {"objectRef.resource", "objectRef.subresource", "objectRef.namespace",
+                        "user.username", "verb", "responseStatus.code",
+                        "requestObject.spec.containers.securityContext.privileged",
+                        "output_fields.proc.cmdline", "output_fields.k8s.ns.name", "eventName",
+                        "userIdentity.arn", "sourceIPAddress", "errorCode"}) {
+    catalog->Intern(p);
+  }
+  ingest::JsonRecordParser parser(catalog);
+  auto worker = parser.NewWorker();
+  RecordBatch batch;
+  const uint32_t src = batch.InternSource("bench");
+  int64_t bytes = 0;
+  for (const auto& r : records) {
+    batch.Add(r, RecordMeta{src, 0, 0, kNoTime});
+    bytes += static_cast<int64_t>(r.size());
+  }
+  CountHandler handler;
+  for (auto _ : state) {
+    for (size_t i = 0; i < batch.size(); ++i) {
+      benchmark::DoNotOptimize(worker->Parse(batch.bytes(i), batch.meta(i), handler).ok());
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(batch.size()));
+  state.SetBytesProcessed(state.iterations() * bytes);
+}
+BENCHMARK(BM_ParseSample);
+
+// event_count windows: state.range(0) groups, signals spread evenly, 1 s apart in event time.
+void BM_CorrelateEventCount(benchmark::State& state) {
+  RuleSet rs;
+  DetectionRule d;
+  d.info = std::make_shared<RuleInfo>(RuleInfo{"d", "", "d", "", "", "", Level::kLow, {}, {}, {}, "", 0});
+  rs.detections.push_back(d);
+  CorrelationRule c;
+  c.info = std::make_shared<RuleInfo>(RuleInfo{"c", "", "c", "", "", "", Level::kHigh, {}, {}, {}, "", 0});
+  c.type = CorrelationType::kEventCount;
+  c.rules = {0};
+  c.group_by = {"user"};
+  c.group_by_paths = {{0}};
+  c.timespan = 60 * kNsPerSecond;
+  c.condition.gte = 50;
+  rs.correlations.push_back(c);
+  rs.Link();
+  const int64_t groups = state.range(0);
+  std::vector<std::string> names;
+  for (int64_t g = 0; g < groups; ++g) names.push_back("user-" + std::to_string(g));
+  int64_t n = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    Correlator corr(rs, {});
+    std::vector<Alert> alerts;
+    state.ResumeTiming();
+    for (int64_t i = 0; i < 100'000; ++i) {
+      Signal s;
+      s.time = 1'700'000'000 * kNsPerSecond + i * kNsPerMs;
+      s.record_id = Hash128{static_cast<uint64_t>(i), 7};
+      s.position = SourcePosition{"bench", 0, i};
+      s.group = {names[static_cast<size_t>(i % groups)]};
+      corr.Observe("bench", 0, s.time);
+      corr.Add(std::move(s));
+      if (i % 1024 == 0) corr.Advance(alerts);
+    }
+    corr.Flush(alerts);
+    n += 100'000;
+    benchmark::DoNotOptimize(alerts.size());
+  }
+  state.SetItemsProcessed(n);
+}
+BENCHMARK(BM_CorrelateEventCount)->Arg(10)->Arg(1000)->Arg(100000)->Unit(benchmark::kMillisecond);
+
+// One WriteBatch per pipeline batch: 1,000 alerts and the positions.
+void BM_StoreWriteBatch(benchmark::State& state) {
+  const auto dir = std::filesystem::temp_directory_path() / "tuttle-bench-store";
+  std::filesystem::remove_all(dir);
+  auto store = storage::Store::Open(dir.string());
+  if (!store.ok()) {
+    state.SkipWithError(store.error().message().c_str());
+    return;
+  }
+  auto info = std::make_shared<RuleInfo>();
+  info->id = "bench";
+  info->title = "Bench rule";
+  int64_t t = 0;
+  for (auto _ : state) {
+    BatchOutput out;
+    for (int i = 0; i < 1000; ++i, ++t) {
+      Alert a;
+      a.rule = info;
+      a.kind = "single";
+      a.time = a.window_start = a.window_end = t;
+      a.evidence.push_back(Evidence{SourcePosition{"bench", 0, t}, t, Hash128{1, static_cast<uint64_t>(t)}, info});
+      a.id = ComputeAlertId(a);
+      out.alerts.push_back(std::move(a));
+    }
+    out.positions.push_back(SourcePosition{"bench", 0, t});
+    benchmark::DoNotOptimize((*store)->Write(out).ok());
+  }
+  state.SetItemsProcessed(state.iterations() * 1000);
+  store->reset();
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_StoreWriteBatch)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();

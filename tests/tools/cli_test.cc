@@ -1,0 +1,239 @@
+// End to end through the real `tuttle` binary: the bundled sample through `tuttle replay`
+// (files, stdin) and through `tuttle run` on the embedded Kafka cluster (librdkafka's mock
+// broker, consumer group, three partitions), checked against the alerts the story is built to
+// raise (ingest/samples/attack-story.expected.json, worked out independently by
+// ingest/samples/check_story.py).
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <set>
+#include <fstream>
+#include <sstream>
+
+#include "support/test_support.h"
+#include "tuttle/storage/store.h"
+
+namespace tuttle {
+namespace {
+
+using nlohmann::json;
+using testing::ProcessResult;
+using testing::RunProcess;
+using testing::TuttleBinary;
+
+std::string SamplePath() {
+  return (testing::SourceDir() / "ingest/samples/attack-story.jsonl").string();
+}
+
+json Expected() {
+  return json::parse(testing::ReadFile(testing::SourceDir() /
+                                       "ingest/samples/attack-story.expected.json"));
+}
+
+std::vector<json> JsonLines(const std::string& out) {
+  std::vector<json> lines;
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = json::parse(line, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << "stdout holds a line that is not JSON: " << line;
+    lines.push_back(j);
+  }
+  return lines;
+}
+
+std::string RuleName(const json& alert) {
+  return alert["unmapped"]["tuttle"].value("rule_name", "");
+}
+
+std::multiset<std::string> Uids(const std::vector<json>& alerts) {
+  std::multiset<std::string> out;
+  for (const auto& a : alerts) out.insert(a["finding_info"]["uid"].get<std::string>());
+  return out;
+}
+
+// Lines of the sample, as `tuttle run` feeds them: line L goes to partition (L-1) % 3 at offset
+// (L-1) / 3.
+int LineOf(const json& evidence) {
+  const json& d = evidence["data"];
+  if (d.contains("line")) return d["line"].get<int>();
+  return d["offset"].get<int>() * 3 + d["partition"].get<int>() + 1;
+}
+
+// Compares alerts with the story's expected alerts: every single-event alert (rule and line) and
+// every correlation alert (group, count, condition, window and each piece of evidence, in order).
+void ExpectStoryAlerts(const std::vector<json>& alerts) {
+  const json expected = Expected();
+  std::multiset<std::pair<std::string, int>> singles, expected_singles;
+  std::vector<json> correlations;
+  for (const auto& a : alerts) {
+    EXPECT_EQ(a["class_uid"], 2004);
+    EXPECT_EQ(a["type_uid"], 200401);
+    EXPECT_FALSE(a["finding_info"]["attacks"].empty()) << RuleName(a) << " has no ATT&CK mapping";
+    if (a["unmapped"]["tuttle"]["kind"] == "single") {
+      ASSERT_EQ(a["evidences"].size(), 1u);
+      singles.insert({RuleName(a), LineOf(a["evidences"][0])});
+    } else {
+      correlations.push_back(a);
+    }
+  }
+  for (const auto& s : expected["single_event_alerts"]) {
+    expected_singles.insert({s["rule"].get<std::string>(), s["line"].get<int>()});
+  }
+  EXPECT_EQ(singles, expected_singles);
+
+  ASSERT_EQ(correlations.size(), expected["correlation_alerts"].size());
+  std::map<std::string, json> by_rule;
+  for (const auto& c : correlations) by_rule[RuleName(c)] = c;
+  for (const auto& e : expected["correlation_alerts"]) {
+    const std::string rule = e["rule"];
+    ASSERT_TRUE(by_rule.contains(rule)) << "missing correlation alert " << rule;
+    const json& a = by_rule[rule];
+    const json& t = a["unmapped"]["tuttle"];
+    EXPECT_EQ(t["kind"], e["type"]) << rule;
+    EXPECT_EQ(t["group_by"], e["group"]) << rule;
+    EXPECT_EQ(t["count"], e["count"]) << rule;
+    EXPECT_EQ(t["condition"], e["condition"]) << rule;
+    EXPECT_EQ(t["window"]["start"], e["window_start"]) << rule;
+    EXPECT_EQ(t["window"]["end"], e["time"]) << rule;
+    EXPECT_EQ(a["severity"].get<std::string>().size() > 0, true);
+    ASSERT_EQ(a["evidences"].size(), e["evidence"].size()) << rule;
+    for (size_t i = 0; i < a["evidences"].size(); ++i) {
+      const json& got = a["evidences"][i];
+      const json& want = e["evidence"][i];
+      EXPECT_EQ(LineOf(got), want["line"].get<int>()) << rule << " evidence " << i;
+      EXPECT_EQ(got["data"]["event_time"], want["time"]) << rule << " evidence " << i;
+      EXPECT_EQ(got["data"]["rule_name"], want["rule"]) << rule << " evidence " << i;
+    }
+    if (e.contains("values")) {
+      EXPECT_EQ(t["values"], e["values"]) << rule;
+    }
+  }
+}
+
+TEST(TuttleReplay, RaisesExactlyTheAlertsOfTheBundledStory) {
+  const ProcessResult r = RunProcess({TuttleBinary(), "replay", SamplePath()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto alerts = JsonLines(r.out);
+  EXPECT_EQ(alerts.size(), 26u);
+  ExpectStoryAlerts(alerts);
+  // Diagnostics and the summary go to stderr, never to stdout.
+  EXPECT_NE(r.err.find("529 records"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("26 alerts (5 correlated), 1 dead letters (1 unreadable, 0 late)"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(TuttleReplay, OutputDoesNotDependOnThreadsOrInput) {
+  const ProcessResult one = RunProcess({TuttleBinary(), "replay", "--threads", "1", SamplePath()});
+  const ProcessResult two = RunProcess({TuttleBinary(), "replay", "--threads", "2", SamplePath()});
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  ASSERT_EQ(two.exit_code, 0) << two.err;
+  EXPECT_EQ(one.out, two.out);
+  // From stdin the evidence says "-" instead of the path; the alert ids are the same.
+  const ProcessResult in = RunProcess({TuttleBinary(), "replay", "-"},
+                                      testing::ReadFile(SamplePath()));
+  ASSERT_EQ(in.exit_code, 0) << in.err;
+  EXPECT_EQ(Uids(JsonLines(in.out)), Uids(JsonLines(one.out)));
+}
+
+TEST(TuttleRun, EmbeddedKafkaRaisesTheStoryAlertsAndStoresEachOnce) {
+  testing::TempDir dir;
+  const std::string store = (dir.path() / "store").string();
+  const ProcessResult r = RunProcess({TuttleBinary(), "run", "--json", "--store", store});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto alerts = JsonLines(r.out);
+  ExpectStoryAlerts(alerts);
+  for (const auto& a : alerts) {
+    for (const auto& e : a["evidences"]) {
+      EXPECT_EQ(e["data"]["source"], "telemetry");
+      EXPECT_TRUE(e["data"].contains("partition"));
+    }
+  }
+  // Kafka and a file replay name the same alerts with the same ids.
+  const ProcessResult replay = RunProcess({TuttleBinary(), "replay", SamplePath()});
+  EXPECT_EQ(Uids(alerts), Uids(JsonLines(replay.out)));
+
+  // A second run over the same store writes the same alerts again: still one of each.
+  const ProcessResult again = RunProcess({TuttleBinary(), "run", "--json", "--store", store});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(Uids(JsonLines(again.out)), Uids(alerts));
+
+  auto s = storage::Store::Open(store);
+  ASSERT_TRUE(s.ok()) << s.error().message();
+  auto stored = (*s)->Alerts();
+  ASSERT_TRUE(stored.ok());
+  std::multiset<std::string> stored_ids;
+  for (const auto& a : *stored) stored_ids.insert(a.id);
+  EXPECT_EQ(stored_ids, Uids(alerts));
+  auto dead = (*s)->DeadLetters();
+  ASSERT_TRUE(dead.ok());
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_EQ((*dead)[0].kind, "parse");
+  EXPECT_EQ((*dead)[0].position.offset * 3 + (*dead)[0].position.partition + 1,
+            Expected()["malformed_lines"][0].get<int>());
+  EXPECT_NE((*dead)[0].reason.find("malformed JSON"), std::string::npos);
+  // The consumed positions: 529 records over 3 partitions, 177 + 176 + 176.
+  EXPECT_EQ(**(*s)->Position("telemetry", 0), 176);
+  EXPECT_EQ(**(*s)->Position("telemetry", 1), 175);
+  EXPECT_EQ(**(*s)->Position("telemetry", 2), 175);
+}
+
+TEST(TuttleRun, PrintsOneReadableLinePerAlertThenASummary) {
+  testing::TempDir dir;
+  const ProcessResult r =
+      RunProcess({TuttleBinary(), "run", "--store", (dir.path() / "store").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream in(r.out);
+  std::string line;
+  int alert_lines = 0, summary_lines = 0;
+  while (std::getline(in, line)) {
+    if (line.rfind("-- ", 0) == 0) {
+      ++summary_lines;
+    } else {
+      ++alert_lines;
+      EXPECT_EQ(line.rfind("2026-03-14T", 0), 0u) << line;
+    }
+  }
+  EXPECT_EQ(alert_lines, 26);
+  EXPECT_EQ(summary_lines, 2);
+  EXPECT_NE(r.out.find("Exec Into Pod, Shell, Then Its Service Account Reads Secrets"),
+            std::string::npos);
+  EXPECT_NE(r.out.find("namespace=payments"), std::string::npos);
+  EXPECT_NE(r.out.find("events/s"), std::string::npos);
+}
+
+TEST(TuttleCli, ReportsBadInputClearly) {
+  const ProcessResult missing = RunProcess({TuttleBinary(), "replay", "/nonexistent.jsonl"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("cannot open '/nonexistent.jsonl'"), std::string::npos)
+      << missing.err;
+
+  testing::TempDir dir;
+  const auto rule = dir.path() / "bad.yml";
+  {
+    std::ofstream out(rule);
+    out << "title: Bad\nlogsource:\n  product: falco\ndetection:\n  sel:\n"
+           "    rule|contians: shell\n  condition: sel\n";
+  }
+  const ProcessResult strict = RunProcess(
+      {TuttleBinary(), "replay", "--strict", "--rules", dir.path().string(), SamplePath()});
+  EXPECT_EQ(strict.exit_code, 1);
+  EXPECT_NE(strict.err.find("bad.yml:6:"), std::string::npos) << strict.err;
+  EXPECT_NE(strict.err.find("contians"), std::string::npos) << strict.err;
+  EXPECT_TRUE(strict.out.empty());
+
+  const ProcessResult lateness =
+      RunProcess({TuttleBinary(), "replay", "--lateness", "soon", SamplePath()});
+  EXPECT_EQ(lateness.exit_code, 1);
+  EXPECT_NE(lateness.err.find("--lateness 'soon'"), std::string::npos) << lateness.err;
+
+  const ProcessResult usage = RunProcess({TuttleBinary(), "frobnicate"});
+  EXPECT_NE(usage.exit_code, 0);
+}
+
+}  // namespace
+}  // namespace tuttle
