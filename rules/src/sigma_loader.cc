@@ -154,10 +154,10 @@ Result<std::vector<RuleSource>> ReadRuleSources(const std::vector<std::string>& 
   for (const std::string& path : paths) {
     std::error_code ec;
     const fs::file_status status = fs::status(path, ec);
-    if (ec || !fs::exists(status)) {
-      return Error(fmt::format("cannot read rules from '{}': {}", path,
-                               ec ? ec.message() : "no such file or directory"));
+    if (ec == std::errc::no_such_file_or_directory || (!ec && !fs::exists(status))) {
+      return Error(fmt::format("cannot read rules from '{}': no such file or directory", path));
     }
+    if (ec) return Error(fmt::format("cannot read rules from '{}': {}", path, ec.message()));
     if (!fs::is_directory(status)) {
       if (Status s = add(path); !s.ok()) return s.error();
       continue;

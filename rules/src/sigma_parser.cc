@@ -87,11 +87,13 @@ class DocumentParser {
       }
     }
     const MapEntry* type = FindEntry(entries, "type");
+    // Checks that depend on the type are left out when the type itself is in error.
+    bool type_ok = false;
     if (type == nullptr) {
       diag_.Error(section.key_node, "the correlation has no 'type'",
                   "one of event_count, value_count, temporal, temporal_ordered");
     } else {
-      ReadCorrelationType(*type, out);
+      type_ok = ReadCorrelationType(*type, out);
     }
     if (const MapEntry* rules = FindEntry(entries, "rules")) {
       out.rules = ReadNames(*rules, "rules");
@@ -113,14 +115,14 @@ class DocumentParser {
     }
     const MapEntry* condition = FindEntry(entries, "condition");
     if (condition != nullptr) {
-      ReadCountCondition(*condition, out);
-    } else if (type != nullptr && (out.type == CorrelationType::kEventCount ||
-                                   out.type == CorrelationType::kValueCount)) {
+      ReadCountCondition(*condition, type_ok, out);
+    } else if (type_ok && (out.type == CorrelationType::kEventCount ||
+                           out.type == CorrelationType::kValueCount)) {
       diag_.Error(section.key_node,
                   fmt::format("a {} correlation needs a 'condition'", CorrelationTypeName(out.type)),
                   "e.g. 'condition: {gte: 10}'");
     }
-    if (type != nullptr && out.type == CorrelationType::kValueCount && !out.value_field &&
+    if (type_ok && out.type == CorrelationType::kValueCount && !out.value_field &&
         condition != nullptr && condition->value.IsMap()) {
       diag_.Error(condition->value, "a value_count correlation needs 'field' in its condition",
                   "name the field whose distinct values are counted");
@@ -532,7 +534,7 @@ class DocumentParser {
 
   // --- correlation ----------------------------------------------------------------------------
 
-  void ReadCorrelationType(const MapEntry& e, ParsedCorrelation& out) {
+  bool ReadCorrelationType(const MapEntry& e, ParsedCorrelation& out) {
     const std::string text = e.value.IsScalar() ? e.value.Scalar() : std::string();
     static constexpr std::pair<std::string_view, CorrelationType> kTypes[] = {
         {"event_count", CorrelationType::kEventCount},
@@ -543,16 +545,17 @@ class DocumentParser {
     for (const auto& [name, type] : kTypes) {
       if (text == name) {
         out.type = type;
-        return;
+        return true;
       }
     }
     if (text == "value_sum" || text == "value_avg" || text == "value_percentile") {
       diag_.Error(e.value, fmt::format("correlation type '{}' is not supported yet", text));
-      return;
+      return false;
     }
     diag_.Error(e.value, fmt::format("unknown correlation type '{}'", text),
                 DidYouMean(text, {"event_count", "value_count", "temporal", "temporal_ordered",
                                   "value_sum", "value_avg", "value_percentile"}));
+    return false;
   }
 
   std::vector<NameRef> ReadNames(const MapEntry& e, std::string_view what) {
@@ -582,14 +585,14 @@ class DocumentParser {
                 "a positive number followed by s, m, h or d, e.g. '90m'");
   }
 
-  void ReadCountCondition(const MapEntry& e, ParsedCorrelation& out) {
+  void ReadCountCondition(const MapEntry& e, bool type_ok, ParsedCorrelation& out) {
     if (!e.value.IsMap()) {
       diag_.Error(e.value, fmt::format("a correlation 'condition' must be a map, not {}",
                                        NodeKindName(e.value)),
                   "e.g. 'condition: {gte: 10}'");
       return;
     }
-    bool any_bound = false;
+    bool any_bound = false;  // written, valid or not
     for (const MapEntry& c : ReadMap(e.value, diag_)) {
       std::optional<int64_t>* bound = nullptr;
       if (c.key == "gt") bound = &out.condition.gt;
@@ -599,6 +602,7 @@ class DocumentParser {
       if (c.key == "eq") bound = &out.condition.eq;
       if (c.key == "neq") bound = &out.condition.neq;
       if (bound != nullptr) {
+        any_bound = true;
         int64_t n = 0;
         const std::string text = c.value.IsScalar() ? c.value.Scalar() : std::string();
         const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
@@ -606,7 +610,6 @@ class DocumentParser {
           diag_.Error(c.value, fmt::format("'{}' takes an integer, not '{}'", c.key, text));
         } else {
           *bound = n;
-          any_bound = true;
         }
       } else if (c.key == "field") {
         if (c.value.IsScalar() && !c.value.Scalar().empty()) {
@@ -621,7 +624,7 @@ class DocumentParser {
                     DidYouMean(c.key, {"gt", "gte", "lt", "lte", "eq", "neq", "field"}));
       }
     }
-    if (out.value_field && out.type != CorrelationType::kValueCount) {
+    if (type_ok && out.value_field && out.type != CorrelationType::kValueCount) {
       diag_.Error(out.value_field->where, "'field' applies only to value_count correlations");
     }
     if (!any_bound) {
