@@ -119,7 +119,8 @@ class DocumentParser {
     } else if (type_ok && (out.type == CorrelationType::kEventCount ||
                            out.type == CorrelationType::kValueCount)) {
       diag_.Error(section.key_node,
-                  fmt::format("a {} correlation needs a 'condition'", CorrelationTypeName(out.type)),
+                  fmt::format("a correlation of type '{}' needs a 'condition'",
+                              CorrelationTypeName(out.type)),
                   "e.g. 'condition: {gte: 10}'");
     }
     if (type_ok && out.type == CorrelationType::kValueCount && !out.value_field &&
@@ -715,8 +716,15 @@ void SigmaParser::Parse(const RuleSource& source) {
           diag.Error(doc, "legacy rule collections ('action: global') are not supported",
                      "write each rule as a complete document");
         } else {
-          diag.Error(doc, "the document is neither a detection rule nor a correlation rule",
-                     "a rule needs a 'detection' or a 'correlation' section");
+          // A misspelt section name is the likely cause.
+          std::string hint = "a rule needs a 'detection' or a 'correlation' section";
+          for (const MapEntry& e : top) {
+            if (std::string h = DidYouMean(e.key, {"detection", "correlation"}); !h.empty()) {
+              hint = fmt::format("'{}': {}", e.key, h);
+              break;
+            }
+          }
+          diag.Error(doc, "the document is neither a detection rule nor a correlation rule", hint);
         }
       }
     } catch (const YAML::Exception& e) {

@@ -58,6 +58,19 @@ TEST(SigmaCondition, ParenthesesOverridePrecedence) {
             Expected([](bool a, bool b, bool) { return !(a || b); }));
 }
 
+// The detector only evaluates rules one of whose trigger predicates is set; negations must not
+// hide a rule that holds.
+TEST(SigmaCondition, NegatedCompoundsMatchExactlyWhenTheyHold) {
+  EXPECT_EQ(TruthTable(Abc("not (not a or not b)")),
+            Expected([](bool a, bool b, bool) { return a && b; }));
+  EXPECT_EQ(TruthTable(Abc("not (a and not b) and c")),
+            Expected([](bool a, bool b, bool c) { return !(a && !b) && c; }));
+  EXPECT_EQ(TruthTable(Abc("(a and not b) or (not a and b)")),
+            Expected([](bool a, bool b, bool) { return a != b; }));
+  EXPECT_EQ(TruthTable(Abc("not (a or b) or c")),
+            Expected([](bool a, bool b, bool c) { return !(a || b) || c; }));
+}
+
 TEST(SigmaCondition, KeywordsAreCaseInsensitive) {
   EXPECT_EQ(TruthTable(Abc("a AND NOT b")),
             Expected([](bool a, bool b, bool) { return a && !b; }));

@@ -285,7 +285,8 @@ correlation:
 TEST(SigmaCorrelation, EventCountNeedsACondition) {
   EXPECT_EQ(CorrelationErrors("title: c\ncorrelation:\n    type: event_count\n    rules:\n"
                               "        - failed_login\n    timespan: 1h\n"),
-            "rules/correlation.yml:2:1: error: a event_count correlation needs a 'condition' "
+            "rules/correlation.yml:2:1: error: a correlation of type 'event_count' needs a "
+            "'condition' "
             "(hint: e.g. 'condition: {gte: 10}')\n");
 }
 

@@ -162,6 +162,12 @@ TEST(SigmaDiagnostics, DocumentThatIsNoRuleIsAnError) {
             "correlation rule (hint: a rule needs a 'detection' or a 'correlation' section)\n");
 }
 
+TEST(SigmaDiagnostics, MisspeltSectionGetsAHint) {
+  EXPECT_EQ(Errors("title: t\ndetections:\n    sel:\n        a: x\n    condition: sel\n"),
+            "rules/test.yml:1:1: error: the document is neither a detection rule nor a "
+            "correlation rule (hint: 'detections': did you mean 'detection'?)\n");
+}
+
 TEST(SigmaDiagnostics, MissingLogsourceIsAWarningAndTheRuleAppliesEverywhere) {
   Harness h("title: t\ndetection:\n    sel:\n        a: x\n    condition: sel\n");
   ASSERT_TRUE(h.ok());

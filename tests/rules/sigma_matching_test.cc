@@ -249,6 +249,14 @@ TEST(SigmaKeywords, AllKeyRequiresEveryKeyword) {
   EXPECT_FALSE(h.Matches({}, "Set-OabVirtualDirectory -InternalUrl http://x"));
 }
 
+TEST(SigmaKeywords, KeywordRulesApplyOnlyToTheirLogSource) {
+  Harness h(Rule("k8s", "kw:\n    - secret\ncondition: kw", "product: kubernetes") + "---\n" +
+            Rule("aws", "kw:\n    - secret\ncondition: kw", "product: aws"));
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h.Match({}, "my secret", LogSource{"aws", "", ""}), (std::vector<std::string>{"aws"}));
+  EXPECT_TRUE(h.Match({}, "my secret", LogSource{"gcp", "", ""}).empty());
+}
+
 TEST(SigmaKeywords, KeywordsCombineWithFieldSelections) {
   Harness h = One("sel:\n    verb: create\nkw:\n    - secret\ncondition: sel and kw");
   EXPECT_TRUE(h.Matches({{"verb", "create"}}, R"({"verb":"create","r":"Secrets"})"));
