@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <system_error>
 #include <thread>
 
 #include <fmt/format.h>
@@ -81,7 +82,11 @@ void DatabaseBuilder::CompileAll(std::vector<Job>& jobs) const {
     for (size_t i = next++; i < order.size(); i = next++) Compile(*order[i]);
   };
   std::vector<std::thread> pool;
-  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+  try {
+    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+  } catch (const std::system_error&) {
+    // No more threads to be had: the ones started, and this one, do the work.
+  }
   work();
   for (std::thread& t : pool) t.join();
 }

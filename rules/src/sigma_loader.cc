@@ -186,6 +186,7 @@ Result<RuleSet> CompileRules(const std::vector<RuleSource>& sources,
                              CompileReport& report) {
   const auto start = std::chrono::steady_clock::now();
   report = CompileReport{};
+  if (catalog == nullptr) return Error("CompileRules needs a FieldCatalog");
   auto finish = [&] {
     SortDiagnostics(sources, report.diagnostics);
     report.compile_seconds =

@@ -70,6 +70,7 @@ struct CompileReport {
   size_t databases = 0;  // Hyperscan databases: one per field path, one for keywords
   double compile_seconds = 0;  // wall time of CompileRules
 
+  // Diagnostics of each severity.
   size_t errors() const;
   size_t warnings() const;
 };
@@ -79,7 +80,8 @@ struct CompileReport {
 //
 // Field paths the rules read (detection fields, group-by and alias fields, value_count fields)
 // are interned into `catalog`, which may already hold the adapters' paths; the RuleSet keeps it.
-// REQUIRES: nobody mutates `catalog` once this returns (the RuleSet shares it read-only).
+// REQUIRES: `catalog` is not null, and nobody mutates it once this returns (the RuleSet shares
+// it read-only).
 //
 // `report` is filled in both outcomes. Returns an Error when options.strict and any rule has an
 // error (its message lists the diagnostics), or when Hyperscan fails as a whole (out of memory).
