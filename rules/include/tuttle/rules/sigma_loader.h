@@ -22,7 +22,7 @@
 //     field is present with any value, null included.
 //
 // Rule ids: a rule without `id` gets one derived from the file path (as passed in) and its title:
-// the UUID layout of XXH3-128("sigma-rule", path, title). Moving the file changes it.
+// the UUID layout of tuttle::Hasher over ("sigma-rule", path, title). Moving the file changes it.
 //
 // Thread-safety: the functions are reentrant; each call builds its own state.
 
