@@ -38,8 +38,7 @@ std::vector<Token> Tokenize(std::string_view text) {
 
 class Parser {
  public:
-  Parser(std::string_view text, const std::vector<std::string>& identifiers,
-         ConditionError& error)
+  Parser(std::string_view text, const std::vector<std::string>& identifiers, ConditionError& error)
       : tokens_(Tokenize(text)), identifiers_(identifiers), error_(error) {}
 
   bool Parse(BoolExpr& out) {
@@ -48,8 +47,9 @@ class Parser {
     if (Peek().kind != Token::Kind::kEnd) {
       if (Peek().kind == Token::Kind::kClose) return Fail(Peek(), "unbalanced ')'");
       if (Peek().text.starts_with('|')) return Aggregation(Peek());
-      return Fail(Peek(), fmt::format("expected 'and', 'or' or the end of the condition, found "
-                                      "'{}'", Peek().text));
+      return Fail(Peek(), fmt::format("expected 'and', 'or' or the end of the condition, "
+                                      "found '{}'",
+                                      Peek().text));
     }
     return true;
   }

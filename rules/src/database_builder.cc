@@ -1,11 +1,11 @@
 #include "database_builder.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <atomic>
 #include <system_error>
 #include <thread>
-
-#include <fmt/format.h>
 
 namespace tuttle::rules {
 
@@ -46,10 +46,10 @@ Result<size_t> DatabaseBuilder::Build() {
     bool refused = false;
     for (const Job& job : jobs) {  // in target order, so diagnostics are deterministic
       if (job.failed && job.refused < 0) {
-        return Error(fmt::format("Hyperscan cannot compile the patterns of {}: {}",
-                                 job.target->raw ? std::string("keywords")
-                                                 : fmt::format("field '{}'", job.target->path),
-                                 job.message));
+        return Error(fmt::format(
+            "Hyperscan cannot compile the patterns of {}: {}",
+            job.target->raw ? std::string("keywords") : fmt::format("field '{}'", job.target->path),
+            job.message));
       }
       if (job.failed) {
         const size_t n =

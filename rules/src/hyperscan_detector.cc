@@ -9,10 +9,14 @@ namespace tuttle::rules {
 template <class Test>
 bool HyperscanDetector::Evaluate(const Instr* ip, const Test& test) {
   switch (ip->op) {
-    case Instr::Op::kPredicate: return test(ip->arg);
-    case Instr::Op::kTrue: return true;
-    case Instr::Op::kFalse: return false;
-    case Instr::Op::kNot: return !Evaluate(ip + 1, test);
+    case Instr::Op::kPredicate:
+      return test(ip->arg);
+    case Instr::Op::kTrue:
+      return true;
+    case Instr::Op::kFalse:
+      return false;
+    case Instr::Op::kNot:
+      return !Evaluate(ip + 1, test);
     case Instr::Op::kAnd:
     case Instr::Op::kOr: {
       // AND stops at the first false operand, OR at the first true one.
@@ -122,10 +126,17 @@ class HyperscanDetector::MatchWorker final : public Detector::Worker {
     const DetectorSpec::Database::Check& check = c->checks[id];
     bool counts = true;
     switch (check.anchor) {
-      case Anchor::kNone: break;
-      case Anchor::kStart: counts = to == check.literal_length; break;
-      case Anchor::kEnd: counts = to == c->length; break;
-      case Anchor::kWhole: counts = to == c->length && to == check.literal_length; break;
+      case Anchor::kNone:
+        break;
+      case Anchor::kStart:
+        counts = to == check.literal_length;
+        break;
+      case Anchor::kEnd:
+        counts = to == c->length;
+        break;
+      case Anchor::kWhole:
+        counts = to == c->length && to == check.literal_length;
+        break;
     }
     if (counts) c->worker->Set(c->predicates[id]);
     return 0;  // continue: other patterns may match too
@@ -168,11 +179,21 @@ void HyperscanDetector::Emit(const BoolExpr& e, std::vector<Instr>& code) {
       op = Instr::Op::kPredicate;
       arg = e.predicate;
       break;
-    case BoolExpr::Op::kTrue: op = Instr::Op::kTrue; break;
-    case BoolExpr::Op::kFalse: op = Instr::Op::kFalse; break;
-    case BoolExpr::Op::kNot: op = Instr::Op::kNot; break;
-    case BoolExpr::Op::kAnd: op = Instr::Op::kAnd; break;
-    case BoolExpr::Op::kOr: op = Instr::Op::kOr; break;
+    case BoolExpr::Op::kTrue:
+      op = Instr::Op::kTrue;
+      break;
+    case BoolExpr::Op::kFalse:
+      op = Instr::Op::kFalse;
+      break;
+    case BoolExpr::Op::kNot:
+      op = Instr::Op::kNot;
+      break;
+    case BoolExpr::Op::kAnd:
+      op = Instr::Op::kAnd;
+      break;
+    case BoolExpr::Op::kOr:
+      op = Instr::Op::kOr;
+      break;
   }
   if (op == Instr::Op::kAnd || op == Instr::Op::kOr) arg = static_cast<uint32_t>(e.children.size());
   for (const BoolExpr& c : e.children) Emit(c, code);

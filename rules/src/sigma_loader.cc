@@ -1,5 +1,7 @@
 #include "tuttle/rules/sigma_loader.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -7,8 +9,6 @@
 #include <set>
 #include <sstream>
 #include <unordered_map>
-
-#include <fmt/format.h>
 
 #include "correlation_resolver.h"
 #include "database_builder.h"
@@ -64,10 +64,12 @@ void SortDiagnostics(const std::vector<RuleSource>& sources, Diagnostics& diagno
 
 // Builds the detector from the live rules: dense predicate ids (database patterns first, then
 // presence predicates), and each database and presence bit attached to its field path.
-Result<std::unique_ptr<HyperscanDetector>> BuildDetector(
-    const PredicateTable& predicates, std::vector<ParsedDetection>& detections,
-    const std::vector<bool>& alive, DatabaseBuilder& databases, FieldCatalog& catalog,
-    CompileReport& report) {
+Result<std::unique_ptr<HyperscanDetector>> BuildDetector(const PredicateTable& predicates,
+                                                         std::vector<ParsedDetection>& detections,
+                                                         const std::vector<bool>& alive,
+                                                         DatabaseBuilder& databases,
+                                                         FieldCatalog& catalog,
+                                                         CompileReport& report) {
   std::vector<uint32_t> dense(predicates.size(), kNoPredicate);
   DetectorSpec spec;
   std::vector<std::pair<PathId, int32_t>> path_databases;

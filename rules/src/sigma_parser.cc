@@ -1,8 +1,8 @@
 #include "sigma_parser.h"
 
-#include <charconv>
-
 #include <fmt/format.h>
+
+#include <charconv>
 
 #include "condition.h"
 #include "modifiers.h"
@@ -30,10 +30,14 @@ std::optional<Level> ParseLevel(std::string_view text) {
 
 std::string_view PositionName(ValueSpec::Position p) {
   switch (p) {
-    case ValueSpec::Position::kContains: return "contains";
-    case ValueSpec::Position::kStartswith: return "startswith";
-    case ValueSpec::Position::kEndswith: return "endswith";
-    case ValueSpec::Position::kWhole: break;
+    case ValueSpec::Position::kContains:
+      return "contains";
+    case ValueSpec::Position::kStartswith:
+      return "startswith";
+    case ValueSpec::Position::kEndswith:
+      return "endswith";
+    case ValueSpec::Position::kWhole:
+      break;
   }
   return "";
 }
@@ -73,8 +77,8 @@ class DocumentParser {
     if (const MapEntry* generate = FindEntry(top, "generate")) ReadGenerate(*generate, out);
     const MapEntry& section = *FindEntry(top, "correlation");
     if (!section.value.IsMap()) {
-      diag_.Error(section.value, fmt::format("'correlation' must be a map, not {}",
-                                             NodeKindName(section.value)));
+      diag_.Error(section.value,
+                  fmt::format("'correlation' must be a map, not {}", NodeKindName(section.value)));
       return;
     }
     const std::vector<MapEntry> entries = ReadMap(section.value, diag_);
@@ -82,7 +86,8 @@ class DocumentParser {
         "type", "rules", "group-by", "timespan", "condition", "aliases", "generate"};
     for (const MapEntry& e : entries) {
       if (std::find(kKeys.begin(), kKeys.end(), e.key) == kKeys.end()) {
-        diag_.Warning(e.key_node, fmt::format("unknown key '{}' in 'correlation' is ignored", e.key),
+        diag_.Warning(e.key_node,
+                      fmt::format("unknown key '{}' in 'correlation' is ignored", e.key),
                       DidYouMean(e.key, kKeys));
       }
     }
@@ -210,8 +215,7 @@ class DocumentParser {
     return info;
   }
 
-  void ParseLogSource(const YAML::Node& doc, const std::vector<MapEntry>& top,
-                      LogSourceSpec& out) {
+  void ParseLogSource(const YAML::Node& doc, const std::vector<MapEntry>& top, LogSourceSpec& out) {
     const MapEntry* logsource = FindEntry(top, "logsource");
     if (logsource == nullptr) {
       diag_.Warning(doc, "the rule has no 'logsource'; it applies to events of every source");
@@ -309,7 +313,8 @@ class DocumentParser {
             items.push_back(Keyword(item));
           } else {
             diag_.Error(item, fmt::format("a list item of '{}' must be a map of fields or a "
-                                          "keyword, not {}", e.key, NodeKindName(item)));
+                                          "keyword, not {}",
+                                          e.key, NodeKindName(item)));
           }
         }
         return BoolExpr::Nary(BoolExpr::Op::kOr, std::move(items));
@@ -353,9 +358,8 @@ class DocumentParser {
     while (pos != std::string::npos) {
       const size_t start = pos + 1;
       const size_t next = key.find('|', start);
-      const std::string_view name =
-          std::string_view(key).substr(start, next == std::string::npos ? std::string::npos
-                                                                         : next - start);
+      const std::string_view name = std::string_view(key).substr(
+          start, next == std::string::npos ? std::string::npos : next - start);
       pos = next;
       const SourceLocation at = diag_.Locate(e.key_node, start);
       if (name.empty()) {
@@ -394,14 +398,23 @@ class DocumentParser {
         spec.position = p;
       };
       switch (lookup.modifier) {
-        case Modifier::kContains: set_position(ValueSpec::Position::kContains); break;
-        case Modifier::kStartswith: set_position(ValueSpec::Position::kStartswith); break;
-        case Modifier::kEndswith: set_position(ValueSpec::Position::kEndswith); break;
-        case Modifier::kAll: spec.all = true; break;
+        case Modifier::kContains:
+          set_position(ValueSpec::Position::kContains);
+          break;
+        case Modifier::kStartswith:
+          set_position(ValueSpec::Position::kStartswith);
+          break;
+        case Modifier::kEndswith:
+          set_position(ValueSpec::Position::kEndswith);
+          break;
+        case Modifier::kAll:
+          spec.all = true;
+          break;
         case Modifier::kRe:
           if (spec.position != ValueSpec::Position::kWhole) {
-            diag_.Error(at, fmt::format("modifier 're' cannot be combined with '{}'",
-                                        PositionName(spec.position)),
+            diag_.Error(at,
+                        fmt::format("modifier 're' cannot be combined with '{}'",
+                                    PositionName(spec.position)),
                         "write the regular expression accordingly");
             ok = false;
           }
@@ -490,8 +503,9 @@ class DocumentParser {
         if (raw) {
           diag_.Error(value, "a keyword cannot be null");
         } else if (spec.re || spec.position != ValueSpec::Position::kWhole) {
-          diag_.Error(value, fmt::format("null cannot be combined with modifier '{}'",
-                                         spec.re ? "re" : PositionName(spec.position)),
+          diag_.Error(value,
+                      fmt::format("null cannot be combined with modifier '{}'",
+                                  spec.re ? "re" : PositionName(spec.position)),
                       "'field: null' alone tests that the field is absent or null");
         } else {
           Predicate p;
@@ -588,9 +602,10 @@ class DocumentParser {
 
   void ReadCountCondition(const MapEntry& e, bool type_ok, ParsedCorrelation& out) {
     if (!e.value.IsMap()) {
-      diag_.Error(e.value, fmt::format("a correlation 'condition' must be a map, not {}",
-                                       NodeKindName(e.value)),
-                  "e.g. 'condition: {gte: 10}'");
+      diag_.Error(
+          e.value,
+          fmt::format("a correlation 'condition' must be a map, not {}", NodeKindName(e.value)),
+          "e.g. 'condition: {gte: 10}'");
       return;
     }
     bool any_bound = false;  // written, valid or not
@@ -650,8 +665,8 @@ class DocumentParser {
       }
       for (const MapEntry& f : ReadMap(a.value, diag_)) {
         if (!f.value.IsScalar() || f.value.Scalar().empty()) {
-          diag_.Error(f.value, fmt::format("alias '{}' must give a field name for rule '{}'", a.key,
-                                           f.key));
+          diag_.Error(f.value,
+                      fmt::format("alias '{}' must give a field name for rule '{}'", a.key, f.key));
           continue;
         }
         alias.fields.push_back({NameRef{f.key, diag_.Locate(f.key_node)}, f.value.Scalar()});

@@ -46,10 +46,13 @@ namespace tuttle::rules::testing {
 namespace {
 
 TEST(HyperscanDetector, MatchAllocatesNothingOnceWarm) {
-  Harness h(Rule("r1", "sel:\n    cmd|contains: curl\n    user: null\nkw:\n    - evil\n"
-                       "condition: sel or kw") +
-            "---\n" + Rule("r2", "sel:\n    cmd|endswith: /sh\nf:\n    user|exists: true\n"
-                                 "condition: sel and not f") +
+  Harness h(Rule("r1",
+                 "sel:\n    cmd|contains: curl\n    user: null\nkw:\n    - evil\n"
+                 "condition: sel or kw") +
+            "---\n" +
+            Rule("r2",
+                 "sel:\n    cmd|endswith: /sh\nf:\n    user|exists: true\n"
+                 "condition: sel and not f") +
             "---\n" + Rule("r3", "f:\n    user: root\ncondition: not f"));
   ASSERT_TRUE(h.ok()) << h.error();
   const RuleSet& set = h.set();

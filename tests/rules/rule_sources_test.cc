@@ -58,8 +58,8 @@ TEST_F(RuleSourcesTest, DirectoriesAreSearchedRecursivelyForYamlFilesInPathOrder
 TEST_F(RuleSourcesTest, NamedFilesAreReadWhateverTheirExtensionAndOnlyOnce) {
   Write("rule.txt", "r");
   Write("x.yml", "x");
-  Result<std::vector<RuleSource>> sources = ReadRuleSources(
-      {(dir_ / "rule.txt").string(), (dir_ / "x.yml").string(), dir_.string()});
+  Result<std::vector<RuleSource>> sources =
+      ReadRuleSources({(dir_ / "rule.txt").string(), (dir_ / "x.yml").string(), dir_.string()});
   ASSERT_TRUE(sources.ok()) << sources.error().message();
   EXPECT_EQ(Relative(*sources), (std::vector<std::string>{"rule.txt", "x.yml"}));
 }

@@ -56,12 +56,13 @@ void LoadCorpus(const char* name, const std::vector<std::string>& dirs) {
       ADD_FAILURE() << "unexpected error: " << d.ToString();
     }
   }
-  std::printf("SigmaHQ %s: %zu files read in %.2fs; %zu rules loaded, %zu skipped, "
-              "%zu correlations; %zu patterns in %zu databases; compiled in %.2fs; "
-              "%zu warnings\n",
-              name, sources->size(), read_seconds, report.rules_loaded, report.rules_skipped,
-              report.correlations_loaded, report.patterns, report.databases,
-              report.compile_seconds, report.warnings());
+  std::printf(
+      "SigmaHQ %s: %zu files read in %.2fs; %zu rules loaded, %zu skipped, "
+      "%zu correlations; %zu patterns in %zu databases; compiled in %.2fs; "
+      "%zu warnings\n",
+      name, sources->size(), read_seconds, report.rules_loaded, report.rules_skipped,
+      report.correlations_loaded, report.patterns, report.databases, report.compile_seconds,
+      report.warnings());
   for (const auto& [reason, count] : reasons) std::printf("  %5zu x %s\n", count, reason.c_str());
   EXPECT_GT(report.rules_loaded, 0u);
   EXPECT_EQ(report.rules_loaded + report.rules_skipped, sources->size());
@@ -80,8 +81,8 @@ TEST(SigmaCorpus, CloudAndLinuxRulesLoadOrFailOnlyForKnownReasons) {
 }
 
 TEST(SigmaCorpus, WholeCorpusLoadsOrFailsOnlyForKnownReasons) {
-  LoadCorpus("corpus", {"rules", "rules-emerging-threats", "rules-threat-hunting",
-                        "rules-placeholder"});
+  LoadCorpus("corpus",
+             {"rules", "rules-emerging-threats", "rules-threat-hunting", "rules-placeholder"});
 }
 
 }  // namespace

@@ -254,8 +254,9 @@ correlation:
 TEST(SigmaCorrelation, ReferenceToASkippedRuleSaysWhy) {
   Harness h(std::vector<RuleSource>{
       {"bad.yml", Rule("bad", "sel:\n    a|nope: x\ncondition: sel") + "name: broken\n"},
-      {"c.yml", "title: c\ncorrelation:\n    type: temporal\n    rules:\n        - broken\n"
-                "    timespan: 1h\n"}});
+      {"c.yml",
+       "title: c\ncorrelation:\n    type: temporal\n    rules:\n        - broken\n"
+       "    timespan: 1h\n"}});
   ASSERT_TRUE(h.ok());
   EXPECT_EQ(h.Diagnostics(),
             "bad.yml:6:11: error: unknown modifier 'nope'\n"
@@ -324,9 +325,10 @@ correlation:
 
 TEST(SigmaCorrelation, DuplicateIdsAreErrors) {
   Harness h(std::vector<RuleSource>{kDetections,
-                                    {"dup.yml", "title: again\nid: 11111111-1111-4111-8111-111111111111\n"
-                                                "logsource:\n    product: test\ndetection:\n"
-                                                "    sel:\n        a: 1\n    condition: sel\n"}});
+                                    {"dup.yml",
+                                     "title: again\nid: 11111111-1111-4111-8111-111111111111\n"
+                                     "logsource:\n    product: test\ndetection:\n"
+                                     "    sel:\n        a: 1\n    condition: sel\n"}});
   ASSERT_TRUE(h.ok());
   EXPECT_EQ(h.report().rules_loaded, 3u);
   EXPECT_EQ(h.report().rules_skipped, 1u);

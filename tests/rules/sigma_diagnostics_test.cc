@@ -13,7 +13,9 @@ constexpr std::string_view kHeader =
     "    product: test\n"
     "detection:\n";
 
-std::string Doc(std::string_view detection) { return std::string(kHeader) + std::string(detection); }
+std::string Doc(std::string_view detection) {
+  return std::string(kHeader) + std::string(detection);
+}
 
 // Compiles `yaml` and returns its diagnostics; expects the one rule to be skipped.
 std::string Errors(std::string_view yaml) {

@@ -66,8 +66,8 @@ struct CompileReport {
   size_t correlations_loaded = 0;  // correlation rules in the rule set
   // Rule documents not loaded because of an error (a file whose YAML does not parse counts once).
   size_t rules_skipped = 0;
-  size_t patterns = 0;   // distinct Hyperscan patterns, over all databases
-  size_t databases = 0;  // Hyperscan databases: one per field path, one for keywords
+  size_t patterns = 0;         // distinct Hyperscan patterns, over all databases
+  size_t databases = 0;        // Hyperscan databases: one per field path, one for keywords
   double compile_seconds = 0;  // wall time of CompileRules
 
   // Diagnostics of each severity.
