@@ -38,8 +38,7 @@ std::vector<Token> Tokenize(std::string_view text) {
 
 class Parser {
  public:
-  Parser(std::string_view text, const std::vector<std::string>& identifiers,
-         ConditionError& error)
+  Parser(std::string_view text, const std::vector<std::string>& identifiers, ConditionError& error)
       : tokens_(Tokenize(text)), identifiers_(identifiers), error_(error) {}
 
   bool Parse(BoolExpr& out) {
@@ -47,8 +46,10 @@ class Parser {
     if (!Or(out)) return false;
     if (Peek().kind != Token::Kind::kEnd) {
       if (Peek().kind == Token::Kind::kClose) return Fail(Peek(), "unbalanced ')'");
-      return Fail(Peek(), fmt::format("expected 'and', 'or' or the end of the condition, found "
-                                      "'{}'", Peek().text));
+      if (Peek().text.starts_with('|')) return Aggregation(Peek());
+      return Fail(Peek(), fmt::format("expected 'and', 'or' or the end of the condition, "
+                                      "found '{}'",
+                                      Peek().text));
     }
     return true;
   }
@@ -71,6 +72,12 @@ class Parser {
     error_.message = std::move(message);
     error_.hint = std::move(hint);
     return false;
+  }
+
+  // Sigma 1's `selection | count() by x > 5`, replaced by correlation rules.
+  bool Aggregation(const Token& at) {
+    return Fail(at, "aggregation expressions ('| count() ...') are not supported",
+                "write a Sigma correlation rule instead");
   }
 
   bool Or(BoolExpr& out) {
@@ -129,10 +136,7 @@ class Parser {
       case Token::Kind::kWord:
         break;
     }
-    if (t.text.find('|') != std::string_view::npos) {
-      return Fail(t, "aggregation expressions ('| count() ...') are not supported",
-                  "write a Sigma correlation rule instead");
-    }
+    if (t.text.find('|') != std::string_view::npos) return Aggregation(t);
     // `x of pattern`
     if (tokens_[pos_ + 1].kind == Token::Kind::kWord &&
         EqualsIgnoreCase(tokens_[pos_ + 1].text, "of")) {

@@ -1,8 +1,8 @@
 #include "correlation_resolver.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "text_util.h"
 
@@ -11,8 +11,8 @@ namespace {
 
 Diagnostic ErrorAt(const std::string& file, SourceLocation at, std::string message,
                    std::string hint = {}) {
-  return Diagnostic{file, at.line, at.column, Diagnostic::Severity::kError, std::move(message),
-                    std::move(hint)};
+  return Diagnostic{
+      file, at.line, at.column, Diagnostic::Severity::kError, std::move(message), std::move(hint)};
 }
 
 }  // namespace
@@ -24,9 +24,12 @@ void IndexRules(const std::vector<ParsedDetection>& detections,
                 std::unordered_map<std::string, RuleTarget>& targets, Diagnostics& diagnostics) {
   auto info_of = [&](const RuleTarget& t) -> const RuleInfo& {
     switch (t.kind) {
-      case RuleTarget::Kind::kDetection: return *detections[t.index].info;
-      case RuleTarget::Kind::kCorrelation: return *correlations[t.index].info;
-      case RuleTarget::Kind::kSkipped: break;
+      case RuleTarget::Kind::kDetection:
+        return *detections[t.index].info;
+      case RuleTarget::Kind::kCorrelation:
+        return *correlations[t.index].info;
+      case RuleTarget::Kind::kSkipped:
+        break;
     }
     return *skipped[t.index].info;
   };
@@ -161,11 +164,11 @@ bool CorrelationResolver::FieldFor(const ParsedCorrelation& c, const NameRef& na
         return true;
       }
     }
-    diagnostics_.push_back(ErrorAt(c.info->file, alias.name.where,
-                                   fmt::format("alias '{}' gives no field for rule '{}'",
-                                               alias.name.text,
-                                               info.name.empty() ? info.id : info.name),
-                                   "give a field for every rule of the correlation"));
+    diagnostics_.push_back(
+        ErrorAt(c.info->file, alias.name.where,
+                fmt::format("alias '{}' gives no field for rule '{}'", alias.name.text,
+                            info.name.empty() ? info.id : info.name),
+                "give a field for every rule of the correlation"));
     return false;
   }
   out = name.text;

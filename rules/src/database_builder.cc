@@ -1,10 +1,11 @@
 #include "database_builder.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <atomic>
+#include <system_error>
 #include <thread>
-
-#include <fmt/format.h>
 
 namespace tuttle::rules {
 
@@ -45,10 +46,10 @@ Result<size_t> DatabaseBuilder::Build() {
     bool refused = false;
     for (const Job& job : jobs) {  // in target order, so diagnostics are deterministic
       if (job.failed && job.refused < 0) {
-        return Error(fmt::format("Hyperscan cannot compile the patterns of {}: {}",
-                                 job.target->raw ? std::string("keywords")
-                                                 : fmt::format("field '{}'", job.target->path),
-                                 job.message));
+        return Error(fmt::format(
+            "Hyperscan cannot compile the patterns of {}: {}",
+            job.target->raw ? std::string("keywords") : fmt::format("field '{}'", job.target->path),
+            job.message));
       }
       if (job.failed) {
         const size_t n =
@@ -81,7 +82,11 @@ void DatabaseBuilder::CompileAll(std::vector<Job>& jobs) const {
     for (size_t i = next++; i < order.size(); i = next++) Compile(*order[i]);
   };
   std::vector<std::thread> pool;
-  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+  try {
+    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+  } catch (const std::system_error&) {
+    // No more threads to be had: the ones started, and this one, do the work.
+  }
   work();
   for (std::thread& t : pool) t.join();
 }

@@ -1,35 +1,35 @@
 #include "hyperscan_detector.h"
 
 #include <algorithm>
+#include <cassert>
 #include <new>
 
 namespace tuttle::rules {
 
 template <class Test>
-bool HyperscanDetector::Evaluate(const Instr* begin, const Instr* end, uint8_t* stack,
-                                 Test&& test) {
-  uint8_t* sp = stack;
-  for (const Instr* ip = begin; ip != end; ++ip) {
-    switch (ip->op) {
-      case Instr::Op::kPredicate: *sp++ = test(ip->arg) ? 1 : 0; break;
-      case Instr::Op::kTrue: *sp++ = 1; break;
-      case Instr::Op::kFalse: *sp++ = 0; break;
-      case Instr::Op::kNot: sp[-1] ^= 1; break;
-      case Instr::Op::kAnd: {
-        uint8_t v = 1;
-        for (uint32_t i = 0; i < ip->arg; ++i) v &= *--sp;
-        *sp++ = v;
-        break;
+bool HyperscanDetector::Evaluate(const Instr* ip, const Test& test) {
+  switch (ip->op) {
+    case Instr::Op::kPredicate:
+      return test(ip->arg);
+    case Instr::Op::kTrue:
+      return true;
+    case Instr::Op::kFalse:
+      return false;
+    case Instr::Op::kNot:
+      return !Evaluate(ip + 1, test);
+    case Instr::Op::kAnd:
+    case Instr::Op::kOr: {
+      // AND stops at the first false operand, OR at the first true one.
+      const bool stop_on = ip->op == Instr::Op::kOr;
+      const Instr* operand = ip + 1;
+      for (uint32_t i = 0; i < ip->arg; ++i) {
+        if (Evaluate(operand, test) == stop_on) return stop_on;
+        operand += operand->size;
       }
-      case Instr::Op::kOr: {
-        uint8_t v = 0;
-        for (uint32_t i = 0; i < ip->arg; ++i) v |= *--sp;
-        *sp++ = v;
-        break;
-      }
+      return !stop_on;
     }
   }
-  return sp != stack && sp[-1] != 0;
+  return false;
 }
 
 class HyperscanDetector::MatchWorker final : public Detector::Worker {
@@ -39,7 +39,8 @@ class HyperscanDetector::MatchWorker final : public Detector::Worker {
         scratch_(std::move(scratch)),
         bits_((d.spec_.predicate_count + 63) / 64, 0),
         stamps_(d.spec_.rules.size(), 0),
-        stack_(d.max_stack_, 0) {
+        logsource_stamps_(d.logsources_.size(), 0),
+        logsource_ok_(d.logsources_.size(), 0) {
     set_predicates_.reserve(d.spec_.predicate_count);
     candidates_.reserve(d.spec_.rules.size());
   }
@@ -47,8 +48,10 @@ class HyperscanDetector::MatchWorker final : public Detector::Worker {
   void Match(const Event& event, std::vector<uint32_t>& matched) override {
     if (++epoch_ == 0) {  // stamps wrapped: forget them all once every 2^32 events
       std::fill(stamps_.begin(), stamps_.end(), 0);
+      std::fill(logsource_stamps_.begin(), logsource_stamps_.end(), 0);
       epoch_ = 1;
     }
+    event_ = &event;
     if (event.fields != nullptr) {
       for (const FieldValue& v : event.fields->values()) {
         if (v.path >= d_.paths_.size()) continue;
@@ -61,8 +64,8 @@ class HyperscanDetector::MatchWorker final : public Detector::Worker {
       }
     }
     if (d_.spec_.raw_database >= 0) {
-      for (const LogSourceSpec& ls : d_.keyword_logsources_) {
-        if (ls.Matches(event.log_source)) {
+      for (const uint32_t ls : d_.keyword_logsources_) {
+        if (LogSourceMatches(ls)) {
           Scan(d_.spec_.databases[static_cast<size_t>(d_.spec_.raw_database)], event.raw);
           break;
         }
@@ -70,18 +73,15 @@ class HyperscanDetector::MatchWorker final : public Detector::Worker {
     }
     for (const uint32_t r : d_.always_candidates_) Candidate(r);
     std::sort(candidates_.begin(), candidates_.end());
+    const auto test = [this](uint32_t p) { return Test(p); };
     for (const uint32_t r : candidates_) {
-      if (!d_.spec_.logsources[r].Matches(event.log_source)) continue;
-      const Instr* code = d_.code_.data();
-      if (Evaluate(code + d_.code_begin_[r], code + d_.code_begin_[r + 1], stack_.data(),
-                   [this](uint32_t p) { return Test(p); })) {
-        matched.push_back(r);
-      }
+      if (Evaluate(d_.code_.data() + d_.code_begin_[r], test)) matched.push_back(r);
     }
     // Clear only the words this event touched.
     for (const uint32_t p : set_predicates_) bits_[p >> 6] = 0;
     set_predicates_.clear();
     candidates_.clear();
+    event_ = nullptr;
   }
 
  private:
@@ -101,7 +101,16 @@ class HyperscanDetector::MatchWorker final : public Detector::Worker {
   void Candidate(uint32_t r) {
     if (stamps_[r] == epoch_) return;
     stamps_[r] = epoch_;
-    candidates_.push_back(r);
+    if (LogSourceMatches(d_.rule_logsource_[r])) candidates_.push_back(r);
+  }
+
+  // LogSourceSpec::Matches, once per distinct spec and event.
+  bool LogSourceMatches(uint32_t ls) {
+    if (logsource_stamps_[ls] != epoch_) {
+      logsource_stamps_[ls] = epoch_;
+      logsource_ok_[ls] = d_.logsources_[ls].Matches(event_->log_source) ? 1 : 0;
+    }
+    return logsource_ok_[ls] != 0;
   }
 
   struct ScanContext {
@@ -117,10 +126,17 @@ class HyperscanDetector::MatchWorker final : public Detector::Worker {
     const DetectorSpec::Database::Check& check = c->checks[id];
     bool counts = true;
     switch (check.anchor) {
-      case Anchor::kNone: break;
-      case Anchor::kStart: counts = to == check.literal_length; break;
-      case Anchor::kEnd: counts = to == c->length; break;
-      case Anchor::kWhole: counts = to == c->length && to == check.literal_length; break;
+      case Anchor::kNone:
+        break;
+      case Anchor::kStart:
+        counts = to == check.literal_length;
+        break;
+      case Anchor::kEnd:
+        counts = to == c->length;
+        break;
+      case Anchor::kWhole:
+        counts = to == c->length && to == check.literal_length;
+        break;
     }
     if (counts) c->worker->Set(c->predicates[id]);
     return 0;  // continue: other patterns may match too
@@ -131,58 +147,105 @@ class HyperscanDetector::MatchWorker final : public Detector::Worker {
     static const char kEmpty[1] = {0};
     const char* data = text.empty() ? kEmpty : text.data();
     ScanContext context{this, db.predicates.data(), db.checks.data(), text.size()};
-    // Only HS_SCAN_TERMINATED (never: OnMatch returns 0) or a broken scratch can fail; neither
-    // depends on the input, so there is nothing to report per event.
-    hs_scan(db.db.get(), data, static_cast<unsigned int>(text.size()), 0, scratch_.get(), OnMatch,
-            &context);
+    // Only HS_SCAN_TERMINATED (never: OnMatch returns 0) or a misused scratch (a worker shared
+    // between threads) can fail; neither depends on the input.
+    [[maybe_unused]] const hs_error_t rc =
+        hs_scan(db.db.get(), data, static_cast<unsigned int>(text.size()), 0, scratch_.get(),
+                OnMatch, &context);
+    assert(rc == HS_SUCCESS);
   }
 
   const HyperscanDetector& d_;
   HsScratchPtr scratch_;
+  const Event* event_ = nullptr;  // during Match()
   std::vector<uint64_t> bits_;
   std::vector<uint32_t> set_predicates_;
   std::vector<uint32_t> stamps_;
   uint32_t epoch_ = 0;
+  std::vector<uint32_t> logsource_stamps_;
+  std::vector<uint8_t> logsource_ok_;
   std::vector<uint32_t> candidates_;
-  std::vector<uint8_t> stack_;
 };
 
 HyperscanDetector::~HyperscanDetector() = default;
 
-size_t HyperscanDetector::Emit(const BoolExpr& e, std::vector<Instr>& code) {
+void HyperscanDetector::Emit(const BoolExpr& e, std::vector<Instr>& code) {
+  const size_t at = code.size();
+  code.push_back({Instr::Op::kFalse, 0, 1});
+  Instr::Op op = Instr::Op::kFalse;
+  uint32_t arg = 0;
   switch (e.op) {
     case BoolExpr::Op::kPredicate:
-      code.push_back({Instr::Op::kPredicate, e.predicate});
-      return 1;
+      op = Instr::Op::kPredicate;
+      arg = e.predicate;
+      break;
     case BoolExpr::Op::kTrue:
-      code.push_back({Instr::Op::kTrue, 0});
-      return 1;
+      op = Instr::Op::kTrue;
+      break;
     case BoolExpr::Op::kFalse:
-      code.push_back({Instr::Op::kFalse, 0});
-      return 1;
-    case BoolExpr::Op::kNot: {
-      const size_t depth = Emit(e.children.front(), code);
-      code.push_back({Instr::Op::kNot, 0});
-      return depth;
-    }
+      op = Instr::Op::kFalse;
+      break;
+    case BoolExpr::Op::kNot:
+      op = Instr::Op::kNot;
+      break;
     case BoolExpr::Op::kAnd:
-    case BoolExpr::Op::kOr: {
-      // Operand i sits on i values pushed before it.
-      size_t depth = 0;
-      for (size_t i = 0; i < e.children.size(); ++i) {
-        depth = std::max(depth, i + Emit(e.children[i], code));
-      }
-      code.push_back({e.op == BoolExpr::Op::kAnd ? Instr::Op::kAnd : Instr::Op::kOr,
-                      static_cast<uint32_t>(e.children.size())});
-      return std::max<size_t>(depth, 1);
-    }
+      op = Instr::Op::kAnd;
+      break;
+    case BoolExpr::Op::kOr:
+      op = Instr::Op::kOr;
+      break;
   }
-  return 1;
+  if (op == Instr::Op::kAnd || op == Instr::Op::kOr) arg = static_cast<uint32_t>(e.children.size());
+  for (const BoolExpr& c : e.children) Emit(c, code);
+  code[at] = Instr{op, arg, static_cast<uint32_t>(code.size() - at)};
+}
+
+bool HyperscanDetector::Triggers(const BoolExpr& e, bool negated,
+                                 const std::vector<uint32_t>& weight, std::vector<uint32_t>& out) {
+  switch (e.op) {
+    case BoolExpr::Op::kPredicate:
+      if (negated) return false;  // `not p` holds when nothing is set
+      out.push_back(e.predicate);
+      return true;
+    case BoolExpr::Op::kTrue:
+    case BoolExpr::Op::kFalse:
+      // Never true: the empty set. Always true: none.
+      return (e.op == BoolExpr::Op::kFalse) != negated;
+    case BoolExpr::Op::kNot:
+      return Triggers(e.children.front(), !negated, weight, out);
+    case BoolExpr::Op::kAnd:
+    case BoolExpr::Op::kOr:
+      break;
+  }
+  // De Morgan: a negated AND is an OR of negations, and the other way round.
+  if ((e.op == BoolExpr::Op::kAnd) != negated) {
+    // Every operand must hold: the triggers of one operand do, the lightest one.
+    std::vector<uint32_t> best, candidate;
+    uint64_t best_weight = UINT64_MAX;
+    for (const BoolExpr& c : e.children) {
+      candidate.clear();
+      if (!Triggers(c, negated, weight, candidate)) continue;
+      uint64_t w = 0;
+      for (const uint32_t p : candidate) w += weight[p];
+      if (w < best_weight) {
+        best_weight = w;
+        best.swap(candidate);
+      }
+    }
+    if (best_weight == UINT64_MAX) return false;
+    out.insert(out.end(), best.begin(), best.end());
+    return true;
+  }
+  // Some operand must hold: each one needs its triggers.
+  for (const BoolExpr& c : e.children) {
+    if (!Triggers(c, negated, weight, out)) return false;
+  }
+  return true;
 }
 
 Result<std::unique_ptr<HyperscanDetector>> HyperscanDetector::Create(DetectorSpec spec) {
   std::unique_ptr<HyperscanDetector> d(new HyperscanDetector());
-  const size_t rule_count = spec.rules.size();
+  const auto rule_count = static_cast<uint32_t>(spec.rules.size());
 
   d->paths_.resize(spec.path_database.size());
   for (size_t p = 0; p < d->paths_.size(); ++p) {
@@ -191,32 +254,51 @@ Result<std::unique_ptr<HyperscanDetector>> HyperscanDetector::Create(DetectorSpe
     d->paths_[p].nonnull = spec.path_nonnull[p];
   }
 
-  // Programs, and which rules each predicate can make candidates.
-  std::vector<std::vector<uint32_t>> users(spec.predicate_count);
+  // Distinct log sources.
+  for (const LogSourceSpec& ls : spec.logsources) {
+    const auto same = [&](const LogSourceSpec& k) {
+      return k.product == ls.product && k.service == ls.service && k.category == ls.category;
+    };
+    auto it = std::find_if(d->logsources_.begin(), d->logsources_.end(), same);
+    d->rule_logsource_.push_back(static_cast<uint32_t>(it - d->logsources_.begin()));
+    if (it == d->logsources_.end()) d->logsources_.push_back(ls);
+  }
+
+  // Programs, and how many rules use each predicate (the weight of a trigger).
+  std::vector<uint32_t> weight(spec.predicate_count, 0);
   std::vector<uint32_t> used;
-  d->code_begin_.push_back(0);
   for (uint32_t r = 0; r < rule_count; ++r) {
-    d->max_stack_ = std::max(d->max_stack_, d->Emit(spec.rules[r], d->code_));
     d->code_begin_.push_back(static_cast<uint32_t>(d->code_.size()));
+    Emit(spec.rules[r], d->code_);
     used.clear();
     spec.rules[r].CollectPredicates(used);
     std::sort(used.begin(), used.end());
     used.erase(std::unique(used.begin(), used.end()), used.end());
-    for (const uint32_t p : used) users[p].push_back(r);
-  }
-  d->predicate_rules_begin_.push_back(0);
-  for (const auto& u : users) {
-    d->predicate_rules_.insert(d->predicate_rules_.end(), u.begin(), u.end());
-    d->predicate_rules_begin_.push_back(static_cast<uint32_t>(d->predicate_rules_.size()));
+    for (const uint32_t p : used) ++weight[p];
   }
 
-  std::vector<uint8_t> stack(d->max_stack_);
+  // Triggers.
+  std::vector<std::vector<uint32_t>> triggered(spec.predicate_count);
+  const auto nothing_set = [](uint32_t) { return false; };
   for (uint32_t r = 0; r < rule_count; ++r) {
-    const Instr* code = d->code_.data();
-    if (Evaluate(code + d->code_begin_[r], code + d->code_begin_[r + 1], stack.data(),
-                 [](uint32_t) { return false; })) {
+    if (Evaluate(d->code_.data() + d->code_begin_[r], nothing_set)) {
       d->always_candidates_.push_back(r);
+      continue;
     }
+    used.clear();
+    if (!Triggers(spec.rules[r], false, weight, used)) {
+      // Cannot happen for a rule false with nothing set; all its predicates are a safe answer.
+      used.clear();
+      spec.rules[r].CollectPredicates(used);
+    }
+    std::sort(used.begin(), used.end());
+    used.erase(std::unique(used.begin(), used.end()), used.end());
+    for (const uint32_t p : used) triggered[p].push_back(r);
+  }
+  d->predicate_rules_begin_.push_back(0);
+  for (const auto& rules : triggered) {
+    d->predicate_rules_.insert(d->predicate_rules_.end(), rules.begin(), rules.end());
+    d->predicate_rules_begin_.push_back(static_cast<uint32_t>(d->predicate_rules_.size()));
   }
 
   if (spec.raw_database >= 0) {
@@ -227,16 +309,12 @@ Result<std::unique_ptr<HyperscanDetector>> HyperscanDetector::Create(DetectorSpe
     for (uint32_t r = 0; r < rule_count; ++r) {
       used.clear();
       spec.rules[r].CollectPredicates(used);
-      const bool uses_keywords =
-          std::any_of(used.begin(), used.end(), [&](uint32_t p) { return keyword[p]; });
-      if (!uses_keywords) continue;
-      const LogSourceSpec& ls = spec.logsources[r];
-      const bool known = std::any_of(
-          d->keyword_logsources_.begin(), d->keyword_logsources_.end(),
-          [&](const LogSourceSpec& k) {
-            return k.product == ls.product && k.service == ls.service && k.category == ls.category;
-          });
-      if (!known) d->keyword_logsources_.push_back(ls);
+      if (std::none_of(used.begin(), used.end(), [&](uint32_t p) { return keyword[p]; })) continue;
+      const uint32_t ls = d->rule_logsource_[r];
+      if (std::find(d->keyword_logsources_.begin(), d->keyword_logsources_.end(), ls) ==
+          d->keyword_logsources_.end()) {
+        d->keyword_logsources_.push_back(ls);
+      }
     }
   }
 

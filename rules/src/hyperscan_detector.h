@@ -5,9 +5,15 @@
 // Each field path that rules test has one block-mode Hyperscan database holding the patterns of
 // all rules for that path (keywords have one more, scanned over the raw record). Scanning a
 // value sets one bit per matching predicate; presence predicates (`|exists`, `null`) are set
-// from the values seen. Only candidate rules are then evaluated, as small postfix programs over
-// the bits: rules with at least one predicate set, plus the rules that hold when none is (such
-// as `not filter`), found once at construction.
+// from the values seen. Only candidate rules are then evaluated, as short-circuiting programs
+// over the bits.
+//
+// Candidates. Each rule has a trigger set: predicates of which at least one is set whenever the
+// rule holds (in `sel and not filter`, those of `sel` only; of an AND, the child whose
+// predicates the fewest rules share). A set trigger makes its rules candidates. Rules that hold
+// with no predicate set (`not filter`) have no trigger set and are candidates for every event.
+// A candidate whose log source does not match the event's is dropped before evaluation; the
+// log source test runs once per distinct LogSourceSpec and event.
 //
 // Thread-safety: the detector is immutable; a Worker (scratch space, bitset, candidate list)
 // belongs to one thread and must not outlive its detector. Match() allocates nothing once the
@@ -73,11 +79,13 @@ class HyperscanDetector final : public Detector {
 
  private:
   class MatchWorker;
-  // One step of a rule's postfix program.
+  // One node of a rule's program, in prefix order: a node is followed by its operands, and
+  // `size` (the node and all its operands) lets AND and OR skip what they need not evaluate.
   struct Instr {
     enum class Op : uint8_t { kPredicate, kTrue, kFalse, kNot, kAnd, kOr };
     Op op;
-    uint32_t arg;  // kPredicate: the predicate; kAnd, kOr: operand count
+    uint32_t arg;   // kPredicate: the predicate; kAnd, kOr: operand count
+    uint32_t size;  // instructions in this subtree, itself included
   };
   struct PathEntry {
     int32_t database = -1;
@@ -86,23 +94,28 @@ class HyperscanDetector final : public Detector {
   };
 
   HyperscanDetector() = default;
-  // Appends `e` in postfix form; returns the stack depth it needs.
-  size_t Emit(const BoolExpr& e, std::vector<Instr>& code);
+  static void Emit(const BoolExpr& e, std::vector<Instr>& code);
   template <class Test>
-  static bool Evaluate(const Instr* begin, const Instr* end, uint8_t* stack, Test&& test);
+  static bool Evaluate(const Instr* ip, const Test& test);
+  // Appends to `out` a trigger set of `e` (negated when `negated`), or returns false when it
+  // can hold with no predicate set. `weight[p]`: how many rules use p.
+  static bool Triggers(const BoolExpr& e, bool negated, const std::vector<uint32_t>& weight,
+                       std::vector<uint32_t>& out);
 
   DetectorSpec spec_;
   std::vector<PathEntry> paths_;
   std::vector<Instr> code_;
-  std::vector<uint32_t> code_begin_;  // rule r's program: code_[code_begin_[r], code_begin_[r+1])
-  size_t max_stack_ = 1;
-  // Predicate -> rules that test it (CSR layout).
+  std::vector<uint32_t> code_begin_;  // rule r's program starts at code_[code_begin_[r]]
+  // Predicate -> rules it triggers (CSR layout).
   std::vector<uint32_t> predicate_rules_begin_;
   std::vector<uint32_t> predicate_rules_;
   // Rules that hold when no predicate is set: candidates for every event.
   std::vector<uint32_t> always_candidates_;
+  // Distinct log sources, and each rule's index into them.
+  std::vector<LogSourceSpec> logsources_;
+  std::vector<uint32_t> rule_logsource_;
   // The log sources of rules that use keywords: the raw record is scanned only when one matches.
-  std::vector<LogSourceSpec> keyword_logsources_;
+  std::vector<uint32_t> keyword_logsources_;
   HsScratchPtr prototype_scratch_;
 };
 

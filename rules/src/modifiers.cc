@@ -13,18 +13,23 @@ struct Known {
 };
 
 constexpr std::array kSupported = {
-    Known{"contains", Modifier::kContains}, Known{"startswith", Modifier::kStartswith},
-    Known{"endswith", Modifier::kEndswith}, Known{"all", Modifier::kAll},
-    Known{"re", Modifier::kRe},             Known{"i", Modifier::kReCaseless},
-    Known{"m", Modifier::kReMultiline},     Known{"s", Modifier::kReDotall},
-    Known{"exists", Modifier::kExists},     Known{"cased", Modifier::kCased},
+    Known{"contains", Modifier::kContains},
+    Known{"startswith", Modifier::kStartswith},
+    Known{"endswith", Modifier::kEndswith},
+    Known{"all", Modifier::kAll},
+    Known{"re", Modifier::kRe},
+    Known{"i", Modifier::kReCaseless},
+    Known{"m", Modifier::kReMultiline},
+    Known{"s", Modifier::kReDotall},
+    Known{"exists", Modifier::kExists},
+    Known{"cased", Modifier::kCased},
 };
 
 // Named in the Sigma modifiers appendix (v2.1.0), not implemented yet.
 constexpr std::string_view kNotSupportedYet[] = {
-    "windash", "base64", "base64offset", "utf16le",  "utf16be", "utf16", "wide",
-    "lt",      "lte",    "gt",           "gte",      "neq",     "cidr",  "expand",
-    "fieldref", "minute", "hour",        "day",      "week",    "month", "year",
+    "windash",  "base64", "base64offset", "utf16le", "utf16be", "utf16", "wide",
+    "lt",       "lte",    "gt",           "gte",     "neq",     "cidr",  "expand",
+    "fieldref", "minute", "hour",         "day",     "week",    "month", "year",
 };
 
 }  // namespace

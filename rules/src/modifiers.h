@@ -40,13 +40,13 @@ ModifierLookup LookupModifier(std::string_view name);
 struct ValueSpec {
   enum class Position { kWhole, kContains, kStartswith, kEndswith };
   Position position = Position::kWhole;
-  bool all = false;        // values are ANDed instead of ORed
-  bool re = false;         // values are regular expressions
+  bool all = false;  // values are ANDed instead of ORed
+  bool re = false;   // values are regular expressions
   bool re_caseless = false;
   bool re_multiline = false;
   bool re_dotall = false;
-  bool exists = false;     // the value is true/false: field presence
-  bool cased = false;      // case-sensitive string comparison
+  bool exists = false;  // the value is true/false: field presence
+  bool cased = false;   // case-sensitive string comparison
 };
 
 }  // namespace tuttle::rules

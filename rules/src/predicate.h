@@ -22,9 +22,9 @@ enum class PredicateKind : uint8_t { kPattern, kPresent, kNonNull };
 
 struct Predicate {
   PredicateKind kind = PredicateKind::kPattern;
-  bool raw = false;        // keywords: the pattern runs over the whole raw record
-  std::string path;        // the field (dotted path), when !raw
-  HsPattern pattern;       // kPattern
+  bool raw = false;   // keywords: the pattern runs over the whole raw record
+  std::string path;   // the field (dotted path), when !raw
+  HsPattern pattern;  // kPattern
 };
 
 class PredicateTable {

@@ -1,5 +1,7 @@
 #include "tuttle/rules/sigma_loader.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -7,8 +9,6 @@
 #include <set>
 #include <sstream>
 #include <unordered_map>
-
-#include <fmt/format.h>
 
 #include "correlation_resolver.h"
 #include "database_builder.h"
@@ -64,10 +64,12 @@ void SortDiagnostics(const std::vector<RuleSource>& sources, Diagnostics& diagno
 
 // Builds the detector from the live rules: dense predicate ids (database patterns first, then
 // presence predicates), and each database and presence bit attached to its field path.
-Result<std::unique_ptr<HyperscanDetector>> BuildDetector(
-    const PredicateTable& predicates, std::vector<ParsedDetection>& detections,
-    const std::vector<bool>& alive, DatabaseBuilder& databases, FieldCatalog& catalog,
-    CompileReport& report) {
+Result<std::unique_ptr<HyperscanDetector>> BuildDetector(const PredicateTable& predicates,
+                                                         std::vector<ParsedDetection>& detections,
+                                                         const std::vector<bool>& alive,
+                                                         DatabaseBuilder& databases,
+                                                         FieldCatalog& catalog,
+                                                         CompileReport& report) {
   std::vector<uint32_t> dense(predicates.size(), kNoPredicate);
   DetectorSpec spec;
   std::vector<std::pair<PathId, int32_t>> path_databases;
@@ -154,10 +156,10 @@ Result<std::vector<RuleSource>> ReadRuleSources(const std::vector<std::string>& 
   for (const std::string& path : paths) {
     std::error_code ec;
     const fs::file_status status = fs::status(path, ec);
-    if (ec || !fs::exists(status)) {
-      return Error(fmt::format("cannot read rules from '{}': {}", path,
-                               ec ? ec.message() : "no such file or directory"));
+    if (ec == std::errc::no_such_file_or_directory || (!ec && !fs::exists(status))) {
+      return Error(fmt::format("cannot read rules from '{}': no such file or directory", path));
     }
+    if (ec) return Error(fmt::format("cannot read rules from '{}': {}", path, ec.message()));
     if (!fs::is_directory(status)) {
       if (Status s = add(path); !s.ok()) return s.error();
       continue;
@@ -186,6 +188,7 @@ Result<RuleSet> CompileRules(const std::vector<RuleSource>& sources,
                              CompileReport& report) {
   const auto start = std::chrono::steady_clock::now();
   report = CompileReport{};
+  if (catalog == nullptr) return Error("CompileRules needs a FieldCatalog");
   auto finish = [&] {
     SortDiagnostics(sources, report.diagnostics);
     report.compile_seconds =

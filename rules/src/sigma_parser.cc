@@ -1,8 +1,8 @@
 #include "sigma_parser.h"
 
-#include <charconv>
-
 #include <fmt/format.h>
+
+#include <charconv>
 
 #include "condition.h"
 #include "modifiers.h"
@@ -30,10 +30,14 @@ std::optional<Level> ParseLevel(std::string_view text) {
 
 std::string_view PositionName(ValueSpec::Position p) {
   switch (p) {
-    case ValueSpec::Position::kContains: return "contains";
-    case ValueSpec::Position::kStartswith: return "startswith";
-    case ValueSpec::Position::kEndswith: return "endswith";
-    case ValueSpec::Position::kWhole: break;
+    case ValueSpec::Position::kContains:
+      return "contains";
+    case ValueSpec::Position::kStartswith:
+      return "startswith";
+    case ValueSpec::Position::kEndswith:
+      return "endswith";
+    case ValueSpec::Position::kWhole:
+      break;
   }
   return "";
 }
@@ -73,8 +77,8 @@ class DocumentParser {
     if (const MapEntry* generate = FindEntry(top, "generate")) ReadGenerate(*generate, out);
     const MapEntry& section = *FindEntry(top, "correlation");
     if (!section.value.IsMap()) {
-      diag_.Error(section.value, fmt::format("'correlation' must be a map, not {}",
-                                             NodeKindName(section.value)));
+      diag_.Error(section.value,
+                  fmt::format("'correlation' must be a map, not {}", NodeKindName(section.value)));
       return;
     }
     const std::vector<MapEntry> entries = ReadMap(section.value, diag_);
@@ -82,16 +86,19 @@ class DocumentParser {
         "type", "rules", "group-by", "timespan", "condition", "aliases", "generate"};
     for (const MapEntry& e : entries) {
       if (std::find(kKeys.begin(), kKeys.end(), e.key) == kKeys.end()) {
-        diag_.Warning(e.key_node, fmt::format("unknown key '{}' in 'correlation' is ignored", e.key),
+        diag_.Warning(e.key_node,
+                      fmt::format("unknown key '{}' in 'correlation' is ignored", e.key),
                       DidYouMean(e.key, kKeys));
       }
     }
     const MapEntry* type = FindEntry(entries, "type");
+    // Checks that depend on the type are left out when the type itself is in error.
+    bool type_ok = false;
     if (type == nullptr) {
       diag_.Error(section.key_node, "the correlation has no 'type'",
                   "one of event_count, value_count, temporal, temporal_ordered");
     } else {
-      ReadCorrelationType(*type, out);
+      type_ok = ReadCorrelationType(*type, out);
     }
     if (const MapEntry* rules = FindEntry(entries, "rules")) {
       out.rules = ReadNames(*rules, "rules");
@@ -113,14 +120,15 @@ class DocumentParser {
     }
     const MapEntry* condition = FindEntry(entries, "condition");
     if (condition != nullptr) {
-      ReadCountCondition(*condition, out);
-    } else if (type != nullptr && (out.type == CorrelationType::kEventCount ||
-                                   out.type == CorrelationType::kValueCount)) {
+      ReadCountCondition(*condition, type_ok, out);
+    } else if (type_ok && (out.type == CorrelationType::kEventCount ||
+                           out.type == CorrelationType::kValueCount)) {
       diag_.Error(section.key_node,
-                  fmt::format("a {} correlation needs a 'condition'", CorrelationTypeName(out.type)),
+                  fmt::format("a correlation of type '{}' needs a 'condition'",
+                              CorrelationTypeName(out.type)),
                   "e.g. 'condition: {gte: 10}'");
     }
-    if (type != nullptr && out.type == CorrelationType::kValueCount && !out.value_field &&
+    if (type_ok && out.type == CorrelationType::kValueCount && !out.value_field &&
         condition != nullptr && condition->value.IsMap()) {
       diag_.Error(condition->value, "a value_count correlation needs 'field' in its condition",
                   "name the field whose distinct values are counted");
@@ -207,8 +215,7 @@ class DocumentParser {
     return info;
   }
 
-  void ParseLogSource(const YAML::Node& doc, const std::vector<MapEntry>& top,
-                      LogSourceSpec& out) {
+  void ParseLogSource(const YAML::Node& doc, const std::vector<MapEntry>& top, LogSourceSpec& out) {
     const MapEntry* logsource = FindEntry(top, "logsource");
     if (logsource == nullptr) {
       diag_.Warning(doc, "the rule has no 'logsource'; it applies to events of every source");
@@ -306,7 +313,8 @@ class DocumentParser {
             items.push_back(Keyword(item));
           } else {
             diag_.Error(item, fmt::format("a list item of '{}' must be a map of fields or a "
-                                          "keyword, not {}", e.key, NodeKindName(item)));
+                                          "keyword, not {}",
+                                          e.key, NodeKindName(item)));
           }
         }
         return BoolExpr::Nary(BoolExpr::Op::kOr, std::move(items));
@@ -350,9 +358,8 @@ class DocumentParser {
     while (pos != std::string::npos) {
       const size_t start = pos + 1;
       const size_t next = key.find('|', start);
-      const std::string_view name =
-          std::string_view(key).substr(start, next == std::string::npos ? std::string::npos
-                                                                         : next - start);
+      const std::string_view name = std::string_view(key).substr(
+          start, next == std::string::npos ? std::string::npos : next - start);
       pos = next;
       const SourceLocation at = diag_.Locate(e.key_node, start);
       if (name.empty()) {
@@ -391,14 +398,23 @@ class DocumentParser {
         spec.position = p;
       };
       switch (lookup.modifier) {
-        case Modifier::kContains: set_position(ValueSpec::Position::kContains); break;
-        case Modifier::kStartswith: set_position(ValueSpec::Position::kStartswith); break;
-        case Modifier::kEndswith: set_position(ValueSpec::Position::kEndswith); break;
-        case Modifier::kAll: spec.all = true; break;
+        case Modifier::kContains:
+          set_position(ValueSpec::Position::kContains);
+          break;
+        case Modifier::kStartswith:
+          set_position(ValueSpec::Position::kStartswith);
+          break;
+        case Modifier::kEndswith:
+          set_position(ValueSpec::Position::kEndswith);
+          break;
+        case Modifier::kAll:
+          spec.all = true;
+          break;
         case Modifier::kRe:
           if (spec.position != ValueSpec::Position::kWhole) {
-            diag_.Error(at, fmt::format("modifier 're' cannot be combined with '{}'",
-                                        PositionName(spec.position)),
+            diag_.Error(at,
+                        fmt::format("modifier 're' cannot be combined with '{}'",
+                                    PositionName(spec.position)),
                         "write the regular expression accordingly");
             ok = false;
           }
@@ -487,8 +503,9 @@ class DocumentParser {
         if (raw) {
           diag_.Error(value, "a keyword cannot be null");
         } else if (spec.re || spec.position != ValueSpec::Position::kWhole) {
-          diag_.Error(value, fmt::format("null cannot be combined with modifier '{}'",
-                                         spec.re ? "re" : PositionName(spec.position)),
+          diag_.Error(value,
+                      fmt::format("null cannot be combined with modifier '{}'",
+                                  spec.re ? "re" : PositionName(spec.position)),
                       "'field: null' alone tests that the field is absent or null");
         } else {
           Predicate p;
@@ -532,7 +549,7 @@ class DocumentParser {
 
   // --- correlation ----------------------------------------------------------------------------
 
-  void ReadCorrelationType(const MapEntry& e, ParsedCorrelation& out) {
+  bool ReadCorrelationType(const MapEntry& e, ParsedCorrelation& out) {
     const std::string text = e.value.IsScalar() ? e.value.Scalar() : std::string();
     static constexpr std::pair<std::string_view, CorrelationType> kTypes[] = {
         {"event_count", CorrelationType::kEventCount},
@@ -543,16 +560,17 @@ class DocumentParser {
     for (const auto& [name, type] : kTypes) {
       if (text == name) {
         out.type = type;
-        return;
+        return true;
       }
     }
     if (text == "value_sum" || text == "value_avg" || text == "value_percentile") {
       diag_.Error(e.value, fmt::format("correlation type '{}' is not supported yet", text));
-      return;
+      return false;
     }
     diag_.Error(e.value, fmt::format("unknown correlation type '{}'", text),
                 DidYouMean(text, {"event_count", "value_count", "temporal", "temporal_ordered",
                                   "value_sum", "value_avg", "value_percentile"}));
+    return false;
   }
 
   std::vector<NameRef> ReadNames(const MapEntry& e, std::string_view what) {
@@ -582,14 +600,15 @@ class DocumentParser {
                 "a positive number followed by s, m, h or d, e.g. '90m'");
   }
 
-  void ReadCountCondition(const MapEntry& e, ParsedCorrelation& out) {
+  void ReadCountCondition(const MapEntry& e, bool type_ok, ParsedCorrelation& out) {
     if (!e.value.IsMap()) {
-      diag_.Error(e.value, fmt::format("a correlation 'condition' must be a map, not {}",
-                                       NodeKindName(e.value)),
-                  "e.g. 'condition: {gte: 10}'");
+      diag_.Error(
+          e.value,
+          fmt::format("a correlation 'condition' must be a map, not {}", NodeKindName(e.value)),
+          "e.g. 'condition: {gte: 10}'");
       return;
     }
-    bool any_bound = false;
+    bool any_bound = false;  // written, valid or not
     for (const MapEntry& c : ReadMap(e.value, diag_)) {
       std::optional<int64_t>* bound = nullptr;
       if (c.key == "gt") bound = &out.condition.gt;
@@ -599,6 +618,7 @@ class DocumentParser {
       if (c.key == "eq") bound = &out.condition.eq;
       if (c.key == "neq") bound = &out.condition.neq;
       if (bound != nullptr) {
+        any_bound = true;
         int64_t n = 0;
         const std::string text = c.value.IsScalar() ? c.value.Scalar() : std::string();
         const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
@@ -606,7 +626,6 @@ class DocumentParser {
           diag_.Error(c.value, fmt::format("'{}' takes an integer, not '{}'", c.key, text));
         } else {
           *bound = n;
-          any_bound = true;
         }
       } else if (c.key == "field") {
         if (c.value.IsScalar() && !c.value.Scalar().empty()) {
@@ -621,7 +640,7 @@ class DocumentParser {
                     DidYouMean(c.key, {"gt", "gte", "lt", "lte", "eq", "neq", "field"}));
       }
     }
-    if (out.value_field && out.type != CorrelationType::kValueCount) {
+    if (type_ok && out.value_field && out.type != CorrelationType::kValueCount) {
       diag_.Error(out.value_field->where, "'field' applies only to value_count correlations");
     }
     if (!any_bound) {
@@ -646,8 +665,8 @@ class DocumentParser {
       }
       for (const MapEntry& f : ReadMap(a.value, diag_)) {
         if (!f.value.IsScalar() || f.value.Scalar().empty()) {
-          diag_.Error(f.value, fmt::format("alias '{}' must give a field name for rule '{}'", a.key,
-                                           f.key));
+          diag_.Error(f.value,
+                      fmt::format("alias '{}' must give a field name for rule '{}'", a.key, f.key));
           continue;
         }
         alias.fields.push_back({NameRef{f.key, diag_.Locate(f.key_node)}, f.value.Scalar()});
@@ -712,8 +731,15 @@ void SigmaParser::Parse(const RuleSource& source) {
           diag.Error(doc, "legacy rule collections ('action: global') are not supported",
                      "write each rule as a complete document");
         } else {
-          diag.Error(doc, "the document is neither a detection rule nor a correlation rule",
-                     "a rule needs a 'detection' or a 'correlation' section");
+          // A misspelt section name is the likely cause.
+          std::string hint = "a rule needs a 'detection' or a 'correlation' section";
+          for (const MapEntry& e : top) {
+            if (std::string h = DidYouMean(e.key, {"detection", "correlation"}); !h.empty()) {
+              hint = fmt::format("'{}': {}", e.key, h);
+              break;
+            }
+          }
+          diag.Error(doc, "the document is neither a detection rule nor a correlation rule", hint);
         }
       }
     } catch (const YAML::Exception& e) {

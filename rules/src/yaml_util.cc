@@ -67,11 +67,16 @@ const MapEntry* FindEntry(const std::vector<MapEntry>& entries, std::string_view
 
 std::string_view NodeKindName(const YAML::Node& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Map: return "a map";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Scalar: return "a value";
-    case YAML::NodeType::Null: return "null";
-    case YAML::NodeType::Undefined: return "nothing";
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return "a value";
+    case YAML::NodeType::Null:
+      return "null";
+    case YAML::NodeType::Undefined:
+      return "nothing";
   }
   return "nothing";
 }

@@ -13,8 +13,8 @@ Field Bool(std::string path, bool value) {
 Field Null(std::string path) { return Field{std::move(path), "", ValueKind::kNull}; }
 
 std::string Rule(std::string_view title, std::string_view detection, std::string_view logsource) {
-  std::string out = "title: " + std::string(title) + "\nlogsource:\n    " +
-                    std::string(logsource) + "\ndetection:\n";
+  std::string out = "title: " + std::string(title) + "\nlogsource:\n    " + std::string(logsource) +
+                    "\ndetection:\n";
   std::istringstream lines{std::string(detection)};
   for (std::string line; std::getline(lines, line);) out += "    " + line + "\n";
   return out;

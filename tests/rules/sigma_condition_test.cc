@@ -46,8 +46,7 @@ TEST(SigmaCondition, AndBindsTighterThanOr) {
 }
 
 TEST(SigmaCondition, NotBindsTighterThanAnd) {
-  EXPECT_EQ(TruthTable(Abc("not a and b")),
-            Expected([](bool a, bool b, bool) { return !a && b; }));
+  EXPECT_EQ(TruthTable(Abc("not a and b")), Expected([](bool a, bool b, bool) { return !a && b; }));
   EXPECT_EQ(TruthTable(Abc("not not a")), Expected([](bool a, bool, bool) { return a; }));
 }
 
@@ -58,14 +57,27 @@ TEST(SigmaCondition, ParenthesesOverridePrecedence) {
             Expected([](bool a, bool b, bool) { return !(a || b); }));
 }
 
+// The detector only evaluates rules one of whose trigger predicates is set; negations must not
+// hide a rule that holds.
+TEST(SigmaCondition, NegatedCompoundsMatchExactlyWhenTheyHold) {
+  EXPECT_EQ(TruthTable(Abc("not (not a or not b)")),
+            Expected([](bool a, bool b, bool) { return a && b; }));
+  EXPECT_EQ(TruthTable(Abc("not (a and not b) and c")),
+            Expected([](bool a, bool b, bool c) { return !(a && !b) && c; }));
+  EXPECT_EQ(TruthTable(Abc("(a and not b) or (not a and b)")),
+            Expected([](bool a, bool b, bool) { return a != b; }));
+  EXPECT_EQ(TruthTable(Abc("not (a or b) or c")),
+            Expected([](bool a, bool b, bool c) { return !(a || b) || c; }));
+}
+
 TEST(SigmaCondition, KeywordsAreCaseInsensitive) {
-  EXPECT_EQ(TruthTable(Abc("a AND NOT b")),
-            Expected([](bool a, bool b, bool) { return a && !b; }));
+  EXPECT_EQ(TruthTable(Abc("a AND NOT b")), Expected([](bool a, bool b, bool) { return a && !b; }));
 }
 
 TEST(SigmaCondition, OneOfPatternOrsTheMatchingIdentifiers) {
-  Harness h(Rule("r", "sel_a:\n    a: 1\nsel_b:\n    b: 1\nother:\n    c: 1\n"
-                      "condition: 1 of sel_*"));
+  Harness h(Rule("r",
+                 "sel_a:\n    a: 1\nsel_b:\n    b: 1\nother:\n    c: 1\n"
+                 "condition: 1 of sel_*"));
   ASSERT_TRUE(h.ok());
   EXPECT_TRUE(h.Matches({{"a", "1"}}));
   EXPECT_TRUE(h.Matches({{"b", "1"}}));
@@ -73,16 +85,18 @@ TEST(SigmaCondition, OneOfPatternOrsTheMatchingIdentifiers) {
 }
 
 TEST(SigmaCondition, AllOfPatternAndsTheMatchingIdentifiers) {
-  Harness h(Rule("r", "sel_a:\n    a: 1\nsel_b:\n    b: 1\nother:\n    c: 1\n"
-                      "condition: all of sel_*"));
+  Harness h(Rule("r",
+                 "sel_a:\n    a: 1\nsel_b:\n    b: 1\nother:\n    c: 1\n"
+                 "condition: all of sel_*"));
   ASSERT_TRUE(h.ok());
   EXPECT_TRUE(h.Matches({{"a", "1"}, {"b", "1"}}));
   EXPECT_FALSE(h.Matches({{"a", "1"}, {"c", "1"}}));
 }
 
 TEST(SigmaCondition, NotOneOfFiltersExcludesAnyFilter) {
-  Harness h(Rule("r", "selection:\n    a: 1\nfilter_x:\n    b: 1\nfilter_y:\n    c: 1\n"
-                      "condition: selection and not 1 of filter*"));
+  Harness h(Rule("r",
+                 "selection:\n    a: 1\nfilter_x:\n    b: 1\nfilter_y:\n    c: 1\n"
+                 "condition: selection and not 1 of filter*"));
   ASSERT_TRUE(h.ok());
   EXPECT_TRUE(h.Matches({{"a", "1"}}));
   EXPECT_FALSE(h.Matches({{"a", "1"}, {"b", "1"}}));

@@ -72,8 +72,9 @@ TEST(SigmaModifiers, EndswithMatchesOnlyTheEndOfTheValue) {
 }
 
 TEST(SigmaModifiers, AllRequiresEveryValueOfTheList) {
-  Harness h = One("sel:\n    cmd|contains|all:\n        - ' -enc '\n        - powershell\n"
-                  "condition: sel");
+  Harness h =
+      One("sel:\n    cmd|contains|all:\n        - ' -enc '\n        - powershell\n"
+          "condition: sel");
   EXPECT_TRUE(h.Matches({{"cmd", "powershell -nop -enc AAAA"}}));
   EXPECT_FALSE(h.Matches({{"cmd", "powershell -nop"}}));
   EXPECT_FALSE(h.Matches({{"cmd", "pwsh -enc AAAA"}}));
@@ -243,10 +244,19 @@ TEST(SigmaKeywords, KeywordsSearchTheRawRecordIgnoringCase) {
 }
 
 TEST(SigmaKeywords, AllKeyRequiresEveryKeyword) {
-  Harness h = One("keywords:\n    '|all':\n        - OabVirtualDirectory\n"
-                  "        - ' -ExternalUrl '\ncondition: keywords");
+  Harness h =
+      One("keywords:\n    '|all':\n        - OabVirtualDirectory\n"
+          "        - ' -ExternalUrl '\ncondition: keywords");
   EXPECT_TRUE(h.Matches({}, "Set-OabVirtualDirectory -ExternalUrl http://x"));
   EXPECT_FALSE(h.Matches({}, "Set-OabVirtualDirectory -InternalUrl http://x"));
+}
+
+TEST(SigmaKeywords, KeywordRulesApplyOnlyToTheirLogSource) {
+  Harness h(Rule("k8s", "kw:\n    - secret\ncondition: kw", "product: kubernetes") + "---\n" +
+            Rule("aws", "kw:\n    - secret\ncondition: kw", "product: aws"));
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h.Match({}, "my secret", LogSource{"aws", "", ""}), (std::vector<std::string>{"aws"}));
+  EXPECT_TRUE(h.Match({}, "my secret", LogSource{"gcp", "", ""}).empty());
 }
 
 TEST(SigmaKeywords, KeywordsCombineWithFieldSelections) {

@@ -1,7 +1,6 @@
 // Rule documents: metadata, log sources, several rules and documents, matching output.
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <atomic>
 #include <thread>
@@ -94,8 +93,7 @@ TEST(SigmaRules, LogsourceRestrictsRulesToMatchingEvents) {
   const std::vector<Field> event = {{"verb", "create"}};
   EXPECT_EQ(h.Match(event, "", LogSource{"Kubernetes", "AUDIT", ""}),
             (std::vector<std::string>{"k8s", "all"}));
-  EXPECT_EQ(h.Match(event, "", LogSource{"kubernetes", "", ""}),
-            (std::vector<std::string>{"all"}));
+  EXPECT_EQ(h.Match(event, "", LogSource{"kubernetes", "", ""}), (std::vector<std::string>{"all"}));
   EXPECT_EQ(h.Match(event, "", LogSource{"aws", "cloudtrail", "any"}),
             (std::vector<std::string>{"any", "all"}));
 }
@@ -153,9 +151,9 @@ TEST(SigmaRules, RuleFieldsAreInternedIntoTheGivenCatalog) {
   auto catalog = std::make_shared<FieldCatalog>();
   const PathId adapter_path = catalog->Intern("metadata.time");
   CompileReport report;
-  Result<RuleSet> set = CompileRules(
-      {{"r.yml", Rule("r", "sel:\n    objectRef.resource: pods\ncondition: sel")}}, catalog,
-      CompileOptions{}, report);
+  Result<RuleSet> set =
+      CompileRules({{"r.yml", Rule("r", "sel:\n    objectRef.resource: pods\ncondition: sel")}},
+                   catalog, CompileOptions{}, report);
   ASSERT_TRUE(set.ok());
   EXPECT_EQ(set->catalog.get(), catalog.get());
   EXPECT_EQ(catalog->Find("metadata.time"), adapter_path);

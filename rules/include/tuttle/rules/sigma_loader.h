@@ -22,7 +22,7 @@
 //     field is present with any value, null included.
 //
 // Rule ids: a rule without `id` gets one derived from the file path (as passed in) and its title:
-// the UUID layout of XXH3-128("sigma-rule", path, title). Moving the file changes it.
+// the UUID layout of tuttle::Hasher over ("sigma-rule", path, title). Moving the file changes it.
 //
 // Thread-safety: the functions are reentrant; each call builds its own state.
 
@@ -66,10 +66,11 @@ struct CompileReport {
   size_t correlations_loaded = 0;  // correlation rules in the rule set
   // Rule documents not loaded because of an error (a file whose YAML does not parse counts once).
   size_t rules_skipped = 0;
-  size_t patterns = 0;   // distinct Hyperscan patterns, over all databases
-  size_t databases = 0;  // Hyperscan databases: one per field path, one for keywords
+  size_t patterns = 0;         // distinct Hyperscan patterns, over all databases
+  size_t databases = 0;        // Hyperscan databases: one per field path, one for keywords
   double compile_seconds = 0;  // wall time of CompileRules
 
+  // Diagnostics of each severity.
   size_t errors() const;
   size_t warnings() const;
 };
@@ -79,7 +80,8 @@ struct CompileReport {
 //
 // Field paths the rules read (detection fields, group-by and alias fields, value_count fields)
 // are interned into `catalog`, which may already hold the adapters' paths; the RuleSet keeps it.
-// REQUIRES: nobody mutates `catalog` once this returns (the RuleSet shares it read-only).
+// REQUIRES: `catalog` is not null, and nobody mutates it once this returns (the RuleSet shares
+// it read-only).
 //
 // `report` is filled in both outcomes. Returns an Error when options.strict and any rule has an
 // error (its message lists the diagnostics), or when Hyperscan fails as a whole (out of memory).
