@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.h"
 #include "tuttle/engine/record.h"
 #include "tuttle/ingest/json_record_parser.h"
 #include "tuttle/rules/sigma_loader.h"
@@ -18,15 +19,6 @@ namespace {
 
 using namespace tuttle;
 
-std::vector<std::string> Lines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty()) out.push_back(line);
-  }
-  return out;
-}
 
 class Counter final : public RecordParser::EventHandler {
  public:
@@ -44,7 +36,7 @@ class Counter final : public RecordParser::EventHandler {
 };
 
 void RunMatch(benchmark::State& state, const std::vector<std::string>& rule_paths) {
-  const auto records = Lines(std::string(TUTTLE_SOURCE_DIR) + "/ingest/samples/attack-story.jsonl");
+  const auto records = bench::ReadLines();
   auto sources = rules::ReadRuleSources(rule_paths);
   if (!sources.ok()) {
     state.SkipWithError(sources.error().message().c_str());

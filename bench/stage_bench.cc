@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.h"
 #include "tuttle/engine/correlator.h"
 #include "tuttle/engine/record.h"
 #include "tuttle/ingest/json_record_parser.h"
@@ -18,15 +19,6 @@ namespace {
 
 using namespace tuttle;
 
-std::vector<std::string> SampleRecords() {
-  std::ifstream in(std::string(TUTTLE_SOURCE_DIR) + "/ingest/samples/attack-story.jsonl");
-  std::vector<std::string> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty()) out.push_back(line);
-  }
-  return out;
-}
 
 class CountHandler final : public RecordParser::EventHandler {
  public:
@@ -37,7 +29,7 @@ class CountHandler final : public RecordParser::EventHandler {
 // Parse and walk each record of the bundled sample with the adapters' fields and a typical set of
 // rule fields.
 void BM_ParseSample(benchmark::State& state) {
-  const auto records = SampleRecords();
+  const auto records = bench::ReadLines();
   if (records.empty()) {
     state.SkipWithError("ingest/samples/attack-story.jsonl is missing");
     return;

@@ -55,10 +55,10 @@ Result<Engine> LoadEngine(const std::vector<std::string>& paths, bool strict) {
   options.strict = strict;
   rules::CompileReport report;
   auto compiled = rules::CompileRules(sources, catalog, options, report);
+  if (!compiled.ok()) return compiled.error();  // the message lists the diagnostics
   for (const Diagnostic& d : report.diagnostics) {
     fmt::print(stderr, "{}\n", d.ToString());
   }
-  if (!compiled.ok()) return compiled.error();
   engine.rules = std::move(*compiled);
   engine.parser = std::make_unique<ingest::JsonRecordParser>(engine.rules.catalog);
   fmt::print(stderr, "tuttle: rules: {} detection, {} correlation ({}){}\n",

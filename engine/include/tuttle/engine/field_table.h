@@ -1,6 +1,14 @@
 #pragma once
 // FieldTable: the values of catalogued fields found in one record, as views into the record or
 // into the parser's buffer. Valid only while the record is being processed; copy what you keep.
+//
+// What a walker adds for a catalogued path (ingest's JsonRecordParser does exactly this):
+//   - a scalar: one value (kString, kNumber, kBool or kNull);
+//   - an object: one kObject value (then, for catalogued paths below it, their values);
+//   - an array: one value per element, in order, as if each element stood there alone (nested
+//     arrays are flattened); an empty array: one kArray value.
+// So a path is present (Sigma `exists`) exactly when the table holds at least one value for it,
+// and a JSON null is present with kind kNull.
 
 #include <cstdint>
 #include <span>
