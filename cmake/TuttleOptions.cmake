@@ -12,11 +12,15 @@ target_compile_options(tuttle_options INTERFACE
   # Hardening: stack protector, stack clash protection, control-flow protection.
   -fstack-protector-strong -fstack-clash-protection -fcf-protection)
 # simdjson's On-Demand API picks its SIMD kernel at compile time: without an -march it runs the
-# slow scalar fallback. x86-64-v3 (AVX2, Haswell and later) is every current x86 server; build
-# with -DTUTTLE_MARCH=x86-64 for older machines.
+# slow scalar fallback. Its Haswell kernel needs AVX2, BMI, LZCNT (all in x86-64-v3) and PCLMUL
+# (not in the level, but in every CPU that has the rest). Build with -DTUTTLE_MARCH=x86-64 for
+# older machines.
 set(TUTTLE_MARCH "x86-64-v3" CACHE STRING "Target x86 micro-architecture level (-march)")
 if(TUTTLE_MARCH AND CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
   target_compile_options(tuttle_options INTERFACE -march=${TUTTLE_MARCH})
+  if(TUTTLE_MARCH MATCHES "x86-64-v[34]")
+    target_compile_options(tuttle_options INTERFACE -mpclmul)
+  endif()
 endif()
 
 if(TUTTLE_WERROR)

@@ -214,8 +214,9 @@ int Threads(const PipelineOptions& p) {
 int main(int argc, char** argv) {
   using namespace tuttle::tools;
 #if defined(__x86_64__) && defined(__AVX2__)
-  if (!__builtin_cpu_supports("avx2")) {
-    std::fputs("tuttle: this build needs an x86-64-v3 CPU (AVX2); rebuild with "
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("bmi") ||
+      !__builtin_cpu_supports("pclmul")) {
+    std::fputs("tuttle: this build needs an x86-64-v3 CPU (AVX2, BMI, PCLMUL); rebuild with "
                "-DTUTTLE_MARCH=x86-64\n", stderr);
     return 1;
   }

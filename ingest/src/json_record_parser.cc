@@ -243,6 +243,10 @@ JsonRecordParser::JsonRecordParser(std::shared_ptr<const FieldCatalog> catalog)
                  Require(c, "eventTime"),     Require(c, "Records")};
 }
 
+std::string_view JsonRecordParser::SimdKernel() {
+  return SIMDJSON_STRINGIFY(SIMDJSON_BUILTIN_IMPLEMENTATION);
+}
+
 std::unique_ptr<RecordParser::Worker> JsonRecordParser::NewWorker() const {
   return std::make_unique<ParserWorker>(catalog_, paths_);
 }

@@ -197,6 +197,14 @@ TEST_F(JsonRecordParserTest, ARecordWithoutTimeTakesTheKafkaTimestamp) {
   EXPECT_EQ(p.times[0], kafka_time);
 }
 
+TEST(JsonRecordParser, UsesSimdjsonsSimdKernelNotTheScalarFallback) {
+#if defined(__x86_64__) && defined(__AVX2__)
+  EXPECT_EQ(JsonRecordParser::SimdKernel(), "haswell");
+#else
+  GTEST_SKIP() << "not an x86-64-v3 build";
+#endif
+}
+
 TEST_F(JsonRecordParserTest, DeeplyNestedArraysFailCleanly) {
   std::string deep = R"({"kind":"Event","auditID":"x","a":{"b":)";
   for (int i = 0; i < 5000; ++i) deep += "[";

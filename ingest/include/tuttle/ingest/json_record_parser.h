@@ -30,6 +30,9 @@ void RegisterAdapterFields(FieldCatalog& catalog);
 
 class JsonRecordParser final : public RecordParser {
  public:
+  // The simdjson kernel the On-Demand walker was compiled for ("haswell", "fallback", ...).
+  static std::string_view SimdKernel();
+
   // REQUIRES: RegisterAdapterFields(*catalog) was called.
   explicit JsonRecordParser(std::shared_ptr<const FieldCatalog> catalog);
 
