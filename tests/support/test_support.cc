@@ -1,5 +1,6 @@
 #include "support/test_support.h"
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -38,7 +39,10 @@ std::string TuttleBinary() {
   return bin != nullptr ? bin : (SourceDir() / "build" / "tuttle").string();
 }
 
-ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string& input) {
+ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string& input,
+                         int interrupt_after_ms) {
+  const auto started = std::chrono::steady_clock::now();
+  bool interrupted = false;
   int in_pipe[2], out_pipe[2], err_pipe[2];
   if (pipe(in_pipe) != 0 || pipe(out_pipe) != 0 || pipe(err_pipe) != 0) {
     throw std::runtime_error("pipe failed");
@@ -74,7 +78,19 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string
   }
   char buf[65536];
   while (fds[0].fd >= 0 || fds[1].fd >= 0) {
-    if (poll(fds, 3, -1) < 0) continue;
+    int timeout = -1;
+    if (interrupt_after_ms > 0 && !interrupted) {
+      const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::steady_clock::now() - started)
+                               .count();
+      if (elapsed >= interrupt_after_ms) {
+        kill(pid, SIGINT);
+        interrupted = true;
+      } else {
+        timeout = static_cast<int>(interrupt_after_ms - elapsed);
+      }
+    }
+    if (poll(fds, 3, timeout) <= 0) continue;
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd >= 0 && (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
         const ssize_t got = read(fds[i].fd, buf, sizeof(buf));

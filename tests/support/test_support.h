@@ -23,8 +23,10 @@ struct ProcessResult {
   std::string err;
 };
 
-// Runs `argv` (no shell), feeding `input` on stdin, and collects stdout and stderr.
-ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string& input = "");
+// Runs `argv` (no shell), feeding `input` on stdin, and collects stdout and stderr. With
+// `interrupt_after_ms` > 0, sends SIGINT that long after the start (as Ctrl-C would).
+ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string& input = "",
+                         int interrupt_after_ms = 0);
 
 // A fresh empty folder under the system temp folder, removed by the destructor.
 class TempDir {

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <map>
 #include <set>
 #include <fstream>
@@ -204,6 +205,21 @@ TEST(TuttleRun, PrintsOneReadableLinePerAlertThenASummary) {
             std::string::npos);
   EXPECT_NE(r.out.find("namespace=payments"), std::string::npos);
   EXPECT_NE(r.out.find("events/s"), std::string::npos);
+}
+
+TEST(TuttleRun, FollowKeepsConsumingUntilInterrupted) {
+  testing::TempDir dir;
+  // The sample is read within ~4 s; --follow keeps the consumer up until Ctrl-C at 8 s, and
+  // then the run ends cleanly with the windows flushed and everything stored.
+  const auto started = std::chrono::steady_clock::now();
+  const ProcessResult r = RunProcess(
+      {TuttleBinary(), "run", "--follow", "--json", "--store", (dir.path() / "store").string()}, "",
+      8000);
+  const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_GE(seconds.count(), 7.9);
+  ExpectStoryAlerts(JsonLines(r.out));
+  EXPECT_NE(r.err.find("26 alerts (5 correlated)"), std::string::npos) << r.err;
 }
 
 TEST(TuttleCli, ReportsBadInputClearly) {
