@@ -54,12 +54,7 @@ void RunMatch(benchmark::State& state, const std::vector<std::string>& rule_path
   auto pw = parser.NewWorker();
   auto dw = rs->detector->NewWorker();
   RecordBatch batch;
-  const uint32_t src = batch.InternSource("bench");
-  int64_t bytes = 0;
-  for (const auto& r : records) {
-    batch.Add(r, RecordMeta{src, 0, 0, kNoTime});
-    bytes += static_cast<int64_t>(r.size());
-  }
+  const int64_t bytes = bench::FillBatch(records, batch);
   Counter counter(*dw);
   for (auto _ : state) {
     for (size_t i = 0; i < batch.size(); ++i) {

@@ -46,12 +46,7 @@ void BM_ParseSample(benchmark::State& state) {
   ingest::JsonRecordParser parser(catalog);
   auto worker = parser.NewWorker();
   RecordBatch batch;
-  const uint32_t src = batch.InternSource("bench");
-  int64_t bytes = 0;
-  for (const auto& r : records) {
-    batch.Add(r, RecordMeta{src, 0, 0, kNoTime});
-    bytes += static_cast<int64_t>(r.size());
-  }
+  const int64_t bytes = bench::FillBatch(records, batch);
   CountHandler handler;
   for (auto _ : state) {
     for (size_t i = 0; i < batch.size(); ++i) {
