@@ -3,6 +3,8 @@
 //   tuttle run      consume Kafka (or, with no brokers given, the embedded demo: an in-process
 //                   Kafka cluster fed with the bundled sample), print and store alerts
 //   tuttle replay   run the same pipeline over JSON-lines files or stdin; alerts as JSON lines
+//   tuttle rules check PATH...   validate Sigma rules: diagnostics, counts, compile time
+//   tuttle rules test PATH...    run the rule tests (*.test.yml) found beside the rules
 //   tuttle version
 
 #include <CLI/CLI.hpp>
@@ -17,6 +19,7 @@
 #include "alert_printer.h"
 #include "embedded.h"
 #include "engine_setup.h"
+#include "rules_command.h"
 #include "tuttle/engine/pipeline.h"
 #include "tuttle/ingest/file_source.h"
 #include "tuttle/ingest/kafka.h"
@@ -252,11 +255,29 @@ int main(int argc, char** argv) {
   replay_cmd->add_option("files", replay.files, "JSON-lines files, in order; '-' for stdin")
       ->required();
 
+  CLI::App* rules_cmd = app.add_subcommand("rules", "Check and test Sigma rules");
+  rules_cmd->require_subcommand(1);
+  RulesCheckOptions check;
+  CLI::App* check_cmd = rules_cmd->add_subcommand(
+      "check", "Validate rule files and folders: located errors, rules loaded and skipped, "
+               "Hyperscan patterns and databases, compile time. Exit 1 on any error");
+  check_cmd->add_option("paths", check.paths, "Rule files or folders")->required();
+  check_cmd->add_flag("-l,--list", check.list, "List every loaded rule");
+  RulesTestOptions test;
+  CLI::App* test_cmd = rules_cmd->add_subcommand(
+      "test", "Load the rules under PATH and run the rule tests (*.test.yml) found there "
+              "(docs/rule-tests.md). Exit 1 on any failure");
+  test_cmd->add_option("paths", test.paths, "Folders or files with rules and rule tests")
+      ->required();
+  test_cmd->add_flag("-v,--verbose", test.verbose, "Print passing tests too");
+
   CLI::App* version_cmd = app.add_subcommand("version", "Print the version");
 
   CLI11_PARSE(app, argc, argv);
   if (run_cmd->parsed()) return Run(run);
   if (replay_cmd->parsed()) return Replay(replay);
+  if (check_cmd->parsed()) return RulesCheck(check);
+  if (test_cmd->parsed()) return RulesTest(test);
   if (version_cmd->parsed()) {
     fmt::print("tuttle {}\n", TUTTLE_VERSION);
     return 0;

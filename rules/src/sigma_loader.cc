@@ -30,9 +30,12 @@ Result<std::string> ReadWholeFile(const fs::path& path) {
   return text.str();
 }
 
+// Rule files in a folder: *.yml and *.yaml, except rule tests (*.test.yml, *.test.yaml; see
+// docs/rule-tests.md), which `tuttle rules test` reads from the same folders.
 bool IsRuleFile(const fs::path& path) {
   const std::string ext = AsciiLower(path.extension().string());
-  return ext == ".yml" || ext == ".yaml";
+  if (ext != ".yml" && ext != ".yaml") return false;
+  return AsciiLower(path.stem().extension().string()) != ".test";
 }
 
 std::string StrictFailure(const Diagnostics& diagnostics) {

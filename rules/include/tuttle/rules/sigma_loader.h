@@ -45,8 +45,8 @@ struct RuleSource {
 };
 
 // Reads rule files. Each entry of `paths` is a file (read whatever its extension) or a
-// directory, searched recursively for *.yml and *.yaml files (names starting with '.' are
-// skipped). Files of a directory come sorted by path, so loading is deterministic; a file named
+// directory, searched recursively for *.yml and *.yaml files (names starting with '.' and rule
+// tests, *.test.yml and *.test.yaml, are skipped). Files of a directory come sorted by path, so loading is deterministic; a file named
 // twice is read once. Fails on the first path that does not exist or cannot be read.
 Result<std::vector<RuleSource>> ReadRuleSources(const std::vector<std::string>& paths);
 

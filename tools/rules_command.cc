@@ -1,0 +1,109 @@
+#include "rules_command.h"
+
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "rule_tests.h"
+#include "tuttle/ingest/json_record_parser.h"
+#include "tuttle/rules/sigma_loader.h"
+
+namespace tuttle::tools {
+namespace {
+
+struct Loaded {
+  RuleSet rules;
+  rules::CompileReport report;
+  size_t files = 0;
+};
+
+Result<Loaded> Load(const std::vector<std::string>& paths) {
+  auto sources = rules::ReadRuleSources(paths);
+  if (!sources.ok()) return sources.error();
+  Loaded out;
+  out.files = sources->size();
+  auto catalog = std::make_shared<FieldCatalog>();
+  ingest::RegisterAdapterFields(*catalog);
+  auto rs = rules::CompileRules(*sources, catalog, {}, out.report);
+  if (!rs.ok()) return rs.error();
+  out.rules = std::move(*rs);
+  return out;
+}
+
+std::string LogSourceText(const LogSourceSpec& l) {
+  std::string s;
+  for (const auto& part : {l.product, l.service, l.category}) {
+    if (part.empty()) continue;
+    if (!s.empty()) s += "/";
+    s += part;
+  }
+  return s.empty() ? "any" : s;
+}
+
+}  // namespace
+
+int RulesCheck(const RulesCheckOptions& o) {
+  auto loaded = Load(o.paths);
+  if (!loaded.ok()) {
+    fmt::print(stderr, "tuttle: error: {}\n", loaded.error().message());
+    return 1;
+  }
+  const auto& r = loaded->report;
+  for (const Diagnostic& d : r.diagnostics) fmt::print("{}\n", d.ToString());
+  if (o.list) {
+    for (const auto& d : loaded->rules.detections) {
+      fmt::print("detection    {}  {:<40} {}  [{}]  {}:{}{}\n", d.info->id, d.info->name,
+                 d.info->title, LogSourceText(d.logsource), d.info->file, d.info->line,
+                 d.emits_alerts ? "" : "  (no alerts of its own)");
+    }
+    for (const auto& c : loaded->rules.correlations) {
+      fmt::print("correlation  {}  {:<40} {}  [{} by {}]  {}:{}\n", c.info->id, c.info->name,
+                 c.info->title, CorrelationTypeName(c.type), fmt::join(c.group_by, ", "),
+                 c.info->file, c.info->line);
+    }
+  }
+  fmt::print(
+      "-- {} files: {} detection rules and {} correlations loaded, {} skipped ({} errors, {} "
+      "warnings); {} Hyperscan patterns in {} databases; compiled in {:.3f} s\n",
+      loaded->files, r.rules_loaded, r.correlations_loaded, r.rules_skipped, r.errors(),
+      r.warnings(), r.patterns, r.databases, r.compile_seconds);
+  return r.errors() > 0 ? 1 : 0;
+}
+
+int RulesTest(const RulesTestOptions& o) {
+  auto loaded = Load(o.paths);
+  if (!loaded.ok()) {
+    fmt::print(stderr, "tuttle: error: {}\n", loaded.error().message());
+    return 1;
+  }
+  for (const Diagnostic& d : loaded->report.diagnostics) fmt::print("{}\n", d.ToString());
+  auto files = FindRuleTestFiles(o.paths);
+  if (!files.ok()) {
+    fmt::print(stderr, "tuttle: error: {}\n", files.error().message());
+    return 1;
+  }
+  ingest::JsonRecordParser parser(loaded->rules.catalog);
+  Diagnostics diagnostics;
+  const auto outcomes = RunRuleTests(*files, loaded->rules, parser, diagnostics);
+  for (const Diagnostic& d : diagnostics) fmt::print("{}\n", d.ToString());
+  size_t passed = 0;
+  for (const auto& t : outcomes) {
+    if (t.passed) {
+      ++passed;
+      if (o.verbose) fmt::print("PASS {}:{}: {}\n", t.file, t.line, t.name);
+      continue;
+    }
+    fmt::print("FAIL {}:{}: {}\n", t.file, t.line, t.name);
+    for (const auto& f : t.failures) fmt::print("     {}\n", f);
+  }
+  const size_t failed = outcomes.size() - passed;
+  fmt::print("-- {} test files, {} tests: {} passed, {} failed; {} rule errors\n", files->size(),
+             outcomes.size(), passed, failed, loaded->report.errors());
+  if (files->empty()) {
+    fmt::print(stderr, "tuttle: no rule tests (*.test.yml) found under the given paths\n");
+    return 1;
+  }
+  return failed > 0 || loaded->report.errors() > 0 ? 1 : 0;
+}
+
+}  // namespace tuttle::tools
