@@ -222,6 +222,62 @@ TEST(TuttleRun, FollowKeepsConsumingUntilInterrupted) {
   EXPECT_NE(r.err.find("26 alerts (5 correlated)"), std::string::npos) << r.err;
 }
 
+TEST(TuttleRules, CheckReportsLocatedErrorsAndCounts) {
+  testing::TempDir dir;
+  {
+    std::ofstream(dir.path() / "good.yml")
+        << "title: Shell\nname: shell\nlogsource:\n  product: falco\ndetection:\n  sel:\n"
+           "    rule|contains: shell\n  condition: sel\n";
+    std::ofstream(dir.path() / "bad.yml")
+        << "title: Bad\nlogsource:\n  product: falco\ndetection:\n  sel:\n"
+           "    rule|contians: shell\n  condition: sel\n";
+  }
+  const ProcessResult r =
+      RunProcess({TuttleBinary(), "rules", "check", "--list", dir.path().string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("bad.yml:6:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("did you mean 'contains'?"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("detection"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("shell"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("2 files: 1 detection rules and 0 correlations loaded, 1 skipped"),
+            std::string::npos)
+      << r.out;
+
+  const ProcessResult pack = RunProcess(
+      {TuttleBinary(), "rules", "check", (testing::SourceDir() / "rules/pack").string()});
+  EXPECT_EQ(pack.exit_code, 0) << pack.out;
+}
+
+TEST(TuttleRules, TestRunsFixturesAndReportsWhatDiffered) {
+  testing::TempDir dir;
+  {
+    std::ofstream(dir.path() / "shell.yml")
+        << "title: Shell\nname: shell\nlogsource:\n  product: falco\ndetection:\n  sel:\n"
+           "    rule|contains: shell\n  condition: sel\n";
+    std::ofstream(dir.path() / "shell.test.yml")
+        << "rules: [shell]\ntests:\n"
+           "  - name: a shell alerts\n    records:\n"
+           "      - {\"rule\":\"Terminal shell in container\",\"priority\":\"Notice\","
+           "\"time\":\"2026-03-14T09:00:00Z\",\"output_fields\":{}}\n"
+           "    alerts:\n      - rule: shell\n        records: [1]\n"
+           "  - name: a wrong expectation fails\n    records:\n"
+           "      - {\"rule\":\"Terminal shell in container\",\"priority\":\"Notice\","
+           "\"time\":\"2026-03-14T09:00:00Z\",\"output_fields\":{}}\n"
+           "      - 'not json'\n"
+           "    dead_letters: 1\n"
+           "    alerts: []\n";
+  }
+  const ProcessResult r = RunProcess({TuttleBinary(), "rules", "test", dir.path().string()});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(r.out.find("FAIL " + (dir.path() / "shell.test.yml").string() + ":4"),
+            std::string::npos)
+      << "the first test passes: " << r.out;
+  EXPECT_NE(r.out.find("a wrong expectation fails"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("unexpected alert: shell with evidence records [1]"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("2 tests: 1 passed, 1 failed"), std::string::npos) << r.out;
+}
+
 TEST(TuttleCli, ReportsBadInputClearly) {
   const ProcessResult missing = RunProcess({TuttleBinary(), "replay", "/nonexistent.jsonl"});
   EXPECT_EQ(missing.exit_code, 1);
