@@ -40,6 +40,13 @@ std::string LogSourceText(const LogSourceSpec& l) {
   return s.empty() ? "any" : s;
 }
 
+// "1.2 MiB", for sizes in a summary line.
+std::string HumanBytes(size_t bytes) {
+  if (bytes < 1024) return fmt::format("{} B", bytes);
+  if (bytes < 1024 * 1024) return fmt::format("{:.1f} KiB", static_cast<double>(bytes) / 1024);
+  return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+}
+
 }  // namespace
 
 int RulesCheck(const RulesCheckOptions& o) {
@@ -64,9 +71,11 @@ int RulesCheck(const RulesCheckOptions& o) {
   }
   fmt::print(
       "-- {} files: {} detection rules and {} correlations loaded, {} skipped ({} errors, {} "
-      "warnings); {} Hyperscan patterns in {} databases; compiled in {:.3f} s\n",
+      "warnings); {} Hyperscan patterns in {} databases of {} (largest {}); {} value checks; "
+      "compiled in {:.3f} s\n",
       loaded->files, r.rules_loaded, r.correlations_loaded, r.rules_skipped, r.errors(),
-      r.warnings(), r.patterns, r.databases, r.compile_seconds);
+      r.warnings(), r.patterns, r.databases, HumanBytes(r.database_bytes),
+      HumanBytes(r.largest_database_bytes), r.value_checks, r.compile_seconds);
   return r.errors() > 0 ? 1 : 0;
 }
 

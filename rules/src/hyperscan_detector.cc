@@ -59,8 +59,15 @@ class HyperscanDetector::MatchWorker final : public Detector::Worker {
         if (p.present != kNoPredicate) Set(p.present);
         if (v.kind == ValueKind::kNull) continue;
         if (p.nonnull != kNoPredicate) Set(p.nonnull);
-        if (p.database < 0 || v.kind == ValueKind::kObject || v.kind == ValueKind::kArray) continue;
-        Scan(d_.spec_.databases[static_cast<size_t>(p.database)], v.text);
+        if (v.kind == ValueKind::kObject || v.kind == ValueKind::kArray) continue;
+        if (p.database >= 0) Scan(d_.spec_.databases[static_cast<size_t>(p.database)], v.text);
+        for (uint32_t c = p.checks_begin; c < p.checks_end; ++c) {
+          const DetectorSpec::ValueCheck& check = d_.spec_.value_checks[c];
+          if (check.test.Test(v.kind, v.text)) Set(check.predicate);
+        }
+      }
+      for (const DetectorSpec::FieldrefCheck& check : d_.spec_.fieldref_checks) {
+        if (FieldrefHolds(*event.fields, check)) Set(check.predicate);
       }
     }
     if (d_.spec_.raw_database >= 0) {
@@ -86,6 +93,24 @@ class HyperscanDetector::MatchWorker final : public Detector::Worker {
 
  private:
   bool Test(uint32_t p) const { return (bits_[p >> 6] >> (p & 63)) & 1; }
+
+  static bool IsScalar(ValueKind k) {
+    return k == ValueKind::kString || k == ValueKind::kNumber || k == ValueKind::kBool;
+  }
+
+  // Some scalar value of check.path and some scalar value of check.other compare as check.ref.
+  static bool FieldrefHolds(const FieldTable& fields, const DetectorSpec::FieldrefCheck& check) {
+    const auto values = fields.values();
+    for (const FieldValue& a : values) {
+      if (a.path != check.path || !IsScalar(a.kind)) continue;
+      for (const FieldValue& b : values) {
+        if (b.path == check.other && IsScalar(b.kind) && check.ref.Test(a.text, b.text)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
 
   void Set(uint32_t p) {
     uint64_t& word = bits_[p >> 6];
@@ -252,6 +277,16 @@ Result<std::unique_ptr<HyperscanDetector>> HyperscanDetector::Create(DetectorSpe
     d->paths_[p].database = spec.path_database[p];
     d->paths_[p].present = spec.path_present[p];
     d->paths_[p].nonnull = spec.path_nonnull[p];
+  }
+  // Value checks, grouped by path.
+  std::stable_sort(spec.value_checks.begin(), spec.value_checks.end(),
+                   [](const auto& a, const auto& b) { return a.path < b.path; });
+  for (uint32_t c = 0; c < spec.value_checks.size(); ++c) {
+    const PathId path = spec.value_checks[c].path;
+    if (path >= d->paths_.size()) d->paths_.resize(path + 1);
+    PathEntry& entry = d->paths_[path];
+    if (entry.checks_begin == entry.checks_end) entry.checks_begin = c;
+    entry.checks_end = c + 1;
   }
 
   // Distinct log sources.

@@ -5,7 +5,8 @@
 // Each field path that rules test has one block-mode Hyperscan database holding the patterns of
 // all rules for that path (keywords have one more, scanned over the raw record). Scanning a
 // value sets one bit per matching predicate; presence predicates (`|exists`, `null`) are set
-// from the values seen. Only candidate rules are then evaluated, as short-circuiting programs
+// from the values seen, and value checks (numbers, CIDR, time parts) run on the values of their
+// paths; field references compare two paths once all values are known. Only candidate rules are then evaluated, as short-circuiting programs
 // over the bits.
 //
 // Candidates. Each rule has a trigger set: predicates of which at least one is set whenever the
@@ -64,6 +65,21 @@ struct DetectorSpec {
   std::vector<uint32_t> path_present;
   std::vector<uint32_t> path_nonnull;
   int32_t raw_database = -1;  // keywords, over Event::raw
+  // Tests of single values that Hyperscan cannot express (value_test.h).
+  struct ValueCheck {
+    PathId path = kNoPath;
+    uint32_t predicate = 0;
+    ValueTest test;
+  };
+  std::vector<ValueCheck> value_checks;
+  // Field references: `path` against `other`, once the event's values are all known.
+  struct FieldrefCheck {
+    PathId path = kNoPath;
+    PathId other = kNoPath;
+    uint32_t predicate = 0;
+    FieldRef ref;
+  };
+  std::vector<FieldrefCheck> fieldref_checks;
   // One per detection rule, in RuleSet order.
   std::vector<BoolExpr> rules;
   std::vector<LogSourceSpec> logsources;
@@ -91,6 +107,9 @@ class HyperscanDetector final : public Detector {
     int32_t database = -1;
     uint32_t present = kNoPredicate;
     uint32_t nonnull = kNoPredicate;
+    // The path's value checks: spec_.value_checks[checks_begin, checks_end).
+    uint32_t checks_begin = 0;
+    uint32_t checks_end = 0;
   };
 
   HyperscanDetector() = default;

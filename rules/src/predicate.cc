@@ -5,9 +5,24 @@
 namespace tuttle::rules {
 
 std::string PredicateTable::Key(const Predicate& p) {
-  return fmt::format("{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}", static_cast<int>(p.kind),
-                     p.raw ? 1 : 0, p.path, p.pattern.expression, p.pattern.flags,
-                     static_cast<int>(p.pattern.anchor), p.pattern.literal_length);
+  std::string key = fmt::format("{}\x1f{}\x1f{}\x1f", static_cast<int>(p.kind), p.raw ? 1 : 0, p.path);
+  switch (p.kind) {
+    case PredicateKind::kPattern:
+      key += fmt::format("{}\x1f{}\x1f{}\x1f{}", p.pattern.expression, p.pattern.flags,
+                         static_cast<int>(p.pattern.anchor), p.pattern.literal_length);
+      break;
+    case PredicateKind::kValue:
+      key += p.test.Key();
+      break;
+    case PredicateKind::kFieldref:
+      key += fmt::format("{}\x1f{}\x1f{}", p.ref.other, static_cast<int>(p.ref.position),
+                         p.ref.cased ? 1 : 0);
+      break;
+    case PredicateKind::kPresent:
+    case PredicateKind::kNonNull:
+      break;
+  }
+  return key;
 }
 
 uint32_t PredicateTable::Intern(Predicate p) {

@@ -5,7 +5,9 @@
 //   kPattern: some value of a field (or the raw record, for keywords) matches a Hyperscan
 //             pattern;
 //   kPresent: the field has a value, of any kind (null included): `|exists`;
-//   kNonNull: the field has a value that is not JSON null: `field: null` is its negation.
+//   kNonNull: the field has a value that is not JSON null: `field: null` is its negation;
+//   kValue:   some value of the field passes a ValueTest (numbers, CIDR, time parts);
+//   kFieldref: some value of the field and some value of another field compare as FieldRef says.
 // Predicates are interned, so rules that test the same thing share one bit and one pattern.
 
 #include <cstdint>
@@ -15,16 +17,19 @@
 #include <vector>
 
 #include "sigma_value.h"
+#include "value_test.h"
 
 namespace tuttle::rules {
 
-enum class PredicateKind : uint8_t { kPattern, kPresent, kNonNull };
+enum class PredicateKind : uint8_t { kPattern, kPresent, kNonNull, kValue, kFieldref };
 
 struct Predicate {
   PredicateKind kind = PredicateKind::kPattern;
   bool raw = false;   // keywords: the pattern runs over the whole raw record
   std::string path;   // the field (dotted path), when !raw
   HsPattern pattern;  // kPattern
+  ValueTest test;     // kValue
+  FieldRef ref;       // kFieldref
 };
 
 class PredicateTable {

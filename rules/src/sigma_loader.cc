@@ -66,7 +66,7 @@ void SortDiagnostics(const std::vector<RuleSource>& sources, Diagnostics& diagno
 }
 
 // Builds the detector from the live rules: dense predicate ids (database patterns first, then
-// presence predicates), and each database and presence bit attached to its field path.
+// the others), and each database, presence bit and value check attached to its field path.
 Result<std::unique_ptr<HyperscanDetector>> BuildDetector(const PredicateTable& predicates,
                                                          std::vector<ParsedDetection>& detections,
                                                          const std::vector<bool>& alive,
@@ -92,6 +92,11 @@ Result<std::unique_ptr<HyperscanDetector>> BuildDetector(const PredicateTable& p
       path_databases.emplace_back(catalog.Intern(target.path), index);
     }
     report.patterns += group.predicates.size();
+    size_t bytes = 0;
+    if (hs_database_size(db.db.get(), &bytes) == HS_SUCCESS) {
+      report.database_bytes += bytes;
+      report.largest_database_bytes = std::max(report.largest_database_bytes, bytes);
+    }
     spec.databases.push_back(std::move(db));
   }
   report.databases = spec.databases.size();
@@ -111,13 +116,29 @@ Result<std::unique_ptr<HyperscanDetector>> BuildDetector(const PredicateTable& p
       if (dense[id] != kNoPredicate) continue;
       const Predicate& p = predicates.at(id);
       dense[id] = spec.predicate_count++;
-      presence.push_back({catalog.Intern(p.path), p.kind == PredicateKind::kNonNull, dense[id]});
+      switch (p.kind) {
+        case PredicateKind::kPresent:
+        case PredicateKind::kNonNull:
+          presence.push_back(
+              {catalog.Intern(p.path), p.kind == PredicateKind::kNonNull, dense[id]});
+          break;
+        case PredicateKind::kValue:
+          spec.value_checks.push_back({catalog.Intern(p.path), dense[id], p.test});
+          break;
+        case PredicateKind::kFieldref:
+          spec.fieldref_checks.push_back(
+              {catalog.Intern(p.path), catalog.Intern(p.ref.other), dense[id], p.ref});
+          break;
+        case PredicateKind::kPattern:
+          break;  // in a database, numbered above
+      }
     }
   }
 
   spec.path_database.assign(catalog.size(), -1);
   spec.path_present.assign(catalog.size(), kNoPredicate);
   spec.path_nonnull.assign(catalog.size(), kNoPredicate);
+  report.value_checks = spec.value_checks.size() + spec.fieldref_checks.size();
   for (const auto& [path, database] : path_databases) spec.path_database[path] = database;
   for (const Presence& p : presence) {
     (p.nonnull ? spec.path_nonnull : spec.path_present)[p.path] = p.predicate;
@@ -200,7 +221,7 @@ Result<RuleSet> CompileRules(const std::vector<RuleSource>& sources,
 
   // 1. Parse every document of every file.
   PredicateTable predicates;
-  SigmaParser parser(predicates, report.diagnostics);
+  SigmaParser parser(predicates, report.diagnostics, options.placeholders);
   for (const RuleSource& source : sources) parser.Parse(source);
   std::vector<ParsedDetection>& detections = parser.detections();
   const std::vector<ParsedCorrelation>& correlations = parser.correlations();

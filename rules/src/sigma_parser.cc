@@ -8,6 +8,7 @@
 #include "modifiers.h"
 #include "sigma_value.h"
 #include "text_util.h"
+#include "value_test.h"
 #include "tuttle/engine/hash.h"
 #include "tuttle/engine/time.h"
 
@@ -28,20 +29,6 @@ std::optional<Level> ParseLevel(std::string_view text) {
   return std::nullopt;
 }
 
-std::string_view PositionName(ValueSpec::Position p) {
-  switch (p) {
-    case ValueSpec::Position::kContains:
-      return "contains";
-    case ValueSpec::Position::kStartswith:
-      return "startswith";
-    case ValueSpec::Position::kEndswith:
-      return "endswith";
-    case ValueSpec::Position::kWhole:
-      break;
-  }
-  return "";
-}
-
 bool ParseBool(const YAML::Node& node, bool& out) {
   if (!node.IsScalar()) return false;
   const std::string& s = node.Scalar();
@@ -59,8 +46,9 @@ bool ParseBool(const YAML::Node& node, bool& out) {
 // Parses one YAML document (a detection or a correlation rule) of a file.
 class DocumentParser {
  public:
-  DocumentParser(const RuleSource& source, FileDiagnostics& diag, PredicateTable& predicates)
-      : source_(source), diag_(diag), predicates_(predicates) {}
+  DocumentParser(const RuleSource& source, FileDiagnostics& diag, PredicateTable& predicates,
+                 const Placeholders& placeholders)
+      : source_(source), diag_(diag), predicates_(predicates), placeholders_(placeholders) {}
 
   void ParseDetection(const YAML::Node& doc, const std::vector<MapEntry>& top,
                       ParsedDetection& out) {
@@ -344,17 +332,20 @@ class DocumentParser {
   BoolExpr Keyword(const YAML::Node& value) {
     ValueSpec spec;
     spec.position = ValueSpec::Position::kContains;
-    return PatternPredicate(value, spec, /*raw=*/true, {});
+    return ValuePredicate(value, spec, /*raw=*/true, {});
   }
 
   // Reads the modifiers after the field name of `key` (from the first '|').
   bool ParseModifiers(const MapEntry& e, size_t bar, ValueSpec& spec) {
     const std::string& key = e.key;
     bool ok = true;
-    bool any_other = false;  // a modifier other than exists
-    std::vector<std::string_view> seen;
+    struct Seen {
+      Modifier modifier;
+      std::string_view name;
+    };
+    std::vector<Seen> seen;
     size_t pos = bar;
-    SourceLocation exists_at, cased_at;
+    SourceLocation exists_at;
     while (pos != std::string::npos) {
       const size_t start = pos + 1;
       const size_t next = key.find('|', start);
@@ -373,82 +364,113 @@ class DocumentParser {
         ok = false;
         continue;
       }
-      if (lookup.status == ModifierStatus::kNotSupportedYet) {
-        diag_.Error(at, fmt::format("modifier '{}' is not supported yet", name));
-        ok = false;
-        continue;
-      }
-      if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
+      const Modifier m = lookup.modifier;
+      if (std::any_of(seen.begin(), seen.end(), [&](const Seen& s) { return s.modifier == m; })) {
         diag_.Error(at, fmt::format("modifier '{}' is given twice", name));
         ok = false;
         continue;
       }
-      seen.push_back(name);
-      if (lookup.modifier != Modifier::kExists) any_other = true;
-      auto set_position = [&](ValueSpec::Position p) {
-        if (spec.position != ValueSpec::Position::kWhole) {
-          diag_.Error(at, fmt::format("modifier '{}' cannot be combined with '{}'", name,
-                                      PositionName(spec.position)));
+      bool conflict = false;
+      for (const Seen& s : seen) {
+        if (auto c = CheckCombination(s.modifier, s.name, m, name)) {
+          diag_.Error(at, c->message, c->hint);
           ok = false;
-        } else if (spec.re) {
-          diag_.Error(at, fmt::format("modifier '{}' cannot be combined with 're'", name),
-                      "write the regular expression accordingly");
-          ok = false;
+          conflict = true;
+          break;
         }
-        spec.position = p;
-      };
-      switch (lookup.modifier) {
+      }
+      seen.push_back({m, name});
+      if (conflict) continue;
+      auto set_type = [&](ValueType t) { spec.type = t; };
+      switch (m) {
         case Modifier::kContains:
-          set_position(ValueSpec::Position::kContains);
+          spec.position = ValueSpec::Position::kContains;
           break;
         case Modifier::kStartswith:
-          set_position(ValueSpec::Position::kStartswith);
+          spec.position = ValueSpec::Position::kStartswith;
           break;
         case Modifier::kEndswith:
-          set_position(ValueSpec::Position::kEndswith);
+          spec.position = ValueSpec::Position::kEndswith;
           break;
         case Modifier::kAll:
           spec.all = true;
           break;
+        case Modifier::kNeq:
+          spec.neq = true;
+          break;
         case Modifier::kRe:
-          if (spec.position != ValueSpec::Position::kWhole) {
-            diag_.Error(at,
-                        fmt::format("modifier 're' cannot be combined with '{}'",
-                                    PositionName(spec.position)),
-                        "write the regular expression accordingly");
-            ok = false;
-          }
-          spec.re = true;
+          set_type(ValueType::kRegex);
           break;
         case Modifier::kReCaseless:
         case Modifier::kReMultiline:
         case Modifier::kReDotall:
-          if (!spec.re) {
+          if (!spec.re()) {
             diag_.Error(at, fmt::format("modifier '{}' is a flag of 're' and must follow it", name),
                         fmt::format("write '|re|{}'", name));
             ok = false;
           }
-          if (lookup.modifier == Modifier::kReCaseless) spec.re_caseless = true;
-          if (lookup.modifier == Modifier::kReMultiline) spec.re_multiline = true;
-          if (lookup.modifier == Modifier::kReDotall) spec.re_dotall = true;
+          if (m == Modifier::kReCaseless) spec.re_caseless = true;
+          if (m == Modifier::kReMultiline) spec.re_multiline = true;
+          if (m == Modifier::kReDotall) spec.re_dotall = true;
           break;
         case Modifier::kExists:
-          spec.exists = true;
+          set_type(ValueType::kExists);
           exists_at = at;
           break;
         case Modifier::kCased:
           spec.cased = true;
-          cased_at = at;
+          break;
+        case Modifier::kWindash:
+          spec.transforms.push_back(Transform::kWindash);
+          break;
+        case Modifier::kBase64:
+          spec.transforms.push_back(Transform::kBase64);
+          break;
+        case Modifier::kBase64Offset:
+          spec.transforms.push_back(Transform::kBase64Offset);
+          break;
+        case Modifier::kUtf16le:
+          spec.transforms.push_back(Transform::kUtf16le);
+          break;
+        case Modifier::kUtf16be:
+          spec.transforms.push_back(Transform::kUtf16be);
+          break;
+        case Modifier::kUtf16:
+          spec.transforms.push_back(Transform::kUtf16);
+          break;
+        case Modifier::kExpand:
+          spec.expand = true;
+          break;
+        case Modifier::kLt:
+        case Modifier::kLte:
+        case Modifier::kGt:
+        case Modifier::kGte:
+          spec.compare = m == Modifier::kLt    ? CompareOp::kLt
+                         : m == Modifier::kLte ? CompareOp::kLte
+                         : m == Modifier::kGt  ? CompareOp::kGt
+                                               : CompareOp::kGte;
+          // After a time part, the comparison applies to the part.
+          if (spec.type != ValueType::kTimePart) set_type(ValueType::kCompare);
+          break;
+        case Modifier::kCidr:
+          set_type(ValueType::kCidr);
+          break;
+        case Modifier::kFieldref:
+          set_type(ValueType::kFieldref);
+          break;
+        case Modifier::kMinute:
+        case Modifier::kHour:
+        case Modifier::kDay:
+        case Modifier::kWeek:
+        case Modifier::kMonth:
+        case Modifier::kYear:
+          spec.time_part = static_cast<TimePart>(static_cast<int>(m) - static_cast<int>(Modifier::kMinute));
+          set_type(ValueType::kTimePart);
           break;
       }
     }
-    if (ok && spec.exists && any_other) {
+    if (ok && spec.exists() && seen.size() > 1) {
       diag_.Error(exists_at, "modifier 'exists' cannot be combined with other modifiers");
-      ok = false;
-    }
-    if (ok && spec.cased && spec.re) {
-      diag_.Error(cased_at, "modifier 'cased' does not apply to 're'",
-                  "regular expressions are case-sensitive unless '|re|i'");
       ok = false;
     }
     return ok;
@@ -460,12 +482,17 @@ class DocumentParser {
     ValueSpec spec;
     if (bar != std::string::npos && !ParseModifiers(e, bar, spec)) return BoolExpr::Const(false);
     const bool raw = field.empty();
-    if (raw && spec.exists) {
-      diag_.Error(e.key_node, "'exists' needs a field name", "write 'field|exists: true'");
+    if (raw && spec.type != ValueType::kString && spec.type != ValueType::kRegex) {
+      diag_.Error(e.key_node, "this modifier needs a field name",
+                  "keywords (values without a field) are searched in the whole record as text");
+      return BoolExpr::Const(false);
+    }
+    if (raw && spec.neq) {
+      diag_.Error(e.key_node, "'neq' needs a field name", "write 'field|neq: value'");
       return BoolExpr::Const(false);
     }
     // Keywords (`'|all':`) search the record, so they match substrings.
-    if (raw && !spec.re && spec.position == ValueSpec::Position::kWhole) {
+    if (raw && !spec.re() && spec.position == ValueSpec::Position::kWhole) {
       spec.position = ValueSpec::Position::kContains;
     }
     std::vector<YAML::Node> values;
@@ -484,7 +511,7 @@ class DocumentParser {
       values.push_back(v);
     }
 
-    if (spec.exists) {
+    if (spec.exists()) {
       bool present = false;
       if (values.size() != 1 || !v.IsScalar() || !ParseBool(v, present)) {
         diag_.Error(v, "'exists' takes true or false");
@@ -502,10 +529,9 @@ class DocumentParser {
       if (value.IsNull()) {
         if (raw) {
           diag_.Error(value, "a keyword cannot be null");
-        } else if (spec.re || spec.position != ValueSpec::Position::kWhole) {
-          diag_.Error(value,
-                      fmt::format("null cannot be combined with modifier '{}'",
-                                  spec.re ? "re" : PositionName(spec.position)),
+        } else if (spec.type != ValueType::kString || spec.position != ValueSpec::Position::kWhole ||
+                   !spec.transforms.empty() || spec.expand) {
+          diag_.Error(value, "null cannot be combined with modifiers",
                       "'field: null' alone tests that the field is absent or null");
         } else {
           Predicate p;
@@ -514,32 +540,166 @@ class DocumentParser {
           terms.push_back(BoolExpr::Not(BoolExpr::Pred(predicates_.Intern(std::move(p)))));
         }
       } else if (value.IsScalar()) {
-        terms.push_back(PatternPredicate(value, spec, raw, field));
+        terms.push_back(ValuePredicate(value, spec, raw, field));
       } else {
         diag_.Error(value, fmt::format("a value of '{}' must be a plain value or null, not {}",
                                        e.key, NodeKindName(value)));
       }
     }
-    return BoolExpr::Nary(spec.all ? BoolExpr::Op::kAnd : BoolExpr::Op::kOr, std::move(terms));
+    BoolExpr clause = BoolExpr::Nary(spec.all ? BoolExpr::Op::kAnd : BoolExpr::Op::kOr,
+                                     std::move(terms));
+    if (!spec.neq) return clause;
+    // `neq`: the field has a value, and it is none of the values given.
+    Predicate p;
+    p.kind = PredicateKind::kNonNull;
+    p.path = field;
+    std::vector<BoolExpr> both;
+    both.push_back(BoolExpr::Pred(predicates_.Intern(std::move(p))));
+    both.push_back(BoolExpr::Not(std::move(clause)));
+    return BoolExpr::Nary(BoolExpr::Op::kAnd, std::move(both));
   }
 
-  BoolExpr PatternPredicate(const YAML::Node& value, const ValueSpec& spec, bool raw,
-                            const std::string& field) {
+  // The number of a numeric modifier's value, or an error at the value.
+  std::optional<double> NumberValue(const YAML::Node& value, std::string_view what) {
+    if (std::optional<double> n = ParseNumber(value.Scalar())) return n;
+    diag_.Error(value, fmt::format("'{}' compares numbers, and '{}' is not one", what,
+                                   value.Scalar()));
+    return std::nullopt;
+  }
+
+  BoolExpr ValuePredicate(const YAML::Node& value, const ValueSpec& spec, bool raw,
+                          const std::string& field) {
     Predicate p;
-    p.kind = PredicateKind::kPattern;
     p.raw = raw;
     p.path = field;
-    if (spec.re) {
-      Result<HsPattern> pattern = RegexPattern(value.Scalar(), spec);
-      if (!pattern.ok()) {
-        diag_.Error(value, "regular expression refused by Hyperscan: " + pattern.error().message(),
-                    "Hyperscan supports PCRE without back-references or lookaround");
-        return BoolExpr::Const(false);
+    switch (spec.type) {
+      case ValueType::kString:
+        if (spec.neq && spec.transforms.empty() && !spec.expand &&
+            spec.position == ValueSpec::Position::kWhole && ParseNumber(value.Scalar()) &&
+            IsNumberNode(value)) {
+          // Numeric neq (pySigma's): `Port|neq: 443` is false for "443.0" too.
+          p.kind = PredicateKind::kValue;
+          p.test.kind = ValueTest::Kind::kCompare;
+          p.test.op = CompareOp::kEq;
+          p.test.number = *ParseNumber(value.Scalar());
+          break;
+        }
+        return PatternPredicates(value, spec, std::move(p));
+      case ValueType::kRegex: {
+        Result<HsPattern> pattern = RegexPattern(value.Scalar(), spec);
+        if (!pattern.ok()) {
+          diag_.Error(value,
+                      "regular expression refused by Hyperscan: " + pattern.error().message(),
+                      "Hyperscan supports PCRE without back-references or lookaround");
+          return BoolExpr::Const(false);
+        }
+        p.kind = PredicateKind::kPattern;
+        p.pattern = std::move(*pattern);
+        return Intern(std::move(p), value);
       }
-      p.pattern = std::move(*pattern);
-    } else {
-      p.pattern = SigmaStringPattern(value.Scalar(), spec);
+      case ValueType::kCompare: {
+        const std::optional<double> n = NumberValue(value, CompareName(spec.compare));
+        if (!n) return BoolExpr::Const(false);
+        p.kind = PredicateKind::kValue;
+        p.test.kind = ValueTest::Kind::kCompare;
+        p.test.op = spec.compare;
+        p.test.number = *n;
+        break;
+      }
+      case ValueType::kTimePart: {
+        static constexpr std::pair<int, int> kRange[] = {{0, 59}, {0, 23}, {1, 31},
+                                                         {1, 53}, {1, 12}, {1, 9999}};
+        static constexpr std::string_view kNames[] = {"minute", "hour",  "day",
+                                                      "week",   "month", "year"};
+        const auto part = static_cast<size_t>(spec.time_part);
+        const std::optional<double> n = ParseNumber(value.Scalar());
+        if (!n || *n != static_cast<int>(*n) || *n < kRange[part].first ||
+            *n > kRange[part].second) {
+          diag_.Error(value,
+                      fmt::format("'{}' takes a whole number from {} to {}, not '{}'",
+                                  kNames[part], kRange[part].first, kRange[part].second,
+                                  value.Scalar()));
+          return BoolExpr::Const(false);
+        }
+        p.kind = PredicateKind::kValue;
+        p.test.kind = ValueTest::Kind::kTimePart;
+        p.test.part = spec.time_part;
+        p.test.op = spec.compare;
+        p.test.number = *n;
+        break;
+      }
+      case ValueType::kCidr: {
+        Result<IpNetwork> net = ParseCidr(value.Scalar());
+        if (!net.ok()) {
+          diag_.Error(value, "bad CIDR network: " + net.error().message(),
+                      "write an IPv4 or IPv6 network, e.g. '10.0.0.0/8' or 'fd00::/8'");
+          return BoolExpr::Const(false);
+        }
+        p.kind = PredicateKind::kValue;
+        p.test.kind = ValueTest::Kind::kCidr;
+        p.test.network = *net;
+        break;
+      }
+      case ValueType::kFieldref: {
+        const std::string& other = value.Scalar();
+        if (other.empty() || other.find_first_of("*?|") != std::string::npos) {
+          diag_.Error(value, fmt::format("'fieldref' takes a field name, not '{}'", other),
+                      "field references cannot contain wildcards or modifiers");
+          return BoolExpr::Const(false);
+        }
+        p.kind = PredicateKind::kFieldref;
+        p.ref.other = other;
+        p.ref.position = spec.position;
+        p.ref.cased = spec.cased;
+        break;
+      }
+      case ValueType::kExists:
+        break;
     }
+    return BoolExpr::Pred(predicates_.Intern(std::move(p)));
+  }
+
+  static bool IsNumberNode(const YAML::Node& value) {
+    // A quoted value is a string, even when it reads as a number.
+    return value.Tag() != "!";
+  }
+
+  static std::string_view CompareName(CompareOp op) {
+    switch (op) {
+      case CompareOp::kLt:
+        return "lt";
+      case CompareOp::kLte:
+        return "lte";
+      case CompareOp::kGt:
+        return "gt";
+      case CompareOp::kGte:
+        return "gte";
+      case CompareOp::kEq:
+        break;
+    }
+    return "neq";
+  }
+
+  // The Hyperscan patterns of a string value: one predicate each, ORed.
+  BoolExpr PatternPredicates(const YAML::Node& value, const ValueSpec& spec, Predicate p) {
+    std::vector<HsPattern> patterns;
+    ValueProblem problem;
+    if (!SigmaStringPatterns(value.Scalar(), spec, placeholders_, patterns, problem)) {
+      diag_.Error(value, problem.message, problem.hint);
+      return BoolExpr::Const(false);
+    }
+    p.kind = PredicateKind::kPattern;
+    std::vector<BoolExpr> any;
+    for (HsPattern& pattern : patterns) {
+      Predicate q = p;
+      q.pattern = std::move(pattern);
+      any.push_back(Intern(std::move(q), value));
+    }
+    return BoolExpr::Nary(BoolExpr::Op::kOr, std::move(any));
+  }
+
+  // Interns a pattern predicate, remembering where it is first written.
+  BoolExpr Intern(Predicate p, const YAML::Node& value) {
     const uint32_t id = predicates_.Intern(std::move(p));
     bool known = false;
     for (const auto& site : sites_) known = known || site.first == id;
@@ -684,6 +844,7 @@ class DocumentParser {
   const RuleSource& source_;
   FileDiagnostics& diag_;
   PredicateTable& predicates_;
+  const Placeholders& placeholders_;
   std::vector<std::pair<uint32_t, SourceLocation>> sites_;
 };
 
@@ -708,7 +869,7 @@ void SigmaParser::Parse(const RuleSource& source) {
   for (const YAML::Node& doc : documents) {
     if (doc.IsNull()) continue;  // an empty document, e.g. after a trailing '---'
     const size_t errors_before = diag.errors();
-    DocumentParser parser(source, diag, predicates_);
+    DocumentParser parser(source, diag, predicates_, placeholders_);
     std::optional<ParsedDetection> detection;
     std::optional<ParsedCorrelation> correlation;
     try {

@@ -62,8 +62,10 @@ struct SkippedRule {
 
 class SigmaParser {
  public:
-  SigmaParser(PredicateTable& predicates, Diagnostics& diagnostics)
-      : predicates_(predicates), diagnostics_(diagnostics) {}
+  // `placeholders` fill `expand` values; the parser keeps a reference.
+  SigmaParser(PredicateTable& predicates, Diagnostics& diagnostics,
+              const Placeholders& placeholders)
+      : predicates_(predicates), diagnostics_(diagnostics), placeholders_(placeholders) {}
 
   // Parses every document of `source`; rules without errors are appended to detections() and
   // correlations().
@@ -79,6 +81,7 @@ class SigmaParser {
  private:
   PredicateTable& predicates_;
   Diagnostics& diagnostics_;
+  const Placeholders& placeholders_;
   std::vector<ParsedDetection> detections_;
   std::vector<ParsedCorrelation> correlations_;
   size_t skipped_ = 0;

@@ -16,8 +16,10 @@
 // floating `8...` that must report every match in 20 ms.)
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "modifiers.h"
 #include "tuttle/engine/result.h"
@@ -41,13 +43,40 @@ struct HsPattern {
   friend bool operator==(const HsPattern&, const HsPattern&) = default;
 };
 
-// The pattern for a Sigma string value compared as `spec` says (position, cased).
-// REQUIRES: !spec.re && !spec.exists
+// Placeholder name (without the `%`) -> values, for `expand`.
+using Placeholders = std::map<std::string, std::vector<std::string>>;
+
+// Why a value cannot be compiled, for a located diagnostic.
+struct ValueProblem {
+  std::string message;
+  std::string hint;
+};
+
+// The pattern for a plain Sigma string value compared as `spec` says (position, cased), with no
+// transformations.
+// REQUIRES: spec.type == ValueType::kString, spec.transforms.empty(), !spec.expand
 HsPattern SigmaStringPattern(std::string_view value, const ValueSpec& spec);
+
+// The patterns of a Sigma string value with its whole modifier chain: `expand` replaces each
+// `%name%` with each value of the placeholder (several placeholders: every combination), then
+// the transformations apply in the order written:
+//   windash       `-` or `/` that starts a word (pySigma's `\B[-/]\b`) matches any of `-`, `/`,
+//                 en dash, em dash and horizontal bar;
+//   base64        the value's bytes, Base64-encoded (no wildcards);
+//   base64offset  the three Base64 forms of the value at offsets 0, 1 and 2 of an encoded
+//                 string, without the characters that depend on the neighbouring bytes;
+//   utf16le/wide, utf16be, utf16 (little-endian after a byte order mark): the value's UTF-8 text
+//                 re-encoded, wildcards kept;
+// then position (contains, startswith, endswith) and case. The value matches when any pattern
+// does. Returns false and fills `problem` when the value cannot be compiled.
+// REQUIRES: spec.type == ValueType::kString
+bool SigmaStringPatterns(std::string_view value, const ValueSpec& spec,
+                         const Placeholders& placeholders, std::vector<HsPattern>& out,
+                         ValueProblem& problem);
 
 // The pattern for a `re` value: the expression as written, with the flags of its sub-modifiers.
 // Fails with Hyperscan's reason when Hyperscan cannot compile it.
-// REQUIRES: spec.re
+// REQUIRES: spec.re()
 Result<HsPattern> RegexPattern(std::string_view value, const ValueSpec& spec);
 
 }  // namespace tuttle::rules

@@ -1,5 +1,6 @@
-// Smoke test over the public SigmaHQ corpus (../shared/sigma/rules-corpus): every rule either
-// loads or fails for a reason on the known list of what is not supported yet.
+// The public SigmaHQ corpus (../shared/sigma/rules-corpus) loads: at least 99% of its rules
+// compile, each rule that does not is listed with its reason (which must be on the known list
+// below), and the whole corpus compiles in under 10 s.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -12,9 +13,10 @@
 namespace tuttle::rules {
 namespace {
 
-// Why a corpus rule may fail today. Anything else is a bug in the loader.
+// Why a corpus rule may fail. Anything else is a bug in the loader. Placeholders need values
+// from a processing pipeline's `vars`, which the plain corpus load does not give.
 const char* const kKnownReasons[] = {
-    "modifier '[a-z0-9]+' is not supported yet",
+    "placeholder .%[A-Za-z0-9_]+%. has no values",
     "regular expression refused by Hyperscan: .*",
 };
 
@@ -25,7 +27,7 @@ bool KnownReason(const Diagnostic& d) {
   return false;
 }
 
-void LoadCorpus(const char* name, const std::vector<std::string>& dirs) {
+void LoadCorpus(const char* name, const std::vector<std::string>& dirs, bool whole) {
   const auto shared = tuttle::testing::SharedDir();
   if (!shared) GTEST_SKIP() << "../shared is absent: no SigmaHQ corpus to load";
   const auto corpus = *shared / "sigma" / "rules-corpus";
@@ -64,8 +66,22 @@ void LoadCorpus(const char* name, const std::vector<std::string>& dirs) {
       report.correlations_loaded, report.patterns, report.databases, report.compile_seconds,
       report.warnings());
   for (const auto& [reason, count] : reasons) std::printf("  %5zu x %s\n", count, reason.c_str());
+  std::printf("Rules not loaded, with their errors:\n");
+  for (const Diagnostic& d : report.diagnostics) {
+    if (d.severity == Diagnostic::Severity::kError) std::printf("  %s\n", d.ToString().c_str());
+  }
   EXPECT_GT(report.rules_loaded, 0u);
   EXPECT_EQ(report.rules_loaded + report.rules_skipped, sources->size());
+  const double loaded = static_cast<double>(report.rules_loaded) /
+                        static_cast<double>(report.rules_loaded + report.rules_skipped);
+  std::printf("%.2f%% of the rules compile\n", 100 * loaded);
+  EXPECT_GE(loaded, 0.99);
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+  // Sanitizer builds are several times slower; the budget is for release builds.
+  if (whole) {
+    EXPECT_LT(report.compile_seconds, 10.0);
+  }
+#endif
 
   // The detector runs on an event from every log source without tripping over anything.
   auto worker = set->detector->NewWorker();
@@ -76,13 +92,14 @@ void LoadCorpus(const char* name, const std::vector<std::string>& dirs) {
   worker->Match(event, matched);
 }
 
-TEST(SigmaCorpus, CloudAndLinuxRulesLoadOrFailOnlyForKnownReasons) {
-  LoadCorpus("rules/cloud + rules/linux", {"rules/cloud", "rules/linux"});
+TEST(SigmaCorpus, CloudAndLinuxRulesLoad) {
+  LoadCorpus("rules/cloud + rules/linux", {"rules/cloud", "rules/linux"}, false);
 }
 
-TEST(SigmaCorpus, WholeCorpusLoadsOrFailsOnlyForKnownReasons) {
+TEST(SigmaCorpus, WholeCorpusLoadsInUnderTenSeconds) {
   LoadCorpus("corpus",
-             {"rules", "rules-emerging-threats", "rules-threat-hunting", "rules-placeholder"});
+             {"rules", "rules-emerging-threats", "rules-threat-hunting", "rules-placeholder"},
+             true);
 }
 
 }  // namespace

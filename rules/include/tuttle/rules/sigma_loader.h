@@ -27,6 +27,7 @@
 // Thread-safety: the functions are reentrant; each call builds its own state.
 
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -57,6 +58,9 @@ struct CompileOptions {
   // Threads compiling Hyperscan databases (one database per field path, so at most that many
   // help). 0 (default): one per core.
   unsigned compile_threads = 0;
+  // Placeholder name -> values, for the `expand` modifier: `%name%` in a value stands for each of
+  // them. Processing pipelines give them as `vars`.
+  std::map<std::string, std::vector<std::string>> placeholders;
 };
 
 struct CompileReport {
@@ -68,6 +72,11 @@ struct CompileReport {
   size_t rules_skipped = 0;
   size_t patterns = 0;         // distinct Hyperscan patterns, over all databases
   size_t databases = 0;        // Hyperscan databases: one per field path, one for keywords
+  size_t database_bytes = 0;   // their size in memory (hs_database_size), all together
+  size_t largest_database_bytes = 0;
+  // Predicates evaluated in C++ rather than by Hyperscan: numeric comparisons, CIDR networks,
+  // time parts (one test per value of their field) and field references (one per event).
+  size_t value_checks = 0;
   double compile_seconds = 0;  // wall time of CompileRules
 
   // Diagnostics of each severity.
