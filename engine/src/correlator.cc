@@ -235,8 +235,17 @@ void Correlator::UpdateWatermark() {
 
 bool Correlator::Add(Signal signal) {
   UpdateWatermark();
+  return AddAt(std::move(signal), watermark_);
+}
+
+TimeNs Correlator::CurrentWatermark() {
+  UpdateWatermark();
+  return watermark_;
+}
+
+bool Correlator::AddAt(Signal signal, TimeNs watermark) {
   ++stats_.signals;
-  if (watermark_ != kNoTime && signal.time < watermark_) {
+  if (watermark != kNoTime && signal.time < watermark) {
     ++stats_.late_signals;
     return false;
   }
@@ -256,12 +265,16 @@ void Correlator::Release(TimeNs below, bool all, std::vector<Alert>& alerts) {
 
 void Correlator::Advance(std::vector<Alert>& alerts) {
   UpdateWatermark();
-  if (watermark_ == kNoTime) return;
-  Release(watermark_, false, alerts);
+  AdvanceTo(watermark_, alerts);
+}
+
+void Correlator::AdvanceTo(TimeNs watermark, std::vector<Alert>& alerts) {
+  if (watermark == kNoTime) return;
+  Release(watermark, false, alerts);
   // Expiring scans every group: do it once per second of event-time progress.
-  if (last_expiry_ == kNoTime || watermark_ - last_expiry_ >= kNsPerSecond) {
-    for (auto& w : windows_) w->Expire(watermark_);
-    last_expiry_ = watermark_;
+  if (last_expiry_ == kNoTime || watermark - last_expiry_ >= kNsPerSecond) {
+    for (auto& w : windows_) w->Expire(watermark);
+    last_expiry_ = watermark;
   }
 }
 

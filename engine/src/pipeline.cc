@@ -3,6 +3,7 @@
 #include <oneapi/tbb/enumerable_thread_specific.h>
 #include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/info.h>
+#include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/parallel_pipeline.h>
 
 #include <algorithm>
@@ -173,6 +174,45 @@ std::string LateReason(const RuleSet& rules, const std::set<uint32_t>& correlati
                      FormatTimestamp(event_time), FormatTimestamp(watermark), titles);
 }
 
+// A step of the correlate stage: the watermark after it, and the single-event alerts that come
+// before the correlation alerts it releases (those of the record it is for).
+struct Tick {
+  TimeNs watermark = kNoTime;
+  uint32_t single_begin = 0;
+  uint32_t single_end = 0;
+};
+
+// The shard of a signal: a hash of its correlation and group values, so a group's window lives
+// in one shard.
+size_t ShardOf(const Signal& s, size_t shards) {
+  if (shards == 1) return 0;
+  // FNV-1a: cheap, and the same on every platform, so a group's shard is too.
+  uint64_t h = 0xcbf29ce484222325ULL;
+  auto mix = [&h](unsigned char c) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  };
+  for (int i = 0; i < 4; ++i) mix(static_cast<unsigned char>(s.correlation >> (8 * i)));
+  for (const std::string& v : s.group) {
+    for (const char c : v) mix(static_cast<unsigned char>(c));
+    mix(0xff);  // not a byte of UTF-8 text: separates values
+  }
+  return static_cast<size_t>(h % shards);
+}
+
+// The order of correlation alerts released together, whatever shard they come from: event time,
+// then the record that completed them, then the rule.
+bool AlertOrder(const Alert& a, const Alert& b) {
+  if (a.time != b.time) return a.time < b.time;
+  const Hash128 ra = a.evidence.empty() ? Hash128{} : a.evidence.back().record_id;
+  const Hash128 rb = b.evidence.empty() ? Hash128{} : b.evidence.back().record_id;
+  if (ra != rb) return ra < rb;
+  const std::string_view ida = a.rule ? std::string_view(a.rule->id) : std::string_view();
+  const std::string_view idb = b.rule ? std::string_view(b.rule->id) : std::string_view();
+  if (ida != idb) return ida < idb;
+  return a.id < b.id;
+}
+
 }  // namespace
 
 Pipeline::Pipeline(const RuleSet& rules, const RecordParser& parser, PipelineOptions options)
@@ -187,7 +227,6 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
 
   PipelineStats stats;
   RunState state;
-  Correlator correlator(rules_, options_.correlator);
   tbb::enumerable_thread_specific<ThreadState> thread_states([this] {
     ThreadState s;
     s.parser = parser_.NewWorker();
@@ -285,49 +324,97 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
     return w;
   };
 
+  // Correlation runs in shards, each holding the windows of the groups whose key hashes to it;
+  // `tracker` follows the streams and the watermark for all of them.
+  const size_t shard_count = options_.correlation_shards > 0
+                                 ? static_cast<size_t>(options_.correlation_shards)
+                                 : kDefaultCorrelationShards;
+  CorrelatorOptions shard_options = options_.correlator;
+  shard_options.max_groups_per_rule =
+      std::max<size_t>(1, (options_.correlator.max_groups_per_rule + shard_count - 1) / shard_count);
+  Correlator tracker(rules_, options_.correlator);
+  std::vector<std::unique_ptr<Correlator>> shards;
+  for (size_t i = 0; i < shard_count; ++i) {
+    shards.push_back(std::make_unique<Correlator>(rules_, shard_options));
+  }
+  // Per shard, the alerts of the batch being correlated, with the tick that released them.
+  std::vector<std::vector<std::pair<uint32_t, Alert>>> shard_alerts(shard_count);
+  std::vector<Tick> ticks;
+  std::vector<Alert> released;
+
   auto correlate = [&](Work* w) -> Work* {
     if (w == nullptr || state.failed.load()) return w;
     try {
-      // Record by record, so that the alerts and their order depend only on the sequence of
-      // records, not on where batches begin and end: a record's single-event alerts, then the
-      // correlation alerts its arrival released.
+      // 1. Serially, record by record: stream events and event times move the watermark; each
+      //    signal goes to its shard (or is late). Each step that may release alerts is a tick.
       const RecordBatch& b = w->batch;
       std::map<uint32_t, std::set<uint32_t>> late_rules;
       std::map<uint32_t, std::pair<TimeNs, TimeNs>> late_times;  // event time, watermark
       const auto& changes = b.stream_events();
       size_t next_change = 0;
+      ticks.clear();
       auto apply_stream_events = [&](uint32_t up_to_record) {
         bool any = false;
         while (next_change < changes.size() && changes[next_change].before_record <= up_to_record) {
           const StreamEvent& e = changes[next_change++];
           const std::string& stream = b.sources()[e.source];
           switch (e.kind) {
-            case StreamEvent::Kind::kAssigned: correlator.Assign(stream, e.partition); break;
-            case StreamEvent::Kind::kIdle: correlator.MarkIdle(stream, e.partition); break;
-            case StreamEvent::Kind::kRevoked: correlator.Revoke(stream, e.partition); break;
+            case StreamEvent::Kind::kAssigned: tracker.Assign(stream, e.partition); break;
+            case StreamEvent::Kind::kIdle: tracker.MarkIdle(stream, e.partition); break;
+            case StreamEvent::Kind::kRevoked: tracker.Revoke(stream, e.partition); break;
           }
           any = true;
         }
-        if (any) correlator.Advance(w->out.alerts);
+        if (any) ticks.push_back(Tick{tracker.CurrentWatermark(), 0, 0});
       };
       for (const EventResult& ev : w->events) {
         apply_stream_events(ev.record);
-        for (uint32_t a = ev.single_begin; a < ev.single_end; ++a) {
-          w->out.alerts.push_back(std::move(w->singles[a]));
-        }
         const RecordMeta& m = b.meta(ev.record);
-        correlator.Observe(b.sources()[m.source], m.partition, ev.time);
+        tracker.Observe(b.sources()[m.source], m.partition, ev.time);
+        const TimeNs watermark = tracker.CurrentWatermark();
         for (uint32_t s = ev.signal_begin; s < ev.signal_end; ++s) {
           Signal& sig = w->signals[s];
           const uint32_t c = sig.correlation;
-          if (!correlator.Add(std::move(sig))) {
+          const size_t shard = ShardOf(sig, shard_count);
+          if (!shards[shard]->AddAt(std::move(sig), watermark)) {
             late_rules[ev.record].insert(c);
-            late_times[ev.record] = {ev.time, correlator.watermark()};
+            late_times[ev.record] = {ev.time, watermark};
           }
         }
-        correlator.Advance(w->out.alerts);
+        ticks.push_back(Tick{watermark, ev.single_begin, ev.single_end});
       }
       apply_stream_events(UINT32_MAX);
+
+      // 2. The shards in parallel, each serially through the ticks: no locks on window state.
+      tbb::parallel_for(size_t{0}, shard_count, [&](size_t s) {
+        auto& out = shard_alerts[s];
+        out.clear();
+        std::vector<Alert> alerts;
+        for (uint32_t t = 0; t < ticks.size(); ++t) {
+          alerts.clear();
+          shards[s]->AdvanceTo(ticks[t].watermark, alerts);
+          for (Alert& a : alerts) out.emplace_back(t, std::move(a));
+        }
+      });
+
+      // 3. Merge in tick order: a record's single-event alerts, then the correlation alerts its
+      //    arrival released, in an order that does not depend on the shards. So the alerts and
+      //    their order depend only on the sequence of records, not on batches or threads.
+      std::vector<size_t> cursor(shard_count, 0);
+      for (uint32_t t = 0; t < ticks.size(); ++t) {
+        for (uint32_t a = ticks[t].single_begin; a < ticks[t].single_end; ++a) {
+          w->out.alerts.push_back(std::move(w->singles[a]));
+        }
+        released.clear();
+        for (size_t s = 0; s < shard_count; ++s) {
+          auto& out = shard_alerts[s];
+          while (cursor[s] < out.size() && out[cursor[s]].first == t) {
+            released.push_back(std::move(out[cursor[s]++].second));
+          }
+        }
+        std::sort(released.begin(), released.end(), AlertOrder);
+        for (Alert& a : released) w->out.alerts.push_back(std::move(a));
+      }
       for (const auto& [record, correlations] : late_rules) {
         DeadLetter d;
         d.kind = DeadLetter::Kind::kLate;
@@ -392,7 +479,8 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
     // End of input: every waiting signal is applied, whatever the watermark.
     BatchOutput last;
     last.sequence = sequence;
-    correlator.Flush(last.alerts);
+    for (auto& shard : shards) shard->Flush(last.alerts);
+    std::sort(last.alerts.begin(), last.alerts.end(), AlertOrder);
     stats.alerts += last.alerts.size();
     if (!last.alerts.empty()) write_sinks(last);
     for (AlertSink* sink : sinks) {
@@ -403,10 +491,14 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
   if (started_set) {
     stats.seconds = std::chrono::duration<double>(Clock::now() - started).count();
   }
-  const CorrelatorStats& cs = correlator.stats();
-  stats.signals = cs.signals;
-  stats.late_signals = cs.late_signals;
-  stats.correlation_alerts = cs.alerts;
+  for (const auto& shard : shards) {
+    const CorrelatorStats& cs = shard->stats();
+    stats.signals += cs.signals;
+    stats.late_signals += cs.late_signals;
+    stats.correlation_alerts += cs.alerts;
+    stats.evicted_groups += cs.evicted_groups;
+    stats.missing_group_field += cs.missing_group_field;
+  }
   if (state.failed.load()) return Error(state.error);
   return stats;
 }

@@ -70,6 +70,16 @@ class Correlator {
 
   // Applies every waiting signal older than the watermark to its windows; appends alerts.
   void Advance(std::vector<Alert>& alerts);
+
+  // The same, for a sharded correlation stage, where one Correlator tracks the streams and the
+  // watermark (Assign .. MarkIdle, CurrentWatermark) and the shards, each holding the windows
+  // of some groups, are handed the watermark:
+  //   the watermark as of the stream calls so far;
+  TimeNs CurrentWatermark();
+  //   Add() against a given watermark;
+  bool AddAt(Signal signal, TimeNs watermark);
+  //   Advance() to a given watermark (kNoTime: nothing to do).
+  void AdvanceTo(TimeNs watermark, std::vector<Alert>& alerts);
   // End of input: applies every waiting signal, whatever its time.
   void Flush(std::vector<Alert>& alerts);
 

@@ -4,7 +4,8 @@
 //   read (serial, in order)       RecordSource::Next() fills a RecordBatch
 //   parse + match (parallel)      RecordParser and Detector per thread: events, single-event
 //                                 alerts, signals, dead letters
-//   correlate (serial, in order)  Correlator: watermark, windows, correlation alerts
+//   correlate (serial, in order)  the watermark, then the correlation shards in parallel (each
+//                                 serial: windows need no locks), merged in a fixed order
 //   emit (serial, in order)       AlertSinks write the batch, then the source commits positions
 //
 // Stages keep batch order, so results do not depend on the number of threads. Backpressure
@@ -22,11 +23,18 @@
 
 namespace tuttle {
 
+inline constexpr size_t kDefaultCorrelationShards = 8;
+
 struct PipelineOptions {
   // Worker threads; 0 means one per core.
   int threads = 0;
   // Batches in flight; 0 means 2 x threads + 2.
   int tokens = 0;
+  // Correlation shards: each holds the windows of the groups whose key hashes to it, and the
+  // shards of a batch run in parallel. 0 means kDefaultCorrelationShards. Fixed rather than
+  // derived from `threads`, so that the per-shard group cap (max_groups_per_rule / shards), and
+  // so the alerts, do not depend on the thread count.
+  int correlation_shards = 0;
   CorrelatorOptions correlator;
 };
 
@@ -44,6 +52,8 @@ struct PipelineStats {
   uint64_t parse_errors = 0;
   uint64_t late_signals = 0;
   uint64_t late_records = 0;
+  uint64_t evicted_groups = 0;       // correlation groups dropped at the per-rule cap
+  uint64_t missing_group_field = 0;  // signals whose record lacked a group-by field
   double seconds = 0;  // wall time from the first record read to the last batch written
 };
 
