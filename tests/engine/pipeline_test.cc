@@ -182,22 +182,8 @@ std::vector<std::string> RunLines(std::vector<std::string> lines, int threads, s
 }
 
 std::vector<std::string> RunStream(int threads, size_t batch, PipelineStats* stats_out = nullptr,
-                             CollectSink* sink_out = nullptr) {
-  RuleSet rules = MakeRules();
-  CsvParser parser(rules.catalog);
-  PipelineOptions o;
-  o.threads = threads;
-  Pipeline p(rules, parser, o);
-  VectorSource src(MakeStream(), batch);
-  CollectSink sink;
-  auto stats = p.Run(src, {&sink});
-  EXPECT_TRUE(stats.ok());
-  std::vector<std::string> out;
-  for (const auto& a : sink.alerts) out.push_back(a.id.Hex() + " " + a.kind);
-  if (stats_out != nullptr) *stats_out = *stats;
-  if (sink_out != nullptr) *sink_out = sink;
-  EXPECT_EQ(src.last_commit, 3001);
-  return out;
+                                   CollectSink* sink_out = nullptr) {
+  return RunLines(MakeStream(), threads, batch, 0, stats_out, sink_out);
 }
 
 TEST(Pipeline, AlertsDoNotDependOnThreadsOrBatchSize) {
