@@ -20,16 +20,28 @@ std::string Rule(std::string_view title, std::string_view detection, std::string
   return out;
 }
 
-Harness::Harness(const std::string& yaml, bool strict, const std::string& path) {
-  Compile({RuleSource{path, yaml}}, strict);
-}
-
-Harness::Harness(const std::vector<RuleSource>& sources, bool strict) { Compile(sources, strict); }
-
-void Harness::Compile(const std::vector<RuleSource>& sources, bool strict) {
-  auto catalog = std::make_shared<FieldCatalog>();
+namespace {
+CompileOptions Strict(bool strict) {
   CompileOptions options;
   options.strict = strict;
+  return options;
+}
+}  // namespace
+
+Harness::Harness(const std::string& yaml, bool strict, const std::string& path) {
+  Compile({RuleSource{path, yaml}}, Strict(strict));
+}
+
+Harness::Harness(const std::vector<RuleSource>& sources, bool strict) {
+  Compile(sources, Strict(strict));
+}
+
+Harness::Harness(const std::vector<RuleSource>& sources, const CompileOptions& options) {
+  Compile(sources, options);
+}
+
+void Harness::Compile(const std::vector<RuleSource>& sources, const CompileOptions& options) {
+  auto catalog = std::make_shared<FieldCatalog>();
   Result<RuleSet> set = CompileRules(sources, catalog, options, report_);
   if (!set.ok()) {
     error_ = set.error().message();

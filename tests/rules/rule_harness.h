@@ -36,6 +36,8 @@ class Harness {
   explicit Harness(const std::string& yaml, bool strict = false,
                    const std::string& path = "rules/test.yml");
   explicit Harness(const std::vector<RuleSource>& sources, bool strict = false);
+  // With processing pipelines and other options.
+  Harness(const std::vector<RuleSource>& sources, const CompileOptions& options);
 
   bool ok() const { return set_ != nullptr; }
   const std::string& error() const { return error_; }
@@ -54,7 +56,7 @@ class Harness {
   }
 
  private:
-  void Compile(const std::vector<RuleSource>& sources, bool strict);
+  void Compile(const std::vector<RuleSource>& sources, const CompileOptions& options);
 
   std::unique_ptr<RuleSet> set_;
   std::string error_;

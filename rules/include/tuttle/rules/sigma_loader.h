@@ -27,6 +27,7 @@
 // Thread-safety: the functions are reentrant; each call builds its own state.
 
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,14 +36,10 @@
 #include "tuttle/engine/field_catalog.h"
 #include "tuttle/engine/result.h"
 #include "tuttle/engine/rule_set.h"
+#include "tuttle/rules/pipeline.h"
+#include "tuttle/rules/rule_source.h"
 
 namespace tuttle::rules {
-
-// One YAML file (one or several documents). `path` names it in diagnostics and derived ids.
-struct RuleSource {
-  std::string path;
-  std::string text;
-};
 
 // Reads rule files. Each entry of `paths` is a file (read whatever its extension) or a
 // directory, searched recursively for *.yml and *.yaml files (names starting with '.' and rule
@@ -57,6 +54,11 @@ struct CompileOptions {
   // Threads compiling Hyperscan databases (one database per field path, so at most that many
   // help). 0 (default): one per core.
   unsigned compile_threads = 0;
+  // Processing pipelines (pipeline.h) applied to every rule and filter before it is compiled, in
+  // ascending priority (equal priorities in this order). Default: none, rules run as written.
+  std::vector<ProcessingPipeline> pipelines;
+  // placeholder name -> values, used by the `expand` modifier
+  std::map<std::string, std::vector<std::string>> placeholders;
 };
 
 struct CompileReport {
@@ -64,6 +66,7 @@ struct CompileReport {
   Diagnostics diagnostics;
   size_t rules_loaded = 0;         // detection rules in the rule set
   size_t correlations_loaded = 0;  // correlation rules in the rule set
+  size_t filters_loaded = 0;       // Sigma filters read without error (applied or not)
   // Rule documents not loaded because of an error (a file whose YAML does not parse counts once).
   size_t rules_skipped = 0;
   size_t patterns = 0;         // distinct Hyperscan patterns, over all databases
