@@ -1,6 +1,7 @@
 #include "rule_processor.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "text_util.h"
@@ -72,19 +73,20 @@ PipelineSet::PipelineSet(const std::vector<ProcessingPipeline>& pipelines) {
                    });
   for (const ProcessingPipeline* p : order) {
     const PipelineProgram& program = *p->program;
-    YAML::Node transformations;
+    // yaml-cpp nodes rebind on copy construction only (assignment writes through), so the
+    // document lives in an optional.
+    std::optional<YAML::Node> root;
     for (const ProcessingItem& item : program.items) {
-      Entry entry{&program, &item, {}};
+      Entry entry{&program, &item, YAML::Node(YAML::NodeType::Undefined)};
       if (item.type == TransformationType::kAddCondition) {
-        // LoadPipeline parsed this text, so it parses again; a failure leaves the node undefined
-        // and the parser reports it against the rule.
+        // LoadPipeline parsed this text, so it parses again; should it not, the node stays
+        // undefined and the parser reports that against the rule.
         try {
-          if (!transformations.IsDefined()) {
-            transformations = YAML::Load(program.source.text)["transformations"];
-          }
-          entry.conditions = transformations[item.index]["conditions"];
+          if (!root) root.emplace(YAML::Load(program.source.text));
+          const YAML::Node transformations = (*root)["transformations"];
+          const YAML::Node conditions = transformations[item.index]["conditions"];
+          entry.conditions.reset(conditions);
         } catch (const YAML::Exception&) {
-          entry.conditions = YAML::Node(YAML::NodeType::Undefined);
         }
       }
       entries_.push_back(std::move(entry));
@@ -119,9 +121,8 @@ std::shared_ptr<const RuleTransform> PipelineSet::ForRule(const RuleInfo& info,
     if (!item.id.empty()) applied.insert(item.id);
     switch (item.type) {
       case TransformationType::kChangeLogsource:
-        if (!item.product.empty()) t->logsource.product = item.product;
-        if (!item.service.empty()) t->logsource.service = item.service;
-        if (!item.category.empty()) t->logsource.category = item.category;
+        // The whole log source, as pySigma: what the item leaves out is cleared.
+        t->logsource = LogSourceSpec{item.product, item.service, item.category};
         break;
       case TransformationType::kRuleFailure:
         t->failures.push_back(&entries_[i]);
