@@ -27,7 +27,9 @@ const std::vector<TypeInfo>& Types() {
       {"field_name_suffix", TransformationType::kFieldNameSuffix, {"suffix"}},
       {"drop_detection_item", TransformationType::kDropDetectionItem, {}},
       {"add_condition", TransformationType::kAddCondition, {"conditions", "negated", "template"}},
-      {"change_logsource", TransformationType::kChangeLogsource, {"product", "service", "category"}},
+      {"change_logsource",
+       TransformationType::kChangeLogsource,
+       {"product", "service", "category"}},
       {"value_placeholders", TransformationType::kValuePlaceholders, {"include", "exclude"}},
       {"rule_failure", TransformationType::kRuleFailure, {"message"}},
       {"detection_item_failure", TransformationType::kDetectionItemFailure, {"message"}},
@@ -36,18 +38,42 @@ const std::vector<TypeInfo>& Types() {
 }
 
 // pySigma transformations Tuttle does not implement: named so the error says so, not "unknown".
-constexpr std::string_view kUnsupportedTypes[] = {
-    "field_name_transform", "wildcard_placeholders", "query_expression_placeholders",
-    "add_field", "remove_field", "set_field", "replace_string", "map_string", "set_value",
-    "convert_type", "regex", "case", "set_state", "hashes_fields", "add_fieldname_suffix",
-    "add_fieldname_prefix", "nest", "field_name_mapping_by_value", "strict_field_mapping_failure",
-    "set_custom_attribute", "detection_item_failure_by_value"};
+constexpr std::string_view kUnsupportedTypes[] = {"field_name_transform",
+                                                  "wildcard_placeholders",
+                                                  "query_expression_placeholders",
+                                                  "add_field",
+                                                  "remove_field",
+                                                  "set_field",
+                                                  "replace_string",
+                                                  "map_string",
+                                                  "set_value",
+                                                  "convert_type",
+                                                  "regex",
+                                                  "case",
+                                                  "set_state",
+                                                  "hashes_fields",
+                                                  "add_fieldname_suffix",
+                                                  "add_fieldname_prefix",
+                                                  "nest",
+                                                  "field_name_mapping_by_value",
+                                                  "strict_field_mapping_failure",
+                                                  "set_custom_attribute",
+                                                  "detection_item_failure_by_value"};
 
-constexpr std::string_view kCommonKeys[] = {
-    "id",           "type",         "rule_conditions",      "rule_cond_op",
-    "rule_cond_not", "rule_cond_expr", "field_name_conditions", "field_name_cond_op",
-    "field_name_cond_not", "field_name_cond_expr", "detection_item_conditions",
-    "detection_item_cond_op", "detection_item_cond_not", "detection_item_cond_expr"};
+constexpr std::string_view kCommonKeys[] = {"id",
+                                            "type",
+                                            "rule_conditions",
+                                            "rule_cond_op",
+                                            "rule_cond_not",
+                                            "rule_cond_expr",
+                                            "field_name_conditions",
+                                            "field_name_cond_op",
+                                            "field_name_cond_not",
+                                            "field_name_cond_expr",
+                                            "detection_item_conditions",
+                                            "detection_item_cond_op",
+                                            "detection_item_cond_not",
+                                            "detection_item_cond_expr"};
 
 std::vector<std::string_view> TypeNames() {
   std::vector<std::string_view> names;
@@ -74,14 +100,14 @@ class PipelineReader {
 
   void Read(const YAML::Node& doc, ProcessingPipeline& out, PipelineProgram& program) {
     if (!doc.IsMap()) {
-      diag_.Error(doc, fmt::format("a processing pipeline must be a YAML map, not {}",
-                                   NodeKindName(doc)),
-                  "give it 'name', 'priority' and 'transformations'");
+      diag_.Error(
+          doc, fmt::format("a processing pipeline must be a YAML map, not {}", NodeKindName(doc)),
+          "give it 'name', 'priority' and 'transformations'");
       return;
     }
     static const std::vector<std::string_view> kKeys = {
-        "name", "priority", "vars", "transformations", "postprocessing", "finalizers",
-        "allowed_backends"};
+        "name",       "priority",        "vars", "transformations", "postprocessing",
+        "finalizers", "allowed_backends"};
     const MapEntry* transformations = nullptr;
     for (const MapEntry& e : ReadMap(doc, diag_)) {
       if (e.key == "name") {
@@ -149,8 +175,8 @@ class PipelineReader {
     for (const MapEntry& v : ReadMap(e.value, diag_)) {
       std::vector<std::string> values;
       if (!ReadStrings(v.value, values)) {
-        diag_.Error(v.value, fmt::format("placeholder '{}' must have a value or a list of values",
-                                         v.key));
+        diag_.Error(v.value,
+                    fmt::format("placeholder '{}' must have a value or a list of values", v.key));
         continue;
       }
       out[v.key] = std::move(values);
@@ -200,12 +226,12 @@ class PipelineReader {
     if (info == nullptr) {
       const bool known = std::find(std::begin(kUnsupportedTypes), std::end(kUnsupportedTypes),
                                    type_name) != std::end(kUnsupportedTypes);
-      diag_.Error(type->value,
-                  known ? fmt::format("transformation type '{}' is not supported by Tuttle",
-                                      type_name)
-                        : fmt::format("unknown transformation type '{}'", type_name),
-                  known ? fmt::format("supported: {}", fmt::join(TypeNames(), ", "))
-                        : DidYouMean(type_name, TypeNames()));
+      diag_.Error(
+          type->value,
+          known ? fmt::format("transformation type '{}' is not supported by Tuttle", type_name)
+                : fmt::format("unknown transformation type '{}'", type_name),
+          known ? fmt::format("supported: {}", fmt::join(TypeNames(), ", "))
+                : DidYouMean(type_name, TypeNames()));
       return false;
     }
     item.type = info->type;
@@ -240,10 +266,9 @@ class PipelineReader {
                     "they select detection items of field transformations; use rule_conditions");
       }
     }
-    ReadConditions(entries, "field_name", item.field_conditions,
-                   [&](const YAML::Node& n, FieldNameCondition& c) {
-                     return ReadFieldCondition(n, c);
-                   });
+    ReadConditions(
+        entries, "field_name", item.field_conditions,
+        [&](const YAML::Node& n, FieldNameCondition& c) { return ReadFieldCondition(n, c); });
     ReadParameters(entries, node, item);
     return diag_.errors() == errors_before;
   }
@@ -275,9 +300,10 @@ class PipelineReader {
           if (!ReadStrings(m.value, targets) ||
               std::any_of(targets.begin(), targets.end(),
                           [](const std::string& t) { return t.empty(); })) {
-            diag_.Error(m.value,
-                        fmt::format("'{}' must map to a field name or a list of field names", m.key),
-                        "a list means: any of these fields");
+            diag_.Error(
+                m.value,
+                fmt::format("'{}' must map to a field name or a list of field names", m.key),
+                "a list means: any of these fields");
             continue;
           }
           item.mapping.emplace_back(m.key, std::move(targets));
@@ -342,8 +368,7 @@ class PipelineReader {
         for (const std::string_view key :
              {"include", "exclude", "rule_conditions", "field_name_conditions"}) {
           if (const MapEntry* e = FindEntry(entries, key)) {
-            diag_.Warning(e->key_node,
-                          fmt::format("'{}' of value_placeholders is ignored", key),
+            diag_.Warning(e->key_node, fmt::format("'{}' of value_placeholders is ignored", key),
                           "Tuttle gives the pipeline's vars to the expand modifier of every rule");
           }
         }
@@ -395,11 +420,12 @@ class PipelineReader {
     std::vector<std::string> names;
     if (expr != nullptr) {
       if (op != nullptr) {
-        diag_.Error(op->key_node, fmt::format("'{}' and '{}' cannot be combined", key_op, key_expr));
+        diag_.Error(op->key_node,
+                    fmt::format("'{}' and '{}' cannot be combined", key_op, key_expr));
       }
       if (!v.IsMap()) {
-        diag_.Error(v, fmt::format("with '{}', '{}' must map names to conditions, not {}",
-                                   key_expr, key_conditions, NodeKindName(v)));
+        diag_.Error(v, fmt::format("with '{}', '{}' must map names to conditions, not {}", key_expr,
+                                   key_conditions, NodeKindName(v)));
         return;
       }
       for (const MapEntry& c : ReadMap(v, diag_)) {
@@ -435,12 +461,13 @@ class PipelineReader {
   }
 
   bool ReadRuleCondition(const YAML::Node& node, RuleCondition& out) {
-    static const std::vector<std::string_view> kTypes = {
-        "logsource", "tag", "is_sigma_rule", "is_sigma_correlation_rule",
-        "processing_item_applied"};
+    static const std::vector<std::string_view> kTypes = {"logsource", "tag", "is_sigma_rule",
+                                                         "is_sigma_correlation_rule",
+                                                         "processing_item_applied"};
     static const std::vector<std::string_view> kUnsupported = {
-        "contains_detection_item", "contains_field", "rule_attribute",
-        "rule_processing_item_applied", "processing_state", "rule_processing_state",
+        "contains_detection_item", "contains_field",
+        "rule_attribute",          "rule_processing_item_applied",
+        "processing_state",        "rule_processing_state",
         "is_sigma_filter"};
     const std::vector<MapEntry> entries = TypedEntries(node, "rule condition");
     if (entries.empty()) return false;
@@ -463,11 +490,11 @@ class PipelineReader {
     } else {
       const bool known =
           std::find(kUnsupported.begin(), kUnsupported.end(), name) != kUnsupported.end();
-      diag_.Error(type.value,
-                  known ? fmt::format("rule condition '{}' is not supported by Tuttle", name)
-                        : fmt::format("unknown rule condition '{}'", name),
-                  known ? fmt::format("supported: {}", fmt::join(kTypes, ", "))
-                        : DidYouMean(name, kTypes));
+      diag_.Error(
+          type.value,
+          known ? fmt::format("rule condition '{}' is not supported by Tuttle", name)
+                : fmt::format("unknown rule condition '{}'", name),
+          known ? fmt::format("supported: {}", fmt::join(kTypes, ", ")) : DidYouMean(name, kTypes));
       return false;
     }
     if (!CheckParams(entries, name, params)) return false;
@@ -481,8 +508,8 @@ class PipelineReader {
       if (e.key == "category") out.category = std::move(text);
       if (e.key == "tag" || e.key == "processing_item_id") out.value = std::move(text);
     }
-    if (out.kind == RuleCondition::Kind::kLogsource && out.product.empty() &&
-        out.service.empty() && out.category.empty() && ok) {
+    if (out.kind == RuleCondition::Kind::kLogsource && out.product.empty() && out.service.empty() &&
+        out.category.empty() && ok) {
       diag_.Error(node, "a logsource condition needs 'product', 'service' or 'category'");
       return false;
     }

@@ -106,8 +106,9 @@ std::shared_ptr<const RuleTransform> PipelineSet::ForRule(const RuleInfo& info,
         case RuleCondition::Kind::kLogsource:
           return LogSourceContains(LogSourceSpec{c.product, c.service, c.category}, t->logsource);
         case RuleCondition::Kind::kTag:
-          return std::any_of(info.tags.begin(), info.tags.end(),
-                             [&](const std::string& tag) { return EqualsIgnoreCase(tag, c.value); });
+          return std::any_of(info.tags.begin(), info.tags.end(), [&](const std::string& tag) {
+            return EqualsIgnoreCase(tag, c.value);
+          });
         case RuleCondition::Kind::kIsSigmaRule:
           return true;
         case RuleCondition::Kind::kIsSigmaCorrelationRule:

@@ -16,15 +16,14 @@ namespace {
 std::string FalcoAlert(const std::string& exepath, const std::string& cmdline,
                        const std::string& evt_type) {
   return R"({"hostname":"ip-10-0-12-57.eu-west-1.compute.internal","output":"Package management process launched in container","output_fields":{"container.id":"5e9a2b7c41d0","container.name":"runner","evt.time":1773479893403893368,"evt.type":")" +
-         evt_type + R"(","k8s.ns.name":"ci","proc.cmdline":")" + cmdline +
-         R"(","proc.exepath":")" + exepath +
+         evt_type + R"(","k8s.ns.name":"ci","proc.cmdline":")" + cmdline + R"(","proc.exepath":")" +
+         exepath +
          R"(","proc.name":"apt-get","proc.pname":"sh","proc.tty":0,"user.loginuid":-1,"user.name":"root","user.uid":0},"priority":"Error","rule":"Launch Package Management Process in Container","source":"syscall","tags":["T1505","container","process"],"time":"2026-03-14T09:18:13.403893368Z"})";
 }
 
 class Matcher : public RecordParser::EventHandler {
  public:
-  explicit Matcher(const RuleSet& rules)
-      : rules_(rules), worker_(rules.detector->NewWorker()) {}
+  explicit Matcher(const RuleSet& rules) : rules_(rules), worker_(rules.detector->NewWorker()) {}
   void OnEvent(const Event& event) override {
     matched_.clear();
     worker_->Match(event, matched_);
@@ -43,8 +42,9 @@ class FalcoPipeline : public ::testing::Test {
   void SetUp() override {
     const auto shared = tuttle::testing::SharedDir();
     if (!shared) GTEST_SKIP() << "../shared is absent: no SigmaHQ rule to run through falco.yml";
-    const auto rule = *shared / "sigma/rules-corpus/rules/linux/process_creation/"
-                                "proc_creation_lnx_install_suspicious_packages.yml";
+    const auto rule = *shared /
+                      "sigma/rules-corpus/rules/linux/process_creation/"
+                      "proc_creation_lnx_install_suspicious_packages.yml";
     if (!std::filesystem::exists(rule)) GTEST_SKIP() << "no SigmaHQ rule at " << rule;
     const auto pipeline_path = tuttle::testing::SourceDir() / "rules/pipelines/falco.yml";
     Diagnostics diagnostics;
@@ -57,8 +57,8 @@ class FalcoPipeline : public ::testing::Test {
     options.pipelines.push_back(std::move(*pipeline));
     auto catalog = std::make_shared<FieldCatalog>();
     ingest::RegisterAdapterFields(*catalog);
-    Result<RuleSet> set = CompileRules(
-        {RuleSource{rule.string(), tuttle::testing::ReadFile(rule)}}, catalog, options, report_);
+    Result<RuleSet> set = CompileRules({RuleSource{rule.string(), tuttle::testing::ReadFile(rule)}},
+                                       catalog, options, report_);
     ASSERT_TRUE(set.ok()) << set.error().message();
     ASSERT_EQ(report_.errors(), 0u) << report_.diagnostics.front().ToString();
     rules_ = std::make_unique<RuleSet>(std::move(*set));
@@ -69,8 +69,8 @@ class FalcoPipeline : public ::testing::Test {
   std::vector<std::string> Match(const std::string& record) {
     std::string padded = record + std::string(kRecordPadding, ' ');
     Matcher matcher(*rules_);
-    Status st = worker_->Parse(std::string_view(padded.data(), record.size()), RecordMeta{},
-                               matcher);
+    Status st =
+        worker_->Parse(std::string_view(padded.data(), record.size()), RecordMeta{}, matcher);
     EXPECT_TRUE(st.ok()) << st.error().message();
     return matcher.titles;
   }
@@ -90,10 +90,9 @@ TEST_F(FalcoPipeline, SigmaHQLinuxRuleMatchesAFalcoProcessSpawn) {
 
 TEST_F(FalcoPipeline, OtherPackagesOrOtherEventsDoNotMatch) {
   // The sample's own record: jq is not on the rule's list.
-  EXPECT_TRUE(
-      Match(FalcoAlert("/usr/bin/apt-get", "apt-get install -y --no-install-recommends jq",
-                       "execve"))
-          .empty());
+  EXPECT_TRUE(Match(FalcoAlert("/usr/bin/apt-get", "apt-get install -y --no-install-recommends jq",
+                               "execve"))
+                  .empty());
   // Not a process spawn (the pipeline's add_condition).
   EXPECT_TRUE(Match(FalcoAlert("/usr/bin/apt-get", "apt-get install -y nmap", "openat")).empty());
   // The Sigma field Image maps to proc.exepath: another tool does not match.

@@ -1,9 +1,10 @@
 // Processing pipelines (tuttle/rules/pipeline.h): loading them, with located errors, and what
 // each transformation and condition does to the rules they are applied to.
+#include "tuttle/rules/pipeline.h"
+
 #include <gtest/gtest.h>
 
 #include "rule_harness.h"
-#include "tuttle/rules/pipeline.h"
 
 namespace tuttle::rules::testing {
 namespace {
@@ -16,11 +17,10 @@ std::string LoadErrors(const std::string& yaml) {
   Result<ProcessingPipeline> p = LoadPipeline(RuleSource{"pipelines/p.yml", yaml}, diagnostics);
   std::string out;
   for (const Diagnostic& d : diagnostics) out += d.ToString() + "\n";
-  if (p.ok() == (diagnostics.end() != std::find_if(diagnostics.begin(), diagnostics.end(),
-                                                   [](const Diagnostic& d) {
-                                                     return d.severity ==
-                                                            Diagnostic::Severity::kError;
-                                                   }))) {
+  if (p.ok() == (diagnostics.end() !=
+                 std::find_if(diagnostics.begin(), diagnostics.end(), [](const Diagnostic& d) {
+                   return d.severity == Diagnostic::Severity::kError;
+                 }))) {
     out += "(load result disagrees with the diagnostics)\n";
   }
   return out;
@@ -81,9 +81,9 @@ transformations:
                    {{"rules/r.yml", kLinuxRule}, {"rules/w.yml", kWindowsRule}});
   ASSERT_TRUE(h.ok()) << h.error();
   EXPECT_EQ(h.report().errors(), 0u) << h.Diagnostics();
-  EXPECT_EQ(h.Match({{"proc.exepath", "/usr/bin/curl"}, {"proc.cmdline", "curl -o /tmp/x"}}, "",
-                    kLinux),
-            Titles{"Curl to tmp"});
+  EXPECT_EQ(
+      h.Match({{"proc.exepath", "/usr/bin/curl"}, {"proc.cmdline", "curl -o /tmp/x"}}, "", kLinux),
+      Titles{"Curl to tmp"});
   // The old names no longer match.
   EXPECT_TRUE(
       h.Match({{"Image", "/usr/bin/curl"}, {"CommandLine", "curl -o /tmp/x"}}, "", kLinux).empty());
@@ -105,7 +105,8 @@ TEST(Pipeline, OneToManyMappingMatchesAnyOfTheTargets) {
             Titles{"Curl to tmp"});
   EXPECT_EQ(h.Match({{"proc.exepath", "/usr/bin/curl"}, {"proc.cmdline", "/tmp/"}}, "", kLinux),
             Titles{"Curl to tmp"});
-  EXPECT_TRUE(h.Match({{"proc.exe", "/usr/bin/wget"}, {"proc.exepath", "/usr/bin/wget"},
+  EXPECT_TRUE(h.Match({{"proc.exe", "/usr/bin/wget"},
+                       {"proc.exepath", "/usr/bin/wget"},
                        {"proc.cmdline", "/tmp/"}},
                       "", kLinux)
                   .empty());
@@ -139,8 +140,7 @@ detection:
   ASSERT_TRUE(h.ok()) << h.error();
   // CommandLine -> proc.cmdLine (prefix mapping) -> output_fields.proc.cmdLine (prefix, by regex);
   // user -> user.keyword (suffix: not excluded).
-  EXPECT_EQ(h.Match({{"output_fields.proc.cmdLine", "x"}, {"user.keyword", "y"}}),
-            Titles{"r"});
+  EXPECT_EQ(h.Match({{"output_fields.proc.cmdLine", "x"}, {"user.keyword", "y"}}), Titles{"r"});
   EXPECT_TRUE(h.Match({{"output_fields.proc.cmdLine", "x"}, {"user", "y"}}).empty());
 }
 
@@ -170,10 +170,9 @@ TEST(Pipeline, AddConditionAndChangeLogsource) {
       {"Image", "/usr/bin/curl"}, {"CommandLine", "/tmp/"}, {"evt.type", "execve"}};
   EXPECT_EQ(h.Match(spawn, "", kFalco), Titles{"Curl to tmp"});
   EXPECT_TRUE(h.Match(spawn, "", kLinux).empty());  // no longer linux
-  EXPECT_TRUE(
-      h.Match({{"Image", "/usr/bin/curl"}, {"CommandLine", "/tmp/"}, {"evt.type", "open"}}, "",
-              kFalco)
-          .empty());
+  EXPECT_TRUE(h.Match({{"Image", "/usr/bin/curl"}, {"CommandLine", "/tmp/"}, {"evt.type", "open"}},
+                      "", kFalco)
+                  .empty());
   std::vector<Field> as_root = spawn;
   as_root.push_back({"user", "root"});
   EXPECT_TRUE(h.Match(as_root, "", kFalco).empty());  // the negated condition
@@ -310,10 +309,10 @@ filter:
 )"}});
   ASSERT_TRUE(h.ok()) << h.error();
   EXPECT_EQ(h.report().errors(), 0u) << h.Diagnostics();
-  EXPECT_TRUE(h.Match({{"proc.exepath", "/curl"}, {"proc.cmdline", "/tmp/"},
-                       {"user.name", "builder"}},
-                      "", kLinux)
-                  .empty());
+  EXPECT_TRUE(
+      h.Match({{"proc.exepath", "/curl"}, {"proc.cmdline", "/tmp/"}, {"user.name", "builder"}}, "",
+              kLinux)
+          .empty());
   EXPECT_EQ(h.Match({{"proc.exepath", "/curl"}, {"proc.cmdline", "/tmp/"}, {"user.name", "eve"}},
                     "", kLinux),
             Titles{"Curl to tmp"});
@@ -368,9 +367,10 @@ TEST(PipelineLoad, ErrorsAreLocatedWithHints) {
   EXPECT_EQ(LoadErrors("transformations:\n  - type: field_name_mapping\n"),
             "pipelines/p.yml:2:5: error: transformation 'field_name_mapping' needs 'mapping' "
             "(hint: e.g. 'mapping: {Image: proc.exepath}')\n");
-  EXPECT_EQ(LoadErrors("transformations:\n  - type: field_name_mapping\n    mapping: {a: {b: c}}\n"),
-            "pipelines/p.yml:3:18: error: 'a' must map to a field name or a list of field names "
-            "(hint: a list means: any of these fields)\n");
+  EXPECT_EQ(
+      LoadErrors("transformations:\n  - type: field_name_mapping\n    mapping: {a: {b: c}}\n"),
+      "pipelines/p.yml:3:18: error: 'a' must map to a field name or a list of field names "
+      "(hint: a list means: any of these fields)\n");
   EXPECT_EQ(LoadErrors("transformations:\n  - type: change_logsource\n    product: falco\n"
                        "    rule_conditions:\n      - type: logsorce\n"),
             "pipelines/p.yml:5:15: error: unknown rule condition 'logsorce' (hint: did you mean "
@@ -412,7 +412,8 @@ TEST(PipelineLoad, PySigmaOnlyKeysAreWarnings) {
 TEST(PipelineLoad, NeverCrashesOnOddShapes) {
   for (const char* yaml :
        {"[]", "- a\n- b\n", "transformations: 3\n", "transformations:\n  - 3\n",
-        "transformations:\n  - type: [a]\n", "transformations:\n  - {type: add_condition, "
+        "transformations:\n  - type: [a]\n",
+        "transformations:\n  - {type: add_condition, "
         "conditions: [a]}\n",
         "transformations:\n  - {type: field_name_mapping, mapping: {a: b}, rule_conditions: {x: "
         "{type: tag, tag: t}}, rule_cond_expr: 'x and'}\n",

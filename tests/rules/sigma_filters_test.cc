@@ -68,8 +68,7 @@ filter:
   EXPECT_EQ(Match(h, {{"image", "/bin/bash"}, {"user", "bob"}}), Titles{"Shell spawned"});
   EXPECT_EQ(Match(h, {{"image", "/bin/bash"}}), Titles{"Shell spawned"});
   // Not named: untouched.
-  EXPECT_EQ(Match(h, {{"image", "/usr/bin/curl"}, {"user", "adm_alice"}}),
-              Titles{"Curl run"});
+  EXPECT_EQ(Match(h, {{"image", "/usr/bin/curl"}, {"user", "adm_alice"}}), Titles{"Curl run"});
 }
 
 TEST(SigmaFilters, FilterByNameAndPositiveConditionAsInTheSpecExample) {
@@ -107,7 +106,7 @@ filter:
   EXPECT_EQ(Match(h, {{"image", "/bin/curl"}, {"user", "alice"}}), Titles{"Curl run"});
   // product: other does not fit the filter's product: test.
   EXPECT_EQ(Match(h, {{"image", "/bin/bash"}, {"user", "builder"}}, "other"),
-              Titles{"Other product"});
+            Titles{"Other product"});
 }
 
 TEST(SigmaFilters, NamedRuleWhoseLogSourceDoesNotFitIsWarnedAndLeftAlone) {
@@ -127,8 +126,7 @@ filter:
             "'other_product' (rules/rules.yml:22): the rule's log source {product: other} does "
             "not fit the filter's {product: test} (hint: each field the filter's logsource sets "
             "must equal the rule's)\n");
-  EXPECT_EQ(Match(h, {{"image", "/bin/bash"}, {"user", "root"}}, "other"),
-              Titles{"Other product"});
+  EXPECT_EQ(Match(h, {{"image", "/bin/bash"}, {"user", "root"}}, "other"), Titles{"Other product"});
 }
 
 TEST(SigmaFilters, UnknownRuleIsAWarningWithAHintAndTheOtherReferencesApply) {
@@ -193,7 +191,7 @@ filter:
   EXPECT_TRUE(Match(h, {{"image", "/bin/bash"}, {"user", "root"}}).empty());
   EXPECT_TRUE(Match(h, {{"image", "/bin/bash"}, {"host", "ci"}}).empty());
   EXPECT_EQ(Match(h, {{"image", "/bin/bash"}, {"host", "web"}, {"user", "x"}}),
-              Titles{"Shell spawned"});
+            Titles{"Shell spawned"});
 }
 
 TEST(SigmaFilters, BadFilterIsALocatedErrorAndTheRulesStayUnfiltered) {
@@ -212,8 +210,7 @@ filter:
             "'startswith'?)\n");
   EXPECT_EQ(h.report().rules_skipped, 1u);
   EXPECT_EQ(h.report().filters_loaded, 0u);
-  EXPECT_EQ(Match(h, {{"image", "/bin/bash"}, {"user", "adm_x"}}),
-              Titles{"Shell spawned"});
+  EXPECT_EQ(Match(h, {{"image", "/bin/bash"}, {"user", "adm_x"}}), Titles{"Shell spawned"});
 }
 
 TEST(SigmaFilters, MissingPartsAreLocatedErrors) {
@@ -223,21 +220,21 @@ TEST(SigmaFilters, MissingPartsAreLocatedErrors) {
   EXPECT_EQ(no_rules.Diagnostics(),
             "filters/mf.yml:4:1: error: the filter has no 'rules' (hint: name the rules it "
             "applies to by id or name, or write 'rules: any')\n");
-  Harness no_condition =
-      WithFilter("title: T\nlogsource:\n    product: test\nfilter:\n    rules: any\n"
-                 "    f:\n        a: 1\n");
+  Harness no_condition = WithFilter(
+      "title: T\nlogsource:\n    product: test\nfilter:\n    rules: any\n"
+      "    f:\n        a: 1\n");
   EXPECT_EQ(no_condition.Diagnostics(),
             "filters/mf.yml:4:1: error: the filter has no 'condition' (hint: e.g. 'condition: "
             "not f')\n");
-  Harness no_logsource =
-      WithFilter("title: T\nfilter:\n    rules: any\n    f:\n        a: 1\n"
-                 "    condition: not f\n");
+  Harness no_logsource = WithFilter(
+      "title: T\nfilter:\n    rules: any\n    f:\n        a: 1\n"
+      "    condition: not f\n");
   EXPECT_EQ(no_logsource.Diagnostics(),
             "filters/mf.yml:1:1: error: the filter has no 'logsource' (hint: give the log "
             "source of the rules it tunes, e.g. {product: falco})\n");
-  Harness bad_condition =
-      WithFilter("title: T\nlogsource:\n    product: test\nfilter:\n    rules: any\n"
-                 "    f:\n        a: 1\n    condition: not g\n");
+  Harness bad_condition = WithFilter(
+      "title: T\nlogsource:\n    product: test\nfilter:\n    rules: any\n"
+      "    f:\n        a: 1\n    condition: not g\n");
   EXPECT_EQ(bad_condition.Diagnostics(),
             "filters/mf.yml:8:20: error: condition: undefined search identifier 'g' (hint: did "
             "you mean 'f'?)\n");

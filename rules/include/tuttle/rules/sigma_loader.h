@@ -6,8 +6,9 @@
 // `'|all':` form), null values, the modifiers contains, startswith, endswith, all, re (with i, m,
 // s), exists and cased, and the full condition grammar; correlation rules of type event_count,
 // value_count, temporal and temporal_ordered with group-by, aliases, timespan, condition ranges
-// and generate. Other modifiers and value_sum/avg/percentile are rejected with a located
-// diagnostic, and so are correlations of correlations (chains).
+// and generate; Sigma filters (ANDed into the rules they name, see docs/rules.md); processing
+// pipelines (pipeline.h, CompileOptions::pipelines). Other modifiers and value_sum/avg/percentile
+// are rejected with a located diagnostic, and so are correlations of correlations (chains).
 //
 // Matching semantics, where Sigma leaves them to the backend:
 //   - Plain values match the whole field value, ASCII case-insensitively, with `*` and `?`
