@@ -31,8 +31,30 @@ std::string Thousands(uint64_t n) {
 
 }  // namespace
 
-Result<Engine> LoadEngine(const std::vector<std::string>& paths, bool strict) {
+Status AddPipelines(const std::vector<std::string>& files, rules::CompileOptions& options) {
+  for (const std::string& file : files) {
+    auto read = rules::ReadRuleSources({file});
+    if (!read.ok()) return Error("--pipeline: " + read.error().message());
+    if (read->size() != 1) {
+      return Error(fmt::format("--pipeline '{}': expected one pipeline file, found {} files",
+                               file, read->size()));
+    }
+    Diagnostics diagnostics;
+    auto pipeline = rules::LoadPipeline(read->front(), diagnostics);
+    for (const Diagnostic& d : diagnostics) fmt::print(stderr, "{}\n", d.ToString());
+    if (!pipeline.ok()) return pipeline.error();
+    options.pipelines.push_back(std::move(*pipeline));
+  }
+  rules::MergePipelineVars(options.pipelines, options.placeholders);
+  return Ok();
+}
+
+Result<Engine> LoadEngine(const std::vector<std::string>& paths,
+                          const std::vector<std::string>& pipeline_files, bool strict) {
   Engine engine;
+  rules::CompileOptions options;
+  options.strict = strict;
+  if (Status st = AddPipelines(pipeline_files, options); !st.ok()) return st.error();
   std::vector<rules::RuleSource> sources;
   if (paths.empty()) {
     for (const EmbeddedFile& f : DefaultRules()) {
@@ -51,8 +73,6 @@ Result<Engine> LoadEngine(const std::vector<std::string>& paths, bool strict) {
   }
   auto catalog = std::make_shared<FieldCatalog>();
   ingest::RegisterAdapterFields(*catalog);
-  rules::CompileOptions options;
-  options.strict = strict;
   rules::CompileReport report;
   auto compiled = rules::CompileRules(sources, catalog, options, report);
   if (!compiled.ok()) return compiled.error();  // the message lists the diagnostics

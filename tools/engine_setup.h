@@ -9,6 +9,7 @@
 #include "tuttle/engine/pipeline.h"
 #include "tuttle/engine/rule_set.h"
 #include "tuttle/ingest/json_record_parser.h"
+#include "tuttle/rules/sigma_loader.h"
 
 namespace tuttle::tools {
 
@@ -18,9 +19,16 @@ struct Engine {
   std::string rules_origin;  // "embedded pack" or the paths
 };
 
-// Loads rules from `paths` (files or folders), or the embedded pack when empty. Rule errors are
-// printed to stderr as file:line:col diagnostics; with `strict` any error fails.
-Result<Engine> LoadEngine(const std::vector<std::string>& paths, bool strict);
+// Reads the processing pipeline files (`--pipeline`, repeatable) into `options.pipelines` and
+// merges their `vars` into `options.placeholders`. Diagnostics go to stderr as file:line:col;
+// any error fails (a pipeline applies whole or not at all).
+Status AddPipelines(const std::vector<std::string>& files, rules::CompileOptions& options);
+
+// Loads rules from `paths` (files or folders), or the embedded pack when empty, through the
+// processing pipelines in `pipeline_files`. Rule errors are printed to stderr as file:line:col
+// diagnostics; with `strict` any error fails.
+Result<Engine> LoadEngine(const std::vector<std::string>& paths,
+                          const std::vector<std::string>& pipeline_files, bool strict);
 
 // "612 records (598.1 KB), 611 events, ... 12,345 events/s".
 std::string Summary(const PipelineStats& stats, int threads);

@@ -33,15 +33,22 @@ constexpr int kDemoPartitions = 3;
 
 struct CommonOptions {
   std::vector<std::string> rules;
+  std::vector<std::string> pipelines;
   std::string store;
   int threads = 0;
   std::string lateness = "30s";
   bool strict = false;
 };
 
+void AddPipelineOption(CLI::App* cmd, std::vector<std::string>& pipelines) {
+  cmd->add_option("-p,--pipeline", pipelines,
+                  "Processing pipeline YAML applied to every rule (repeatable; docs/rules.md)");
+}
+
 void AddCommon(CLI::App* cmd, CommonOptions& o) {
   cmd->add_option("-r,--rules", o.rules,
                   "Sigma rule files or folders (repeatable); default: the embedded rule pack");
+  AddPipelineOption(cmd, o.pipelines);
   cmd->add_option("-t,--threads", o.threads, "Worker threads; default: one per core")
       ->check(CLI::Range(0, 1024));
   cmd->add_option("--lateness", o.lateness,
@@ -117,7 +124,7 @@ Status FeedDemoTopic(const std::string& brokers, const std::string& sample_path)
 int Run(const RunOptions& o) {
   auto pipeline_options = MakePipelineOptions(o.common);
   if (!pipeline_options.ok()) return Fail(pipeline_options.error());
-  auto engine = LoadEngine(o.common.rules, o.common.strict);
+  auto engine = LoadEngine(o.common.rules, o.common.pipelines, o.common.strict);
   if (!engine.ok()) return Fail(engine.error());
 
   std::unique_ptr<ingest::MockCluster> cluster;
@@ -184,7 +191,7 @@ struct ReplayOptions {
 int Replay(const ReplayOptions& o) {
   auto pipeline_options = MakePipelineOptions(o.common);
   if (!pipeline_options.ok()) return Fail(pipeline_options.error());
-  auto engine = LoadEngine(o.common.rules, o.common.strict);
+  auto engine = LoadEngine(o.common.rules, o.common.pipelines, o.common.strict);
   if (!engine.ok()) return Fail(engine.error());
   auto source = ingest::FileSource::Open(o.files);
   if (!source.ok()) return Fail(source.error());
@@ -263,6 +270,7 @@ int main(int argc, char** argv) {
                "Hyperscan patterns and databases, compile time. Exit 1 on any error");
   check_cmd->add_option("paths", check.paths, "Rule files or folders")->required();
   check_cmd->add_flag("-l,--list", check.list, "List every loaded rule");
+  AddPipelineOption(check_cmd, check.pipelines);
   RulesTestOptions test;
   CLI::App* test_cmd = rules_cmd->add_subcommand(
       "test", "Load the rules under PATH and run the rule tests (*.test.yml) found there "
@@ -270,6 +278,7 @@ int main(int argc, char** argv) {
   test_cmd->add_option("paths", test.paths, "Folders or files with rules and rule tests")
       ->required();
   test_cmd->add_flag("-v,--verbose", test.verbose, "Print passing tests too");
+  AddPipelineOption(test_cmd, test.pipelines);
 
   CLI::App* version_cmd = app.add_subcommand("version", "Print the version");
 

@@ -1,10 +1,14 @@
 #include "rules_command.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <map>
 
 #include <fmt/format.h>
 
+#include "engine_setup.h"
 #include "rule_tests.h"
+#include "tuttle/rules/log_sources.h"
 #include "tuttle/ingest/json_record_parser.h"
 #include "tuttle/rules/sigma_loader.h"
 
@@ -17,14 +21,17 @@ struct Loaded {
   size_t files = 0;
 };
 
-Result<Loaded> Load(const std::vector<std::string>& paths) {
+Result<Loaded> Load(const std::vector<std::string>& paths,
+                    const std::vector<std::string>& pipelines) {
+  rules::CompileOptions options;
+  if (Status st = AddPipelines(pipelines, options); !st.ok()) return st.error();
   auto sources = rules::ReadRuleSources(paths);
   if (!sources.ok()) return sources.error();
   Loaded out;
   out.files = sources->size();
   auto catalog = std::make_shared<FieldCatalog>();
   ingest::RegisterAdapterFields(*catalog);
-  auto rs = rules::CompileRules(*sources, catalog, {}, out.report);
+  auto rs = rules::CompileRules(*sources, catalog, options, out.report);
   if (!rs.ok()) return rs.error();
   out.rules = std::move(*rs);
   return out;
@@ -50,7 +57,7 @@ std::string HumanBytes(size_t bytes) {
 }  // namespace
 
 int RulesCheck(const RulesCheckOptions& o) {
-  auto loaded = Load(o.paths);
+  auto loaded = Load(o.paths, o.pipelines);
   if (!loaded.ok()) {
     fmt::print(stderr, "tuttle: error: {}\n", loaded.error().message());
     return 1;
@@ -69,18 +76,42 @@ int RulesCheck(const RulesCheckOptions& o) {
                  c.info->file, c.info->line);
     }
   }
+  // One line for rules no adapter feeds (SigmaHQ has thousands of Windows rules), not a warning
+  // per rule; near misses of the built-in log sources are warned per rule by the compiler.
+  std::map<std::string, size_t> unfed;  // log source -> rules
+  size_t unfed_total = 0;
+  for (const auto& d : loaded->rules.detections) {
+    if (rules::FitsBuiltinLogSource(d.logsource)) continue;
+    ++unfed_total;
+    ++unfed[LogSourceText(d.logsource)];
+  }
+  if (unfed_total > 0) {
+    std::vector<std::pair<size_t, std::string>> top;
+    for (const auto& [source, n] : unfed) top.emplace_back(n, source);
+    std::sort(top.begin(), top.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::vector<std::string> shown;
+    for (size_t i = 0; i < top.size() && i < 3; ++i) {
+      shown.push_back(fmt::format("{} {}", top[i].first, top[i].second));
+    }
+    fmt::print(
+        "-- {} of {} detection rules target log sources no built-in adapter produces ({}{}); "
+        "they match nothing unless a processing pipeline (--pipeline) rewrites their log "
+        "source\n",
+        unfed_total, r.rules_loaded, fmt::join(shown, ", "), top.size() > 3 ? ", ..." : "");
+  }
   fmt::print(
-      "-- {} files: {} detection rules and {} correlations loaded, {} skipped ({} errors, {} "
+      "-- {} files: {} detection rules and {} correlations loaded{}, {} skipped ({} errors, {} "
       "warnings); {} Hyperscan patterns in {} databases of {} (largest {}); {} value checks; "
       "compiled in {:.3f} s\n",
-      loaded->files, r.rules_loaded, r.correlations_loaded, r.rules_skipped, r.errors(),
-      r.warnings(), r.patterns, r.databases, HumanBytes(r.database_bytes),
+      loaded->files, r.rules_loaded, r.correlations_loaded,
+      r.filters_loaded > 0 ? fmt::format(", {} filters", r.filters_loaded) : "", r.rules_skipped,
+      r.errors(), r.warnings(), r.patterns, r.databases, HumanBytes(r.database_bytes),
       HumanBytes(r.largest_database_bytes), r.value_checks, r.compile_seconds);
   return r.errors() > 0 ? 1 : 0;
 }
 
 int RulesTest(const RulesTestOptions& o) {
-  auto loaded = Load(o.paths);
+  auto loaded = Load(o.paths, o.pipelines);
   if (!loaded.ok()) {
     fmt::print(stderr, "tuttle: error: {}\n", loaded.error().message());
     return 1;

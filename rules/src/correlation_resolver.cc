@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "rule_processor.h"
 #include "text_util.h"
 
 namespace tuttle::rules {
@@ -155,6 +156,27 @@ int CorrelationResolver::StepOf(const std::vector<size_t>& steps, const std::str
 
 bool CorrelationResolver::FieldFor(const ParsedCorrelation& c, const NameRef& name,
                                    size_t detection, std::string& out) {
+  if (!FieldAsWritten(c, name, detection, out)) return false;
+  // The field is read from the rule's events: renamed as the pipelines rename the rule's fields.
+  const RuleTransform* transform = detections_[detection].transform.get();
+  if (transform == nullptr) return true;
+  FieldMapping mapped = transform->Map(out, -1, /*renaming_only=*/true);
+  if (mapped.names.size() > 1) {
+    const RuleInfo& info = *detections_[detection].info;
+    diagnostics_.push_back(Diagnostic{
+        c.info->file, name.where.line, name.where.column, Diagnostic::Severity::kWarning,
+        fmt::format("a pipeline maps field '{}' of rule '{}' to {} fields; the correlation reads "
+                    "the first, '{}'",
+                    out, info.name.empty() ? info.id : info.name, mapped.names.size(),
+                    mapped.names.front()),
+        "map correlation fields one-to-one, or use an alias"});
+  }
+  if (!mapped.names.empty()) out = std::move(mapped.names.front());
+  return true;
+}
+
+bool CorrelationResolver::FieldAsWritten(const ParsedCorrelation& c, const NameRef& name,
+                                         size_t detection, std::string& out) {
   for (const auto& alias : c.aliases) {
     if (alias.name.text != name.text) continue;
     const RuleInfo& info = *detections_[detection].info;

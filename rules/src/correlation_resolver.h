@@ -56,8 +56,12 @@ class CorrelationResolver {
 
  private:
   int StepOf(const std::vector<size_t>& steps, const std::string& name) const;
+  // The field read for group-by or value name `name` in events of `detection`: the alias's
+  // field or the name itself (FieldAsWritten), renamed by the rule's pipelines.
   bool FieldFor(const ParsedCorrelation& c, const NameRef& name, size_t detection,
                 std::string& out);
+  bool FieldAsWritten(const ParsedCorrelation& c, const NameRef& name, size_t detection,
+                      std::string& out);
   std::vector<std::string_view> KnownNames() const;
 
   const std::unordered_map<std::string, RuleTarget>& targets_;

@@ -13,8 +13,10 @@
 #include "correlation_resolver.h"
 #include "database_builder.h"
 #include "hyperscan_detector.h"
+#include "rule_processor.h"
 #include "sigma_parser.h"
 #include "text_util.h"
+#include "tuttle/rules/log_sources.h"
 
 namespace tuttle::rules {
 namespace {
@@ -153,6 +155,74 @@ Result<std::unique_ptr<HyperscanDetector>> BuildDetector(const PredicateTable& p
   return HyperscanDetector::Create(std::move(spec));
 }
 
+std::string LogSourceText(const LogSourceSpec& l) {
+  std::vector<std::string> parts;
+  if (!l.product.empty()) parts.push_back("product: " + l.product);
+  if (!l.service.empty()) parts.push_back("service: " + l.service);
+  if (!l.category.empty()) parts.push_back("category: " + l.category);
+  return parts.empty() ? std::string("{}") : fmt::format("{{{}}}", fmt::join(parts, ", "));
+}
+
+// Sigma filters: each one ANDs its condition into the detection rules it names whose log source
+// (as written, before pipelines, as pySigma applies filters) it contains. A rule whose filter a
+// pipeline refuses is dropped.
+void ApplyFilters(SigmaParser& parser, const std::unordered_map<std::string, RuleTarget>& targets,
+                  std::vector<bool>& alive, Diagnostics& diagnostics) {
+  std::vector<ParsedDetection>& detections = parser.detections();
+  std::vector<std::string_view> known;
+  for (const auto& [name, target] : targets) {
+    if (target.kind == RuleTarget::Kind::kDetection) known.push_back(name);
+  }
+  std::sort(known.begin(), known.end());  // deterministic hints
+  for (const ParsedFilter& f : parser.filters()) {
+    auto warn = [&](const NameRef& ref, std::string message, std::string hint) {
+      diagnostics.push_back(Diagnostic{f.info->file, ref.where.line, ref.where.column,
+                                       Diagnostic::Severity::kWarning, std::move(message),
+                                       std::move(hint)});
+    };
+    std::vector<bool> done(detections.size(), false);
+    auto apply = [&](size_t i) {
+      if (done[i] || !alive[i]) return;
+      done[i] = true;
+      if (!parser.ApplyFilter(f, detections[i])) alive[i] = false;
+    };
+    if (f.all_rules) {
+      for (size_t i = 0; i < detections.size(); ++i) {
+        if (LogSourceContains(f.logsource, detections[i].written_logsource)) apply(i);
+      }
+      continue;
+    }
+    for (const NameRef& ref : f.rules) {
+      auto it = targets.find(ref.text);
+      if (it == targets.end()) {
+        std::string hint = DidYouMean(ref.text, known);
+        warn(ref, fmt::format("filter '{}' names rule '{}', which is not loaded", f.info->title,
+                              ref.text),
+             hint.empty() ? "the filter applies to the rules it names that are loaded" : hint);
+        continue;
+      }
+      const RuleTarget& target = it->second;
+      if (target.kind == RuleTarget::Kind::kCorrelation) {
+        warn(ref, fmt::format("filter '{}' names correlation rule '{}'", f.info->title, ref.text),
+             "filters apply to detection rules; name the rules the correlation references");
+        continue;
+      }
+      if (target.kind == RuleTarget::Kind::kSkipped) continue;  // its errors are reported
+      const ParsedDetection& d = detections[target.index];
+      if (!LogSourceContains(f.logsource, d.written_logsource)) {
+        warn(ref,
+             fmt::format("filter '{}' does not apply to rule '{}' ({}:{}): the rule's log source "
+                         "{} does not fit the filter's {}",
+                         f.info->title, ref.text, d.info->file, d.info->line,
+                         LogSourceText(d.written_logsource), LogSourceText(f.logsource)),
+             "each field the filter's logsource sets must equal the rule's");
+        continue;
+      }
+      apply(target.index);
+    }
+  }
+}
+
 }  // namespace
 
 size_t CompileReport::errors() const {
@@ -221,7 +291,8 @@ Result<RuleSet> CompileRules(const std::vector<RuleSource>& sources,
 
   // 1. Parse every document of every file.
   PredicateTable predicates;
-  SigmaParser parser(predicates, report.diagnostics, options.placeholders);
+  const PipelineSet pipelines(options.pipelines);
+  SigmaParser parser(predicates, report.diagnostics, options.placeholders, &pipelines);
   for (const RuleSource& source : sources) parser.Parse(source);
   std::vector<ParsedDetection>& detections = parser.detections();
   const std::vector<ParsedCorrelation>& correlations = parser.correlations();
@@ -233,6 +304,19 @@ Result<RuleSet> CompileRules(const std::vector<RuleSource>& sources,
   std::unordered_map<std::string, RuleTarget> targets;
   IndexRules(detections, correlations, parser.skipped_rules(), alive, correlation_alive, targets,
              report.diagnostics);
+  report.filters_loaded = parser.filters().size();
+  ApplyFilters(parser, targets, alive, report.diagnostics);
+  for (size_t i = 0; i < detections.size(); ++i) {
+    if (!alive[i]) continue;
+    if (auto miss = NearMissLogSource(detections[i].logsource)) {
+      const ParsedDetection& d = detections[i];
+      const SourceLocation at = d.logsource_at.line > 0 ? d.logsource_at
+                                                         : SourceLocation{d.info->line, 1};
+      report.diagnostics.push_back(Diagnostic{d.info->file, at.line, at.column,
+                                              Diagnostic::Severity::kWarning, miss->message,
+                                              miss->hint});
+    }
+  }
 
   // 3. Hyperscan databases; rules whose patterns Hyperscan refuses are dropped.
   DatabaseBuilder databases(predicates, detections, alive, report.diagnostics,

@@ -6,6 +6,7 @@
 
 #include "condition.h"
 #include "modifiers.h"
+#include "rule_processor.h"
 #include "sigma_value.h"
 #include "text_util.h"
 #include "value_test.h"
@@ -43,21 +44,129 @@ bool ParseBool(const YAML::Node& node, bool& out) {
   return false;
 }
 
+const Placeholders& NoPlaceholders() {
+  static const Placeholders kNone;
+  return kNone;
+}
+
 // Parses one YAML document (a detection or a correlation rule) of a file.
 class DocumentParser {
  public:
   DocumentParser(const RuleSource& source, FileDiagnostics& diag, PredicateTable& predicates,
-                 const Placeholders& placeholders)
-      : source_(source), diag_(diag), predicates_(predicates), placeholders_(placeholders) {}
+                 const Placeholders& placeholders = NoPlaceholders(), Diagnostics* all = nullptr,
+                 const PipelineSet* pipelines = nullptr)
+      : source_(source),
+        diag_(diag),
+        predicates_(predicates),
+        placeholders_(placeholders),
+        all_(all),
+        pipelines_(pipelines) {}
 
   void ParseDetection(const YAML::Node& doc, const std::vector<MapEntry>& top,
                       ParsedDetection& out) {
+    const size_t errors_before = diag_.errors();
     out.info = ParseInfo(doc, top);
     ParseLogSource(doc, top, out.logsource);
+    out.written_logsource = out.logsource;
+    if (const MapEntry* logsource = FindEntry(top, "logsource")) {
+      out.logsource_at = diag_.Locate(logsource->value);
+    }
+    if (pipelines_ != nullptr && !pipelines_->empty()) {
+      out.transform = pipelines_->ForRule(*out.info, out.logsource);
+      out.logsource = out.transform->logsource;
+      transform_ = out.transform.get();
+      for (const PipelineSet::Entry* failure : out.transform->failures) {
+        diag_.Error(doc, failure->item->message,
+                    "the rule is refused by " + DescribeItem(*failure->program, *failure->item));
+      }
+      if (!out.transform->failures.empty()) return;
+    }
     const MapEntry* detection = FindEntry(top, "detection");
     ParseDetectionSection(*detection, out);
+    if (transform_ != nullptr && diag_.errors() == errors_before) AddConditions(doc, out);
     out.pattern_sites = std::move(sites_);
   }
+
+  // Filters.
+  void ParseFilter(const YAML::Node& doc, const std::vector<MapEntry>& top, ParsedFilter& out) {
+    const size_t errors_before = diag_.errors();
+    out.info = ParseInfo(doc, top);
+    out.source = &source_;
+    if (FindEntry(top, "logsource") == nullptr) {
+      diag_.Error(doc, "the filter has no 'logsource'",
+                  "give the log source of the rules it tunes, e.g. {product: falco}");
+    } else {
+      ParseLogSource(doc, top, out.logsource);
+    }
+    const MapEntry& section = *FindEntry(top, "filter");
+    if (!section.value.IsMap()) {
+      diag_.Error(section.value,
+                  fmt::format("'filter' must be a map, not {}", NodeKindName(section.value)),
+                  "give it 'rules', search identifiers and a 'condition'");
+      return;
+    }
+    out.filter = section.value;
+    const std::vector<MapEntry> entries = ReadMap(section.value, diag_);
+    const MapEntry* rules = FindEntry(entries, "rules");
+    if (rules == nullptr) {
+      diag_.Error(section.key_node, "the filter has no 'rules'",
+                  "name the rules it applies to by id or name, or write 'rules: any'");
+    } else if (rules->value.IsScalar() && (EqualsIgnoreCase(rules->value.Scalar(), "any") ||
+                                           EqualsIgnoreCase(rules->value.Scalar(), "all"))) {
+      out.all_rules = true;
+    } else {
+      out.rules = ReadNames(*rules, "rules");
+      if (out.rules.empty() && diag_.errors() == errors_before) {
+        diag_.Error(rules->value, "'rules' is empty",
+                    "name the rules it applies to by id or name, or write 'rules: any'");
+      }
+    }
+    // Checked once here, on a scratch table; ApplyFilter parses it again for each rule.
+    PredicateTable scratch;
+    DocumentParser check(source_, diag_, scratch);
+    BoolExpr unused;
+    check.ParseFilterSection(section, entries, unused);
+  }
+
+  // The selections and condition of a filter's `filter` map.
+  bool ParseFilterSection(const MapEntry& section, const std::vector<MapEntry>& entries,
+                          BoolExpr& out) {
+    std::vector<std::string> names;
+    std::vector<BoolExpr> definitions;
+    const MapEntry* condition = nullptr;
+    for (const MapEntry& e : entries) {
+      if (e.key == "condition") {
+        condition = &e;
+      } else if (e.key != "rules") {
+        names.push_back(e.key);
+        definitions.push_back(ParseSearch(e));
+      }
+    }
+    if (condition == nullptr) {
+      diag_.Error(section.key_node, "the filter has no 'condition'",
+                  names.empty() ? "" : fmt::format("e.g. 'condition: not {}'", names.front()));
+      return false;
+    }
+    if (!condition->value.IsScalar()) {
+      diag_.Error(condition->value,
+                  fmt::format("a filter's 'condition' must be text, not {}",
+                              NodeKindName(condition->value)),
+                  "a filter has exactly one condition");
+      return false;
+    }
+    BoolExpr parsed;
+    if (!ParseConditionText(condition->value, names, parsed)) return false;
+    out = SubstituteIdentifiers(parsed, definitions);
+    return true;
+  }
+
+  // Field names from now on go through `transform`'s field transformations after `after`.
+  void SetTransform(const RuleTransform* transform, long after) {
+    transform_ = transform;
+    after_ = after;
+  }
+  BoolExpr FieldMap(const YAML::Node& map) { return ParseFieldMap(map); }
+  std::vector<std::pair<uint32_t, SourceLocation>> TakeSites() { return std::move(sites_); }
 
   void ParseCorrelation(const YAML::Node& doc, const std::vector<MapEntry>& top,
                         ParsedCorrelation& out) {
@@ -274,6 +383,34 @@ class DocumentParser {
                                      definitions);
   }
 
+  // The pipelines' add_condition items: `(added) and (rule condition)`, or `not (added) and ...`.
+  void AddConditions(const YAML::Node& doc, ParsedDetection& out) {
+    for (const size_t position : transform_->add_conditions) {
+      const PipelineSet::Entry& entry = transform_->set().entries()[position];
+      const RuleSource& pipeline = entry.program->source;
+      Diagnostics scratch;
+      FileDiagnostics pipeline_diag(pipeline.path, pipeline.text,
+                                    all_ != nullptr ? *all_ : scratch);
+      std::vector<std::pair<uint32_t, SourceLocation>> sites;
+      BoolExpr added = entry.conditions.IsMap()
+                           ? ParseFieldMapNode(pipeline, entry.conditions, pipeline_diag,
+                                               predicates_, transform_, static_cast<long>(position),
+                                               &sites)
+                           : BoolExpr::Const(false);
+      if (!entry.conditions.IsMap() || pipeline_diag.errors() > 0) {
+        diag_.Error(doc, "a condition the processing pipeline adds cannot be compiled",
+                    DescribeItem(*entry.program, *entry.item));
+        return;
+      }
+      // Sites in the pipeline file are pinned on the rule, which is what a refusal drops.
+      for (const auto& site : sites) {
+        sites_.emplace_back(site.first, SourceLocation{out.info->line, 1});
+      }
+      if (entry.item->negated) added = BoolExpr::Not(std::move(added));
+      out.expr = BoolExpr::Nary(BoolExpr::Op::kAnd, {std::move(added), std::move(out.expr)});
+    }
+  }
+
   bool ParseConditionText(const YAML::Node& node, const std::vector<std::string>& names,
                           BoolExpr& out) {
     ConditionError error;
@@ -324,8 +461,33 @@ class DocumentParser {
       return BoolExpr::Const(false);
     }
     std::vector<BoolExpr> clauses;
-    for (const MapEntry& e : ReadMap(map, diag_)) clauses.push_back(ParseClause(e));
+    for (const MapEntry& e : ReadMap(map, diag_)) {
+      if (std::optional<BoolExpr> clause = MappedClause(e)) clauses.push_back(std::move(*clause));
+    }
+    // A map whose items a pipeline dropped (drop_detection_item) requires nothing: true.
     return BoolExpr::Nary(BoolExpr::Op::kAnd, std::move(clauses));
+  }
+
+  // One `field|modifiers: values` item, its field name mapped by the pipelines: several names
+  // are ORed; nullopt when a pipeline drops the item.
+  std::optional<BoolExpr> MappedClause(const MapEntry& e) {
+    std::string field = e.key.substr(0, e.key.find('|'));
+    if (transform_ == nullptr || field.empty()) return ParseClause(e, field);
+    const FieldMapping mapped = transform_->Map(field, after_);
+    if (mapped.failure != nullptr) {
+      const ProcessingItem& item = *mapped.failure->item;
+      diag_.Error(e.key_node, item.message,
+                  "the field is refused by " + DescribeItem(*mapped.failure->program, item));
+      return BoolExpr::Const(false);
+    }
+    if (mapped.names.empty()) return std::nullopt;
+    std::vector<BoolExpr> alternatives;
+    for (const std::string& name : mapped.names) {
+      const size_t errors = diag_.errors();
+      alternatives.push_back(ParseClause(e, name));
+      if (diag_.errors() > errors) break;  // the same errors for every name: report them once
+    }
+    return BoolExpr::Nary(BoolExpr::Op::kOr, std::move(alternatives));
   }
 
   // A plain keyword: a case-insensitive substring of the raw record.
@@ -476,9 +638,9 @@ class DocumentParser {
     return ok;
   }
 
-  BoolExpr ParseClause(const MapEntry& e) {
+  // `field`: the field name of `e.key`, as processing pipelines map it (MappedClause).
+  BoolExpr ParseClause(const MapEntry& e, const std::string& field) {
     const size_t bar = e.key.find('|');
-    const std::string field = e.key.substr(0, bar);
     ValueSpec spec;
     if (bar != std::string::npos && !ParseModifiers(e, bar, spec)) return BoolExpr::Const(false);
     const bool raw = field.empty();
@@ -649,6 +811,12 @@ class DocumentParser {
         }
         p.kind = PredicateKind::kFieldref;
         p.ref.other = other;
+        // The referenced field is named in the rule's taxonomy too: pipelines map it (to its
+        // first name, when a mapping gives several).
+        if (transform_ != nullptr) {
+          const FieldMapping mapped = transform_->Map(other, after_);
+          if (!mapped.names.empty()) p.ref.other = mapped.names.front();
+        }
         p.ref.position = spec.position;
         p.ref.cased = spec.cased;
         break;
@@ -845,6 +1013,10 @@ class DocumentParser {
   FileDiagnostics& diag_;
   PredicateTable& predicates_;
   const Placeholders& placeholders_;
+  Diagnostics* all_;  // every file's diagnostics, for those located in pipeline files
+  const PipelineSet* pipelines_;
+  const RuleTransform* transform_ = nullptr;
+  long after_ = -1;  // see SetTransform
   std::vector<std::pair<uint32_t, SourceLocation>> sites_;
 };
 
@@ -869,9 +1041,10 @@ void SigmaParser::Parse(const RuleSource& source) {
   for (const YAML::Node& doc : documents) {
     if (doc.IsNull()) continue;  // an empty document, e.g. after a trailing '---'
     const size_t errors_before = diag.errors();
-    DocumentParser parser(source, diag, predicates_, placeholders_);
+    DocumentParser parser(source, diag, predicates_, placeholders_, &diagnostics_, pipelines_);
     std::optional<ParsedDetection> detection;
     std::optional<ParsedCorrelation> correlation;
+    std::optional<ParsedFilter> filter;
     try {
       if (!doc.IsMap()) {
         diag.Error(doc, fmt::format("a Sigma rule must be a YAML map, not {}", NodeKindName(doc)));
@@ -887,7 +1060,7 @@ void SigmaParser::Parse(const RuleSource& source) {
         } else if (has_detection) {
           parser.ParseDetection(doc, top, detection.emplace());
         } else if (FindEntry(top, "filter") != nullptr) {
-          diag.Error(doc, "Sigma filters are not supported yet");
+          parser.ParseFilter(doc, top, filter.emplace());
         } else if (FindEntry(top, "action") != nullptr) {
           diag.Error(doc, "legacy rule collections ('action: global') are not supported",
                      "write each rule as a complete document");
@@ -916,8 +1089,49 @@ void SigmaParser::Parse(const RuleSource& source) {
       detections_.push_back(std::move(*detection));
     } else if (correlation) {
       correlations_.push_back(std::move(*correlation));
+    } else if (filter) {
+      filters_.push_back(std::move(*filter));
     }
   }
+}
+
+bool SigmaParser::ApplyFilter(const ParsedFilter& filter, ParsedDetection& target) {
+  FileDiagnostics diag(filter.source->path, filter.source->text, diagnostics_);
+  DocumentParser parser(*filter.source, diag, predicates_, placeholders_);
+  parser.SetTransform(target.transform.get(), -1);
+  BoolExpr expr;
+  try {
+    const MapEntry section{"filter", YAML::Node(), filter.filter};
+    if (!parser.ParseFilterSection(section, ReadMap(filter.filter, diag), expr) ||
+        diag.errors() > 0) {
+      return false;
+    }
+  } catch (const YAML::Exception& e) {
+    diag.Error(FileDiagnostics::Locate(e.mark), "unexpected YAML structure: " + e.msg);
+    return false;
+  }
+  // Sites in the filter file are pinned on the rule, which is what a refusal drops.
+  for (const auto& site : parser.TakeSites()) {
+    target.pattern_sites.emplace_back(site.first, SourceLocation{target.info->line, 1});
+  }
+  target.expr = BoolExpr::Nary(BoolExpr::Op::kAnd, {std::move(target.expr), std::move(expr)});
+  return true;
+}
+
+BoolExpr ParseFieldMapNode(const RuleSource& source, const YAML::Node& map, FileDiagnostics& diag,
+                           PredicateTable& predicates, const RuleTransform* transform, long after,
+                           std::vector<std::pair<uint32_t, SourceLocation>>* sites) {
+  DocumentParser parser(source, diag, predicates);
+  parser.SetTransform(transform, after);
+  BoolExpr expr;
+  try {
+    expr = parser.FieldMap(map);
+  } catch (const YAML::Exception& e) {
+    diag.Error(FileDiagnostics::Locate(e.mark), "unexpected YAML structure: " + e.msg);
+    return BoolExpr::Const(false);
+  }
+  if (sites != nullptr) *sites = parser.TakeSites();
+  return expr;
 }
 
 }  // namespace tuttle::rules

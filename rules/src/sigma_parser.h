@@ -19,9 +19,17 @@
 
 namespace tuttle::rules {
 
+class PipelineSet;
+class RuleTransform;
+
 struct ParsedDetection {
   std::shared_ptr<RuleInfo> info;
-  LogSourceSpec logsource;
+  LogSourceSpec logsource;          // after the pipelines' change_logsource
+  LogSourceSpec written_logsource;  // as written: what filters are matched against
+  SourceLocation logsource_at;      // of the `logsource` map, when written
+  // What the processing pipelines do to the rule; null when there are none. Filters applied to
+  // the rule and correlation fields read from its events go through its field transformations.
+  std::shared_ptr<const RuleTransform> transform;
   BoolExpr expr;  // over PredicateTable ids
   // Where each pattern predicate is first written in the rule, for errors found when Hyperscan
   // compiles the databases.
@@ -54,6 +62,17 @@ struct ParsedCorrelation {
   bool generate = false;
 };
 
+// A Sigma filter (sigma-filters-specification.md), checked; applied to the rules it names once
+// every file is parsed, since it may name rules of later files.
+struct ParsedFilter {
+  std::shared_ptr<RuleInfo> info;  // title, id, file, line
+  LogSourceSpec logsource;
+  bool all_rules = false;  // `rules: any` (or `all`), as pySigma reads it
+  std::vector<NameRef> rules;
+  const RuleSource* source = nullptr;
+  YAML::Node filter;  // the `filter` map, parsed again for each rule it applies to
+};
+
 // A rule document skipped for errors, as far as it was read: references to it can say why they
 // fail.
 struct SkippedRule {
@@ -62,17 +81,26 @@ struct SkippedRule {
 
 class SigmaParser {
  public:
-  // `placeholders` fill `expand` values; the parser keeps a reference.
+  // `placeholders` fill `expand` values; `pipelines` apply to every detection rule and may be
+  // null. Both must outlive the parser.
   SigmaParser(PredicateTable& predicates, Diagnostics& diagnostics,
-              const Placeholders& placeholders)
-      : predicates_(predicates), diagnostics_(diagnostics), placeholders_(placeholders) {}
+              const Placeholders& placeholders, const PipelineSet* pipelines = nullptr)
+      : predicates_(predicates),
+        diagnostics_(diagnostics),
+        placeholders_(placeholders),
+        pipelines_(pipelines) {}
 
-  // Parses every document of `source`; rules without errors are appended to detections() and
-  // correlations().
+  // Parses every document of `source`; rules without errors are appended to detections(),
+  // correlations() and filters(). REQUIRES: `source` outlives the parser (filters keep it).
   void Parse(const RuleSource& source);
+
+  // ANDs the condition of `filter` to `target`'s detection, its fields mapped by the target's
+  // pipelines. Returns false (with located errors) when a pipeline refuses a field of the filter.
+  bool ApplyFilter(const ParsedFilter& filter, ParsedDetection& target);
 
   std::vector<ParsedDetection>& detections() { return detections_; }
   std::vector<ParsedCorrelation>& correlations() { return correlations_; }
+  const std::vector<ParsedFilter>& filters() const { return filters_; }
   // Documents skipped because of an error (a file whose YAML does not parse counts once).
   size_t skipped() const { return skipped_; }
   // The skipped rules whose metadata could be read.
@@ -82,11 +110,21 @@ class SigmaParser {
   PredicateTable& predicates_;
   Diagnostics& diagnostics_;
   const Placeholders& placeholders_;
+  const PipelineSet* pipelines_;
   std::vector<ParsedDetection> detections_;
   std::vector<ParsedCorrelation> correlations_;
+  std::vector<ParsedFilter> filters_;
   size_t skipped_ = 0;
   std::vector<SkippedRule> skipped_rules_;
 };
+
+// Parses `map` as a map of fields (clauses ANDed) in a rule read from `source`, e.g. the
+// `conditions` of add_condition. Field names go through `transform`'s field transformations
+// after position `after` (see RuleTransform::Map); `transform` may be null. Pattern sites are
+// appended to `sites` when not null.
+BoolExpr ParseFieldMapNode(const RuleSource& source, const YAML::Node& map, FileDiagnostics& diag,
+                           PredicateTable& predicates, const RuleTransform* transform, long after,
+                           std::vector<std::pair<uint32_t, SourceLocation>>* sites);
 
 // The id given to a rule that has none (see sigma_loader.h).
 std::string DerivedRuleId(std::string_view path, std::string_view title);

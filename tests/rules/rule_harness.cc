@@ -40,6 +40,10 @@ Harness::Harness(const std::string& yaml, const CompileOptions& options) {
   Compile({RuleSource{"rules/test.yml", yaml}}, options);
 }
 
+Harness::Harness(const std::vector<RuleSource>& sources, const CompileOptions& options) {
+  Compile(sources, options);
+}
+
 void Harness::Compile(const std::vector<RuleSource>& sources, const CompileOptions& options) {
   auto catalog = std::make_shared<FieldCatalog>();
   Result<RuleSet> set = CompileRules(sources, catalog, options, report_);

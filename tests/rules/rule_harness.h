@@ -38,6 +38,8 @@ class Harness {
   explicit Harness(const std::vector<RuleSource>& sources, bool strict = false);
   // Compiles one file "rules/test.yml" holding `yaml` with `options`.
   Harness(const std::string& yaml, const CompileOptions& options);
+  // With processing pipelines and other options.
+  Harness(const std::vector<RuleSource>& sources, const CompileOptions& options);
 
   bool ok() const { return set_ != nullptr; }
   const std::string& error() const { return error_; }

@@ -307,5 +307,92 @@ TEST(TuttleCli, ReportsBadInputClearly) {
   EXPECT_NE(usage.exit_code, 0);
 }
 
+// A Sigma rule in the Linux process_creation taxonomy, run on a Falco alert through
+// rules/pipelines/falco.yml.
+TEST(TuttlePipelines, ReplayAppliesThePipelineToTheRules) {
+  testing::TempDir dir;
+  {
+    std::ofstream(dir.path() / "nmap.yml")
+        << "title: Nmap installed\nname: nmap_installed\nlogsource:\n  product: linux\n"
+           "  category: process_creation\ndetection:\n  sel:\n    Image|endswith: /apt-get\n"
+           "    CommandLine|contains: nmap\n  condition: sel\nlevel: high\n";
+    std::ofstream(dir.path() / "records.jsonl")
+        << R"({"hostname":"node-1","output":"x","output_fields":{"evt.type":"execve","proc.cmdline":"apt-get install -y nmap","proc.exepath":"/usr/bin/apt-get","user.name":"root"},"priority":"Error","rule":"Launch Package Management Process in Container","source":"syscall","time":"2026-03-14T09:18:13.403893368Z"})"
+        << "\n"
+        << R"({"hostname":"node-1","output":"x","output_fields":{"evt.type":"execve","proc.cmdline":"apt-get install -y jq","proc.exepath":"/usr/bin/apt-get","user.name":"root"},"priority":"Error","rule":"Launch Package Management Process in Container","source":"syscall","time":"2026-03-14T09:18:14Z"})"
+        << "\n";
+  }
+  const std::string pipeline = (testing::SourceDir() / "rules/pipelines/falco.yml").string();
+  const std::string rules = (dir.path() / "nmap.yml").string();
+  const std::string records = (dir.path() / "records.jsonl").string();
+  const ProcessResult with = RunProcess(
+      {TuttleBinary(), "replay", "--pipeline", pipeline, "--rules", rules, records});
+  ASSERT_EQ(with.exit_code, 0) << with.err;
+  const auto alerts = JsonLines(with.out);
+  ASSERT_EQ(alerts.size(), 1u) << with.out;
+  EXPECT_EQ(RuleName(alerts[0]), "nmap_installed");
+  // Without the pipeline the rule reads fields and a log source Falco records do not have.
+  const ProcessResult without = RunProcess({TuttleBinary(), "replay", "--rules", rules, records});
+  ASSERT_EQ(without.exit_code, 0) << without.err;
+  EXPECT_TRUE(JsonLines(without.out).empty()) << without.out;
+  // rules check and rules test take it too.
+  const ProcessResult check =
+      RunProcess({TuttleBinary(), "rules", "check", "--pipeline", pipeline, rules});
+  EXPECT_EQ(check.exit_code, 0) << check.out;
+  EXPECT_EQ(check.out.find("no built-in adapter"), std::string::npos) << check.out;
+}
+
+TEST(TuttlePipelines, BadPipelineFileIsALocatedErrorAndFails) {
+  testing::TempDir dir;
+  std::ofstream(dir.path() / "p.yml")
+      << "name: broken\ntransformations:\n  - type: field_name_mapping\n    mappin: {a: b}\n";
+  const std::string pipeline = (dir.path() / "p.yml").string();
+  const std::string pack = (testing::SourceDir() / "rules/pack").string();
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"rules", "check", "--pipeline", pipeline, pack},
+        std::vector<std::string>{"rules", "test", "--pipeline", pipeline, pack},
+        std::vector<std::string>{"replay", "--pipeline", pipeline, "-"}}) {
+    std::vector<std::string> argv = {TuttleBinary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const ProcessResult r = RunProcess(argv);
+    EXPECT_EQ(r.exit_code, 1) << args[0];
+    EXPECT_NE(r.err.find(pipeline + ":4:5: error: 'mappin' is not a parameter of transformation "
+                                    "'field_name_mapping' (hint: its parameters: mapping)"),
+              std::string::npos)
+        << r.err;
+  }
+  const ProcessResult missing =
+      RunProcess({TuttleBinary(), "rules", "check", "--pipeline", "/nonexistent.yml", pack});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("/nonexistent.yml"), std::string::npos) << missing.err;
+}
+
+TEST(TuttleRules, CheckSummarizesUnfedLogSourcesAndWarnsNearMisses) {
+  testing::TempDir dir;
+  {
+    std::ofstream(dir.path() / "win.yml")
+        << "title: W1\nlogsource: {product: windows, category: process_creation}\n"
+           "detection:\n  sel:\n    Image: x\n  condition: sel\n---\n"
+           "title: W2\nlogsource: {product: windows, category: process_creation}\n"
+           "detection:\n  sel:\n    Image: y\n  condition: sel\n";
+    std::ofstream(dir.path() / "k8s.yml")
+        << "title: Typo\nlogsource:\n  product: kubernetes\n  service: adit\n"
+           "detection:\n  sel:\n    verb: create\n  condition: sel\n";
+  }
+  const ProcessResult r = RunProcess({TuttleBinary(), "rules", "check", dir.path().string()});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("k8s.yml:3:3: warning: log source {product: kubernetes, service: adit}: "
+                       "no built-in source has service 'adit' (hint: did you mean 'service: "
+                       "audit'?)"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("-- 3 of 3 detection rules target log sources no built-in adapter "
+                       "produces (2 windows/process_creation, 1 kubernetes/adit)"),
+            std::string::npos)
+      << r.out;
+  // One summary line, not a warning per Windows rule.
+  EXPECT_EQ(r.out.find("win.yml"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace tuttle

@@ -6,8 +6,9 @@
 // `'|all':` form), null values, the modifiers contains, startswith, endswith, all, re (with i, m,
 // s), exists and cased, and the full condition grammar; correlation rules of type event_count,
 // value_count, temporal and temporal_ordered with group-by, aliases, timespan, condition ranges
-// and generate. Other modifiers and value_sum/avg/percentile are rejected with a located
-// diagnostic, and so are correlations of correlations (chains).
+// and generate; Sigma filters (ANDed into the rules they name, see docs/rules.md); processing
+// pipelines (pipeline.h, CompileOptions::pipelines). Other modifiers and value_sum/avg/percentile
+// are rejected with a located diagnostic, and so are correlations of correlations (chains).
 //
 // Matching semantics, where Sigma leaves them to the backend:
 //   - Plain values match the whole field value, ASCII case-insensitively, with `*` and `?`
@@ -36,14 +37,10 @@
 #include "tuttle/engine/field_catalog.h"
 #include "tuttle/engine/result.h"
 #include "tuttle/engine/rule_set.h"
+#include "tuttle/rules/pipeline.h"
+#include "tuttle/rules/rule_source.h"
 
 namespace tuttle::rules {
-
-// One YAML file (one or several documents). `path` names it in diagnostics and derived ids.
-struct RuleSource {
-  std::string path;
-  std::string text;
-};
 
 // Reads rule files. Each entry of `paths` is a file (read whatever its extension) or a
 // directory, searched recursively for *.yml and *.yaml files (names starting with '.' and rule
@@ -58,8 +55,11 @@ struct CompileOptions {
   // Threads compiling Hyperscan databases (one database per field path, so at most that many
   // help). 0 (default): one per core.
   unsigned compile_threads = 0;
+  // Processing pipelines (pipeline.h) applied to every rule and filter before it is compiled, in
+  // ascending priority (equal priorities in this order). Default: none, rules run as written.
+  std::vector<ProcessingPipeline> pipelines;
   // Placeholder name -> values, for the `expand` modifier: `%name%` in a value stands for each of
-  // them. Processing pipelines give them as `vars`.
+  // them. Processing pipelines give them as `vars` (MergePipelineVars).
   std::map<std::string, std::vector<std::string>> placeholders;
 };
 
@@ -68,6 +68,7 @@ struct CompileReport {
   Diagnostics diagnostics;
   size_t rules_loaded = 0;         // detection rules in the rule set
   size_t correlations_loaded = 0;  // correlation rules in the rule set
+  size_t filters_loaded = 0;       // Sigma filters read without error (applied or not)
   // Rule documents not loaded because of an error (a file whose YAML does not parse counts once).
   size_t rules_skipped = 0;
   size_t patterns = 0;         // distinct Hyperscan patterns, over all databases
