@@ -173,7 +173,7 @@ class ParserWorker final : public RecordParser::Worker {
     const FieldValue* kind = String(paths_.kind);
     if (kind != nullptr && kind->text == "Event" && table_.Find(paths_.audit_id) != nullptr) {
       e.format = "k8s_audit";
-      e.log_source = LogSource{"kubernetes", "audit", {}};
+      e.log_source = LogSource{"kubernetes", "audit", "application"};
       time_field_ = "stageTimestamp";
       e.time = Time(paths_.stage_timestamp);
       if (e.time == kNoTime) e.time = Time(paths_.request_received_timestamp);

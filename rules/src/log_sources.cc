@@ -11,7 +11,7 @@ namespace tuttle::rules {
 namespace {
 
 bool Fits(const LogSourceSpec& logsource, const BuiltinLogSource& b) {
-  return logsource.Matches(LogSource{b.product, b.service, {}});
+  return logsource.Matches(LogSource{b.product, b.service, b.category});
 }
 
 std::string Describe(const LogSourceSpec& l) {
@@ -59,19 +59,32 @@ std::optional<LogSourceNearMiss> NearMissLogSource(const LogSourceSpec& logsourc
     }
     return std::nullopt;
   }
-  if (!logsource.category.empty()) {
-    return LogSourceNearMiss{
-        fmt::format("log source {}: no {} records carry a category, so the rule matches nothing",
-                    Describe(logsource), logsource.product),
-        "remove 'category', or rewrite it with a processing pipeline's change_logsource"};
+  std::vector<std::string_view> categories;  // of the rule's product and service
+  for (const BuiltinLogSource& b : kBuiltinLogSources) {
+    if (EqualsIgnoreCase(b.product, logsource.product) &&
+        (logsource.service.empty() || EqualsIgnoreCase(b.service, logsource.service))) {
+      if (!b.category.empty()) categories.push_back(b.category);
+    }
   }
+  if (!logsource.category.empty() &&
+      (logsource.service.empty() || std::find_if(services.begin(), services.end(), [&](auto s) {
+                                      return EqualsIgnoreCase(s, logsource.service);
+                                    }) != services.end())) {
+    return LogSourceNearMiss{
+        fmt::format("log source {}: no {} records carry category '{}', so the rule matches "
+                    "nothing",
+                    Describe(logsource), logsource.product, logsource.category),
+        categories.empty()
+            ? "remove 'category', or rewrite it with a processing pipeline's change_logsource"
+            : fmt::format("their category is {}", fmt::join(categories, ", "))};
+  }
+  // A service one typo away from a built-in one. Other services of a product Tuttle reads
+  // (SigmaHQ's azure signinlogs, say) are, like other products, for a pipeline or another tool.
   std::string hint;
   if (auto closest = ClosestMatch(logsource.service, services)) {
     hint = fmt::format("did you mean 'service: {}'?", *closest);
-  } else if (services.empty()) {
-    hint = fmt::format("{} records carry no service; remove 'service'", logsource.product);
   } else {
-    hint = fmt::format("services of {}: {}", logsource.product, fmt::join(services, ", "));
+    return std::nullopt;
   }
   return LogSourceNearMiss{fmt::format("log source {}: no built-in source has service '{}'",
                                        Describe(logsource), logsource.service),

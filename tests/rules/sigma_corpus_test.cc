@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "support/test_support.h"
+#include "tuttle/rules/pipeline.h"
 #include "tuttle/rules/sigma_loader.h"
 
 namespace tuttle::rules {
@@ -27,7 +28,9 @@ bool KnownReason(const Diagnostic& d) {
   return false;
 }
 
-void LoadCorpus(const char* name, const std::vector<std::string>& dirs, bool whole) {
+// `pipeline`: a processing pipeline file to load with the rules, or null.
+void LoadCorpus(const char* name, const std::vector<std::string>& dirs, bool whole,
+                const char* pipeline = nullptr, double at_least = 0.99) {
   const auto shared = tuttle::testing::SharedDir();
   if (!shared) GTEST_SKIP() << "../shared is absent: no SigmaHQ corpus to load";
   const auto corpus = *shared / "sigma" / "rules-corpus";
@@ -43,9 +46,19 @@ void LoadCorpus(const char* name, const std::vector<std::string>& dirs, bool who
   const double read_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
+  CompileOptions options;
+  if (pipeline != nullptr) {
+    Result<std::vector<RuleSource>> file = ReadRuleSources({pipeline});
+    ASSERT_TRUE(file.ok()) << file.error().message();
+    Diagnostics diagnostics;
+    Result<ProcessingPipeline> loaded = LoadPipeline(file->front(), diagnostics);
+    ASSERT_TRUE(loaded.ok()) << loaded.error().message();
+    options.pipelines.push_back(std::move(*loaded));
+    MergePipelineVars(options.pipelines, options.placeholders);
+  }
   auto catalog = std::make_shared<FieldCatalog>();
   CompileReport report;
-  Result<RuleSet> set = CompileRules(*sources, catalog, CompileOptions{}, report);
+  Result<RuleSet> set = CompileRules(*sources, catalog, options, report);
   ASSERT_TRUE(set.ok()) << set.error().message();
 
   std::map<std::string, size_t> reasons;  // error message -> count
@@ -75,7 +88,7 @@ void LoadCorpus(const char* name, const std::vector<std::string>& dirs, bool who
   const double loaded = static_cast<double>(report.rules_loaded) /
                         static_cast<double>(report.rules_loaded + report.rules_skipped);
   std::printf("%.2f%% of the rules compile\n", 100 * loaded);
-  EXPECT_GE(loaded, 0.99);
+  EXPECT_GE(loaded, at_least);
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
   // Sanitizer builds are several times slower; the budget is for release builds.
   if (whole) {
@@ -100,6 +113,14 @@ TEST(SigmaCorpus, WholeCorpusLoadsInUnderTenSeconds) {
   LoadCorpus("corpus",
              {"rules", "rules-emerging-threats", "rules-threat-hunting", "rules-placeholder"},
              true);
+}
+
+// With values for its placeholders (the example pipeline of rules/pipelines/), every rule of the
+// corpus compiles.
+TEST(SigmaCorpus, WithPlaceholderValuesEveryRuleCompiles) {
+  LoadCorpus("corpus + placeholder values",
+             {"rules", "rules-emerging-threats", "rules-threat-hunting", "rules-placeholder"}, false,
+             TUTTLE_SOURCE_DIR "/rules/pipelines/sigmahq-placeholders.example.yml", 1.0);
 }
 
 }  // namespace

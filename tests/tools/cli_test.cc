@@ -8,7 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <fstream>
@@ -340,6 +342,48 @@ TEST(TuttlePipelines, ReplayAppliesThePipelineToTheRules) {
       RunProcess({TuttleBinary(), "rules", "check", "--pipeline", pipeline, rules});
   EXPECT_EQ(check.exit_code, 0) << check.out;
   EXPECT_EQ(check.out.find("no built-in adapter"), std::string::npos) << check.out;
+}
+
+// SigmaHQ's Kubernetes audit rules, unchanged (most say `category: application`), raise alerts
+// on the real audit records of ../shared/samples/falco-k8s-audit.
+TEST(TuttleReplay, SigmaHQKubernetesRulesRunUnchangedOnRealAuditRecords) {
+  const auto shared = testing::SharedDir();
+  if (!shared) GTEST_SKIP() << "../shared is absent: no SigmaHQ rules or audit samples";
+  const auto rules = *shared / "sigma/rules-corpus/rules/application/kubernetes";
+  const auto samples = *shared / "samples/falco-k8s-audit";
+  if (!std::filesystem::is_directory(rules) || !std::filesystem::is_directory(samples)) {
+    GTEST_SKIP() << "no " << rules << " or " << samples;
+  }
+  testing::TempDir dir;
+  const auto records = dir.path() / "audit.jsonl";
+  {
+    std::ofstream out(records);
+    std::vector<std::filesystem::path> files;
+    for (const auto& e : std::filesystem::directory_iterator(samples)) {
+      if (e.path().extension() == ".json") files.push_back(e.path());
+    }
+    std::sort(files.begin(), files.end());
+    // A file holds one pretty-printed record, or several as JSON lines.
+    for (const auto& f : files) {
+      const std::string text = testing::ReadFile(f);
+      if (json::accept(text)) {
+        out << json::parse(text).dump() << "\n";
+      } else {
+        out << text << (text.ends_with('\n') ? "" : "\n");
+      }
+    }
+  }
+  const ProcessResult r =
+      RunProcess({TuttleBinary(), "replay", "--rules", rules.string(), records.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::multiset<std::string> titles;
+  for (const json& a : JsonLines(r.out)) titles.insert(a["finding_info"]["title"].get<std::string>());
+  // Rules filed under category: application, matching records of the samples.
+  EXPECT_EQ(titles.count("Creation Of Pod In System Namespace"), 1u) << r.out;
+  EXPECT_EQ(titles.count("Potential Remote Command Execution In Pod Container"), 1u) << r.out;
+  EXPECT_EQ(titles.count("New Kubernetes Service Account Created"), 3u) << r.out;
+  // And one without a category.
+  EXPECT_EQ(titles.count("Kubernetes Secrets Modified or Deleted"), 4u) << r.out;
 }
 
 TEST(TuttlePipelines, BadPipelineFileIsALocatedErrorAndFails) {

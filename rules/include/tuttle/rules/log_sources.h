@@ -4,7 +4,8 @@
 // it (LogSourceSpec::Matches). Rules written for another log source reach these records through
 // a processing pipeline's change_logsource (see pipeline.h and rules/pipelines/).
 //
-// None of them sets a category, so a rule that sets one (`category: process_creation`) matches
+// Only Kubernetes audit records carry a category (`application`, as SigmaHQ files them); a rule
+// that sets another (`category: process_creation`) matches
 // no record until a pipeline rewrites its log source.
 
 #include <optional>
@@ -18,22 +19,25 @@ namespace tuttle::rules {
 struct BuiltinLogSource {
   std::string_view product;
   std::string_view service;  // empty: the records carry none
+  // SigmaHQ files its Kubernetes audit rules under `category: application`; the records carry
+  // it so those rules run unchanged. Empty: the records carry none.
+  std::string_view category;
   // The adapter (Event::format) that produces it, or empty while none does yet.
   std::string_view format;
 };
 
 // Every built-in log source, adapters of today first.
 inline constexpr BuiltinLogSource kBuiltinLogSources[] = {
-    {"kubernetes", "audit", "k8s_audit"},
-    {"falco", "", "falco"},
-    {"aws", "cloudtrail", "cloudtrail"},
-    {"docker", "", ""},
-    {"kubernetes", "container_logs", ""},
-    {"aws", "lambda", ""},
-    {"gcp", "gcp.audit", ""},
-    {"azure", "activitylogs", ""},
-    {"azure", "functionapplogs", ""},
-    {"trivy", "", ""},
+    {"kubernetes", "audit", "application", "k8s_audit"},
+    {"falco", "", "", "falco"},
+    {"aws", "cloudtrail", "", "cloudtrail"},
+    {"docker", "", "", ""},
+    {"kubernetes", "container_logs", "", ""},
+    {"aws", "lambda", "", ""},
+    {"gcp", "gcp.audit", "", ""},
+    {"azure", "activitylogs", "", ""},
+    {"azure", "functionapplogs", "", ""},
+    {"trivy", "", "", ""},
 };
 
 // True when a rule with `logsource` can match the records of a built-in log source that an
