@@ -16,12 +16,13 @@ namespace tuttle::testing {
 
 std::filesystem::path SourceDir() {
   const char* dir = std::getenv("TUTTLE_SOURCE_DIR");
-  return dir != nullptr ? std::filesystem::path(dir) : std::filesystem::current_path();
+  return dir != nullptr ? std::filesystem::path(dir) : std::filesystem::path(TUTTLE_DEFAULT_SOURCE_DIR);
 }
 
 std::optional<std::filesystem::path> SharedDir() {
   const char* dir = std::getenv("TUTTLE_SHARED_DIR");
-  std::filesystem::path p = dir != nullptr ? std::filesystem::path(dir) : SourceDir() / ".." / "shared";
+  std::filesystem::path p =
+      dir != nullptr ? std::filesystem::path(dir) : std::filesystem::path(TUTTLE_DEFAULT_SHARED_DIR);
   if (!std::filesystem::is_directory(p)) return std::nullopt;
   return p;
 }
@@ -36,7 +37,7 @@ std::string ReadFile(const std::filesystem::path& path) {
 
 std::string TuttleBinary() {
   const char* bin = std::getenv("TUTTLE_BINARY");
-  return bin != nullptr ? bin : (SourceDir() / "build" / "tuttle").string();
+  return bin != nullptr ? bin : TUTTLE_DEFAULT_BINARY;
 }
 
 ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string& input,
