@@ -131,7 +131,7 @@ class MatchHandler final : public RecordParser::EventHandler {
         s.group.emplace_back(v->text);
       }
     }
-    if (c.type == CorrelationType::kValueCount) {
+    if (c.type == CorrelationType::kValueCount || IsMetricType(c.type)) {
       const PathId p = use.step < c.value_paths.size() ? c.value_paths[use.step] : kNoPath;
       const FieldValue* v = p == kNoPath ? nullptr : event.fields->FindScalar(p);
       if (v == nullptr) {
