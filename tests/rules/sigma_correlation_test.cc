@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "rule_harness.h"
+#include "tuttle/engine/correlator.h"
 
 namespace tuttle::rules::testing {
 namespace {
@@ -657,6 +658,104 @@ TEST(SigmaCorrelation, DuplicateIdsAreErrors) {
             "dup.yml:1:1: error: rule id '11111111-1111-4111-8111-111111111111' is already used "
             "by 'Failed login' (rules/detections.yml:1) (hint: ids and names must be unique "
             "across all loaded rules)\n");
+}
+
+// The specification's own chain example, loaded from YAML and run through the Correlator on
+// event time: ten failed logins of a user, then a successful login, within ten minutes.
+TEST(SigmaCorrelation, TheSpecificationsChainExampleFiresThroughTheCorrelator) {
+  Harness h(R"(title: Correlation - Multiple Failed Logins Followed by Successful Login
+id: b180ead8-d58f-40b2-ae54-c8940995b9b6
+correlation:
+    type: temporal_ordered
+    rules:
+        - multiple_failed_login
+        - successful_login
+    group-by:
+        - User
+    timespan: 10m
+level: high
+---
+title: Multiple failed logons
+id: a8418a5a-5fc4-46b5-b23b-6c73beb19d41
+name: multiple_failed_login
+correlation:
+    type: event_count
+    rules:
+        - failed_login
+    group-by:
+        - User
+    timespan: 10m
+    condition:
+        gte: 10
+---
+title: Single failed login
+id: 53ba33fd-3a50-4468-a5ef-c583635cfa92
+name: failed_login
+logsource:
+    product: windows
+    service: security
+detection:
+    selection:
+        EventID:
+            - 529
+            - 4625
+    condition: selection
+---
+title: Successful login
+id: 4d0a2c83-c62c-4ed4-b475-c7e23a9269b8
+name: successful_login
+logsource:
+    product: windows
+    service: security
+detection:
+    selection:
+        EventID:
+            - 528
+            - 4624
+    condition: selection
+)");
+  ASSERT_TRUE(h.ok()) << h.error();
+  ASSERT_EQ(h.Diagnostics(), "");
+  const RuleSet& rs = h.set();
+  ASSERT_EQ(rs.correlations.size(), 2u);
+  // Neither the detection rules nor the intermediate correlation alert on their own.
+  EXPECT_FALSE(rs.detections[0].emits_alerts);
+  EXPECT_FALSE(rs.detections[1].emits_alerts);
+  EXPECT_FALSE(rs.correlations[0].emits_alerts);
+
+  constexpr TimeNs kS = kNsPerSecond;
+  const TimeNs t0 = 1'700'000'000 * kS;
+  Correlator c(rs, {});
+  std::vector<Alert> alerts;
+  int64_t offset = 0;
+  auto record = [&](TimeNs t, uint32_t detection, const std::string& user) {
+    c.Observe("security", 0, t);
+    for (const CorrelationUse& use : rs.uses[detection]) {
+      Signal s;
+      s.correlation = use.correlation;
+      s.step = use.step;
+      s.detection = detection;
+      s.time = t;
+      s.position = SourcePosition{"security", 0, offset};
+      s.record_id = Hasher().Add(offset).Finish();
+      s.group = {user};
+      c.Add(std::move(s));
+    }
+    ++offset;
+    c.Advance(alerts);
+  };
+  for (int i = 0; i < 10; ++i) record(t0 + i * kS, 0, "alice");  // failed logins
+  for (int i = 0; i < 9; ++i) record(t0 + i * kS, 0, "bob");     // one short
+  record(t0 + 60 * kS, 1, "bob");
+  record(t0 + 9 * kS + 600 * kS, 1, "alice");  // exactly ten minutes after the 10th failure
+  c.Flush(alerts);
+  ASSERT_EQ(alerts.size(), 1u);
+  const Alert& a = alerts[0];
+  EXPECT_EQ(a.rule->id, "b180ead8-d58f-40b2-ae54-c8940995b9b6");
+  EXPECT_EQ(a.group[0], (std::pair<std::string, std::string>{"User", "alice"}));
+  EXPECT_EQ(a.evidence.size(), 11u) << "ten failures through the inner alert, then the success";
+  EXPECT_EQ(a.evidence.back().rule->name, "successful_login");
+  EXPECT_EQ(a.chained.size(), 1u);
 }
 
 }  // namespace
