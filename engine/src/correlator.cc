@@ -77,7 +77,7 @@ class Correlator::Window {
       uint32_t gap = 0;
       gap_of_.assign(rule_.rules.size(), 0);
       for (uint32_t k = 0; k < rule_.rules.size(); ++k) {
-        if (rule_.absent[k]) {
+        if (IsAbsent(k)) {
           gap_of_[k] = gap;
         } else {
           present_.push_back(k);
@@ -85,7 +85,7 @@ class Correlator::Window {
         }
       }
       for (uint32_t k = 0; k < rule_.rules.size(); ++k) {
-        if (rule_.absent[k] && gap_of_[k] == present_.size()) trailing_ = true;
+        if (IsAbsent(k) && gap_of_[k] == present_.size()) trailing_ = true;
       }
     }
   }
@@ -225,6 +225,8 @@ class Correlator::Window {
     TimeNs episode_end = kNoTime;
   };
 
+  bool IsAbsent(size_t k) const { return k < rule_.absent.size() && rule_.absent[k]; }
+
   Mode ChooseMode() const {
     const auto& c = rule_.condition;
     switch (rule_.type) {
@@ -349,7 +351,7 @@ class Correlator::Window {
       for (; it != g.entries.end() && it->time == t; ++it) seen[it->step] = true;
       auto kill = [&] {
         for (uint32_t k = 0; k < seen.size(); ++k) {
-          if (seen[k] && rule_.absent[k]) alive[gap_of_[k]] = false;
+          if (seen[k] && IsAbsent(k)) alive[gap_of_[k]] = false;
         }
       };
       kill();
@@ -392,7 +394,7 @@ class Correlator::Window {
       std::string out;
       for (size_t k = 0; k < rule_.rules.size(); ++k) {
         if (!out.empty()) out += " -> ";
-        if (rule_.absent[k]) out += "not ";
+        if (IsAbsent(k)) out += "not ";
         out += StepName(k);
       }
       return out;

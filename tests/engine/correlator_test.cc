@@ -489,6 +489,12 @@ TEST(ValueSum, FiresOnTheSignalThatReachesTheBoundAndIgnoresNonNumbers) {
   EXPECT_EQ(alerts[0].numeric, 3);
   EXPECT_EQ(alerts[0].evidence.size(), 3u) << "non-numeric records are not evidence";
   EXPECT_EQ(alerts[0].condition, "sum(bytes) > 1000");
+  const auto j = nlohmann::json::parse(AlertToOcsfJson(alerts[0]));
+  EXPECT_EQ(j["class_uid"], 2004);
+  EXPECT_EQ(j["unmapped"]["tuttle"]["field"], "bytes");
+  EXPECT_DOUBLE_EQ(j["unmapped"]["tuttle"]["value"].get<double>(), 1000.5);
+  EXPECT_EQ(j["unmapped"]["tuttle"]["numeric_values"], 3);
+  EXPECT_EQ(j["evidences"].size(), 3u);
   EXPECT_EQ(c.stats().non_numeric_values, 1u);
   EXPECT_EQ(c.stats().missing_value_field, 1u);
 }
