@@ -382,8 +382,9 @@ class Correlator::Window {
   }
 
   std::string StepName(size_t k) const {
-    const RuleInfo* info = rule_.StepIsCorrelation(k) ? rules_.correlations[rule_.rules[k]].info.get()
-                                                      : rules_.detections[rule_.rules[k]].info.get();
+    const RuleInfo* info = rule_.StepIsCorrelation(k)
+                               ? rules_.correlations[rule_.rules[k]].info.get()
+                               : rules_.detections[rule_.rules[k]].info.get();
     if (info == nullptr) return fmt::format("step {}", k + 1);
     return info->name.empty() ? info->id : info->name;
   }
@@ -401,11 +402,14 @@ class Correlator::Window {
     }
     std::string bounds = rule_.condition.ToString();
     switch (rule_.type) {
-      case CorrelationType::kValueSum: return fmt::format("sum({}) {}", rule_.value_field, bounds);
-      case CorrelationType::kValueAvg: return fmt::format("avg({}) {}", rule_.value_field, bounds);
+      case CorrelationType::kValueSum:
+        return fmt::format("sum({}) {}", rule_.value_field, bounds);
+      case CorrelationType::kValueAvg:
+        return fmt::format("avg({}) {}", rule_.value_field, bounds);
       case CorrelationType::kValuePercentile:
         return fmt::format("p{}({}) {}", rule_.percentile, rule_.value_field, bounds);
-      default: break;
+      default:
+        break;
     }
     return bounds.empty() ? "all rules" : bounds;
   }
@@ -427,8 +431,8 @@ class Correlator::Window {
         a.evidence.insert(a.evidence.end(), e.alert->evidence.begin(), e.alert->evidence.end());
         a.chained.push_back(e.alert->id);
       } else {
-        a.evidence.push_back(Evidence{e.position, e.time, e.record_id,
-                                      rules_.detections[e.detection].info});
+        a.evidence.push_back(
+            Evidence{e.position, e.time, e.record_id, rules_.detections[e.detection].info});
       }
     }
     a.condition = ConditionText();
@@ -534,8 +538,7 @@ bool Correlator::Add(Signal signal) {
 void Correlator::AddChained(Signal signal) { Push(std::move(signal)); }
 
 void Correlator::ChainSignals(const RuleSet& rules, uint32_t correlation,
-                              const std::shared_ptr<const Alert>& alert,
-                              std::vector<Signal>& out) {
+                              const std::shared_ptr<const Alert>& alert, std::vector<Signal>& out) {
   if (correlation >= rules.correlation_uses.size()) return;
   for (const CorrelationUse& use : rules.correlation_uses[correlation]) {
     const CorrelationRule& outer = rules.correlations[use.correlation];

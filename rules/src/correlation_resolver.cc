@@ -80,8 +80,8 @@ std::string DisplayName(const RuleInfo& info) {
 class ChainSorter {
  public:
   ChainSorter(const std::vector<ParsedCorrelation>& correlations,
-              const std::unordered_map<std::string, RuleTarget>& targets,
-              std::vector<bool>& alive, Diagnostics& diagnostics)
+              const std::unordered_map<std::string, RuleTarget>& targets, std::vector<bool>& alive,
+              Diagnostics& diagnostics)
       : correlations_(correlations),
         targets_(targets),
         alive_(alive),
@@ -164,17 +164,15 @@ bool CorrelationResolver::Resolve(const ParsedCorrelation& c, CorrelationRule& o
       continue;
     }
     const RuleTarget& target = it->second;
-    const bool failed =
-        target.kind == RuleTarget::Kind::kSkipped ||
-        (target.kind == RuleTarget::Kind::kDetection && !alive_[target.index]) ||
-        (target.kind == RuleTarget::Kind::kCorrelation &&
-         correlation_final_[target.index] == UINT32_MAX);
+    const bool failed = target.kind == RuleTarget::Kind::kSkipped ||
+                        (target.kind == RuleTarget::Kind::kDetection && !alive_[target.index]) ||
+                        (target.kind == RuleTarget::Kind::kCorrelation &&
+                         correlation_final_[target.index] == UINT32_MAX);
     if (failed) {
-      const RuleInfo& info = target.kind == RuleTarget::Kind::kSkipped
-                                 ? *skipped_[target.index].info
-                             : target.kind == RuleTarget::Kind::kCorrelation
-                                 ? *correlations_[target.index].info
-                                 : *detections_[target.index].info;
+      const RuleInfo& info =
+          target.kind == RuleTarget::Kind::kSkipped       ? *skipped_[target.index].info
+          : target.kind == RuleTarget::Kind::kCorrelation ? *correlations_[target.index].info
+                                                          : *detections_[target.index].info;
       diagnostics_.push_back(
           ErrorAt(file, ref.where,
                   fmt::format("rule '{}' ({}:{}) was not loaded because of errors", ref.text,
@@ -282,8 +280,7 @@ bool CorrelationResolver::FieldFor(const ParsedCorrelation& c, const NameRef& na
 }
 
 bool CorrelationResolver::InnerField(const ParsedCorrelation& c, const NameRef& name,
-                                     const std::string& field, const Step& step,
-                                     uint32_t& out) {
+                                     const std::string& field, const Step& step, uint32_t& out) {
   const CorrelationRule& inner = resolved_[correlation_final_[step.index]];
   for (uint32_t i = 0; i < inner.group_by.size(); ++i) {
     if (inner.group_by[i] == field) {
@@ -300,8 +297,8 @@ bool CorrelationResolver::InnerField(const ParsedCorrelation& c, const NameRef& 
   }
   std::string hint = DidYouMean(field, names);
   if (hint.empty()) {
-    hint = fmt::format("group '{}' by '{}' too, or map it with an alias",
-                       DisplayName(*inner.info), field);
+    hint = fmt::format("group '{}' by '{}' too, or map it with an alias", DisplayName(*inner.info),
+                       field);
   }
   diagnostics_.push_back(ErrorAt(
       c.info->file, name.where,

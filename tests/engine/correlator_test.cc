@@ -4,9 +4,8 @@
 
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <random>
 
 namespace tuttle {
@@ -124,7 +123,8 @@ TEST(EventCountWindow, TimespanIncludesBothEnds) {
 TEST(EventCountWindow, GroupsAreCountedSeparately) {
   RuleSet rs = MakeRules(CorrelationType::kEventCount, {0}, 60 * kS, Gte(2));
   Correlator c(rs, {});
-  const auto alerts = Feed(c, {Sig(kT0, "alice"), Sig(kT0 + kS, "bob"), Sig(kT0 + 2 * kS, "carol")});
+  const auto alerts =
+      Feed(c, {Sig(kT0, "alice"), Sig(kT0 + kS, "bob"), Sig(kT0 + 2 * kS, "carol")});
   EXPECT_TRUE(alerts.empty());
   EXPECT_EQ(c.open_groups(), 3u);
 }
@@ -217,7 +217,8 @@ TEST(Watermark, OutOfOrderArrivalWithinLatenessGivesTheSameAlerts) {
     auto shuffled = ordered;
     for (size_t start = 0; start < shuffled.size(); start += 20) {
       std::shuffle(shuffled.begin() + static_cast<long>(start),
-                   shuffled.begin() + static_cast<long>(std::min(start + 20, shuffled.size())), rng);
+                   shuffled.begin() + static_cast<long>(std::min(start + 20, shuffled.size())),
+                   rng);
     }
     EXPECT_EQ(ids(shuffled), expected) << "round " << round;
   }
@@ -256,8 +257,8 @@ TEST(TemporalOrderedWindow, RequiresTheStepsInTheOrderWritten) {
   RuleSet rs = MakeRules(CorrelationType::kTemporalOrdered, {0, 1, 2}, 60 * kS, {});
   {
     Correlator c(rs, {});
-    EXPECT_TRUE(Feed(c, {Sig(kT0, "u", 2), Sig(kT0 + kS, "u", 1), Sig(kT0 + 2 * kS, "u", 0)})
-                    .empty());
+    EXPECT_TRUE(
+        Feed(c, {Sig(kT0, "u", 2), Sig(kT0 + kS, "u", 1), Sig(kT0 + 2 * kS, "u", 0)}).empty());
   }
   {
     Correlator c(rs, {});
@@ -406,8 +407,8 @@ TEST(Episode, EveryTypeFiresOncePerEpisode) {
   std::vector<Rec> in;
   const char* seq = "aaabaabb";
   for (int i = 0; i < 8; ++i) {
-    in.push_back({kT0 + i * kS, static_cast<uint32_t>(seq[i] - 'a'), "u",
-                  std::to_string(10 + i % 2)});
+    in.push_back(
+        {kT0 + i * kS, static_cast<uint32_t>(seq[i] - 'a'), "u", std::to_string(10 + i % 2)});
   }
   std::map<std::string, int> per_rule;
   for (const Alert& a : Replay(rs, in)) ++per_rule[a.rule->id];
@@ -460,11 +461,11 @@ TEST(WindowClose, EqualityCountsTheWholeWindow) {
   eq.eq = 3;
   RuleSet rs = Rules({Corr("three", CorrelationType::kEventCount, {0}, span, eq)});
   // Three at once would fire a sliding check at the 3rd; the 4th inside the window prevents it.
-  EXPECT_TRUE(Replay(rs, {{kT0, 0, "u"}, {kT0 + kS, 0, "u"}, {kT0 + 2 * kS, 0, "u"},
-                       {kT0 + span, 0, "u"}})
-                  .empty());
-  const auto alerts = Replay(rs, {{kT0, 0, "u"}, {kT0 + kS, 0, "u"}, {kT0 + 2 * kS, 0, "u"},
-                               {kT0 + span + 1, 0, "u"}});
+  EXPECT_TRUE(
+      Replay(rs, {{kT0, 0, "u"}, {kT0 + kS, 0, "u"}, {kT0 + 2 * kS, 0, "u"}, {kT0 + span, 0, "u"}})
+          .empty());
+  const auto alerts = Replay(
+      rs, {{kT0, 0, "u"}, {kT0 + kS, 0, "u"}, {kT0 + 2 * kS, 0, "u"}, {kT0 + span + 1, 0, "u"}});
   ASSERT_EQ(alerts.size(), 1u);
   EXPECT_EQ(alerts[0].count, 3);
 }
@@ -475,12 +476,12 @@ TEST(ValueSum, FiresOnTheSignalThatReachesTheBoundAndIgnoresNonNumbers) {
   RuleSet rs = Rules({Corr("exfil", CorrelationType::kValueSum, {0}, 60 * kS, gt)});
   Correlator c(rs, {});
   const auto alerts = Replay(c, rs,
-                          {{kT0, 0, "u", "400"},
-                           {kT0 + kS, 0, "u", "lots"},
-                           {kT0 + 2 * kS, 0, "u", "", true},
-                           {kT0 + 3 * kS, 0, "u", "600"},  // 1000: not > 1000
-                           {kT0 + 4 * kS, 0, "u", "0.5"},
-                           {kT0 + 5 * kS, 0, "u", "7"}});
+                             {{kT0, 0, "u", "400"},
+                              {kT0 + kS, 0, "u", "lots"},
+                              {kT0 + 2 * kS, 0, "u", "", true},
+                              {kT0 + 3 * kS, 0, "u", "600"},  // 1000: not > 1000
+                              {kT0 + 4 * kS, 0, "u", "0.5"},
+                              {kT0 + 5 * kS, 0, "u", "7"}});
   ASSERT_EQ(alerts.size(), 1u);
   EXPECT_EQ(alerts[0].time, kT0 + 4 * kS);
   ASSERT_TRUE(alerts[0].value.has_value());
@@ -504,10 +505,10 @@ TEST(ValueSum, ValuesLeaveTheSumAsTheWindowSlides) {
   gte.gte = 100;
   RuleSet rs = Rules({Corr("s", CorrelationType::kValueSum, {0}, 10 * kS, gte)});
   // 60 at t0 has left the window of t0 + 10 s + 1 ns: 30 + 45.
-  EXPECT_TRUE(Replay(rs, {{kT0, 0, "u", "60"},
-                          {kT0 + 5 * kS, 0, "u", "30"},
-                          {kT0 + 10 * kS + 1, 0, "u", "45"}})
-                  .empty());
+  EXPECT_TRUE(
+      Replay(rs,
+             {{kT0, 0, "u", "60"}, {kT0 + 5 * kS, 0, "u", "30"}, {kT0 + 10 * kS + 1, 0, "u", "45"}})
+          .empty());
   const auto alerts = Replay(
       rs, {{kT0, 0, "u", "60"}, {kT0 + 5 * kS, 0, "u", "30"}, {kT0 + 10 * kS, 0, "u", "10"}});
   ASSERT_EQ(alerts.size(), 1u);
@@ -525,8 +526,8 @@ TEST(ValueAvg, IsTheAverageOfTheWholeEpisodeWindow) {
       Replay(rs, {{kT0, 0, "u", "600"}, {kT0 + kS, 0, "u", "10"}, {kT0 + span, 0, "u", "20"}})
           .empty());
   // One nanosecond later 20 belongs to the next episode (whose average, 20, does not pass).
-  const auto alerts = Replay(
-      rs, {{kT0, 0, "u", "600"}, {kT0 + kS, 0, "u", "10"}, {kT0 + span + 1, 0, "u", "20"}});
+  const auto alerts =
+      Replay(rs, {{kT0, 0, "u", "600"}, {kT0 + kS, 0, "u", "10"}, {kT0 + span + 1, 0, "u", "20"}});
   ASSERT_EQ(alerts.size(), 1u);
   EXPECT_DOUBLE_EQ(*alerts[0].value, 305);
   EXPECT_EQ(alerts[0].numeric, 2);
@@ -546,7 +547,8 @@ TEST(ValuePercentile, InterpolatesBetweenClosestRanks) {
   RuleSet rs = Rules({p90, median});
   std::vector<Rec> in;
   // Values 1..10 for p90: rank 0.9 * (10 - 1) = 8.1, between the 9th and 10th values: 9.1.
-  for (int v : {7, 3, 10, 1, 5, 9, 2, 8, 4, 6}) in.push_back({kT0 + v * kS, 0, "u", std::to_string(v)});
+  for (int v : {7, 3, 10, 1, 5, 9, 2, 8, 4, 6})
+    in.push_back({kT0 + v * kS, 0, "u", std::to_string(v)});
   // 1, 2, 3, 4 for the median: 2.5.
   for (int v : {4, 1, 3, 2}) in.push_back({kT0 + v * kS, 1, "u", std::to_string(v)});
   std::sort(in.begin(), in.end(), [](const Rec& x, const Rec& y) { return x.time < y.time; });
@@ -629,18 +631,19 @@ TEST(Absence, TrailingAbsentStepWaitsForTheWholeWindow) {
 }
 
 TEST(Absence, AStepBetweenTwoMustNotOccurBetweenThem) {
-  CorrelationRule c = Corr("a then c without b", CorrelationType::kTemporalOrdered, {0, 1, 2},
-                           60 * kS);
+  CorrelationRule c =
+      Corr("a then c without b", CorrelationType::kTemporalOrdered, {0, 1, 2}, 60 * kS);
   c.absent = {false, true, false};
   RuleSet rs = Rules({c});
   EXPECT_TRUE(Replay(rs, {{kT0, 0, "u"}, {kT0 + kS, 1, "u"}, {kT0 + 2 * kS, 2, "u"}}).empty());
   // b before a is not between them.
   EXPECT_EQ(Replay(rs, {{kT0, 1, "u"}, {kT0 + kS, 0, "u"}, {kT0 + 2 * kS, 2, "u"}}).size(), 1u);
   // A later a restarts the sequence after the b.
-  EXPECT_EQ(Replay(rs, {{kT0, 0, "u"}, {kT0 + kS, 1, "u"}, {kT0 + 2 * kS, 0, "u"},
-                     {kT0 + 3 * kS, 2, "u"}})
-                .size(),
-            1u);
+  EXPECT_EQ(
+      Replay(rs,
+             {{kT0, 0, "u"}, {kT0 + kS, 1, "u"}, {kT0 + 2 * kS, 0, "u"}, {kT0 + 3 * kS, 2, "u"}})
+          .size(),
+      1u);
 }
 
 TEST(Suppression, KeepsCountingAndReportsWhatItHeldBackInTheNextAlert) {
@@ -651,11 +654,11 @@ TEST(Suppression, KeepsCountingAndReportsWhatItHeldBackInTheNextAlert) {
   Correlator corr(rs, {});
   const auto alerts =
       Replay(corr, rs,
-          {{kT0, 0, "u"},
-           {kT0 + 5 * 60 * kS, 0, "u"},
-           {kT0 + 6 * 60 * kS, 0, "other"},  // another group is not suppressed by u's alert
-           {kT0 + quarter, 0, "u"},          // the period includes its end
-           {kT0 + quarter + 1, 0, "u"}});
+             {{kT0, 0, "u"},
+              {kT0 + 5 * 60 * kS, 0, "u"},
+              {kT0 + 6 * 60 * kS, 0, "other"},  // another group is not suppressed by u's alert
+              {kT0 + quarter, 0, "u"},          // the period includes its end
+              {kT0 + quarter + 1, 0, "u"}});
   ASSERT_EQ(alerts.size(), 3u);
   EXPECT_EQ(alerts[0].suppressed, 0);
   EXPECT_EQ(alerts[1].group[0].second, "other");
@@ -667,8 +670,7 @@ TEST(Suppression, KeepsCountingAndReportsWhatItHeldBackInTheNextAlert) {
   EXPECT_EQ(corr.stats().alerts, 3u);
   const auto j = nlohmann::json::parse(AlertToOcsfJson(alerts[2]));
   EXPECT_EQ(j["unmapped"]["tuttle"]["suppressed"]["count"], 2);
-  EXPECT_EQ(j["unmapped"]["tuttle"]["suppressed"]["first"],
-            FormatTimestampNs(kT0 + 5 * 60 * kS));
+  EXPECT_EQ(j["unmapped"]["tuttle"]["suppressed"]["first"], FormatTimestampNs(kT0 + 5 * 60 * kS));
 }
 
 // inner: two `a` per user within 10 s; outer: an inner alert, then `b`, within a minute.
@@ -692,12 +694,12 @@ TEST(Chains, AnInnerAlertIsASignalOfTheOuterCorrelation) {
   EXPECT_EQ(rs.correlations[1].level, 1u);
   Correlator c(rs, {});
   const auto alerts = Replay(c, rs,
-                          {{kT0, 1, "u"},  // b before the inner alert: not in order
-                           {kT0 + kS, 0, "u"},
-                           {kT0 + 2 * kS, 0, "v"},
-                           {kT0 + 3 * kS, 0, "u"},  // inner fires for u at t0 + 3 s
-                           {kT0 + 4 * kS, 1, "v"},
-                           {kT0 + 63 * kS, 1, "u"}});  // the inner alert's time is the boundary
+                             {{kT0, 1, "u"},  // b before the inner alert: not in order
+                              {kT0 + kS, 0, "u"},
+                              {kT0 + 2 * kS, 0, "v"},
+                              {kT0 + 3 * kS, 0, "u"},  // inner fires for u at t0 + 3 s
+                              {kT0 + 4 * kS, 1, "v"},
+                              {kT0 + 63 * kS, 1, "u"}});  // the inner alert's time is the boundary
   ASSERT_EQ(alerts.size(), 1u) << "the intermediate correlation does not alert by itself";
   const Alert& a = alerts[0];
   EXPECT_EQ(a.rule->id, "outer");
@@ -730,8 +732,9 @@ TEST(Chains, ARouterReceivesChainedSignalsForAnotherShard) {
   std::vector<Signal> routed;
   o.chain_router = [&](Signal s) { routed.push_back(std::move(s)); };
   Correlator shard(rs, o);
-  EXPECT_TRUE(Replay(shard, rs, {{kT0 + kS, 0, "u"}, {kT0 + 3 * kS, 0, "u"}, {kT0 + 4 * kS, 1, "u"}})
-                  .empty());
+  EXPECT_TRUE(
+      Replay(shard, rs, {{kT0 + kS, 0, "u"}, {kT0 + 3 * kS, 0, "u"}, {kT0 + 4 * kS, 1, "u"}})
+          .empty());
   ASSERT_EQ(routed.size(), 1u);
   EXPECT_EQ(routed[0].correlation, 1u);
   EXPECT_EQ(routed[0].group, std::vector<std::string>{"u"});
@@ -769,14 +772,10 @@ TEST(Determinism, ShufflingWithinTheLatenessGivesTheSameAlertsForEveryType) {
   RuleSet rs = Rules({Corr("count", CorrelationType::kEventCount, {0}, span, Gte(3)),
                       Corr("range", CorrelationType::kEventCount, {1}, span, range),
                       Corr("sum", CorrelationType::kValueSum, {0, 2}, span, sum),
-                      Corr("avg", CorrelationType::kValueAvg, {1}, span, avg),
-                      pct,
+                      Corr("avg", CorrelationType::kValueAvg, {1}, span, avg), pct,
                       Corr("temporal", CorrelationType::kTemporal, {0, 1, 2}, span),
-                      Corr("ordered", CorrelationType::kTemporalOrdered, {0, 1}, span),
-                      absent,
-                      suppressed,
-                      inner,
-                      outer});
+                      Corr("ordered", CorrelationType::kTemporalOrdered, {0, 1}, span), absent,
+                      suppressed, inner, outer});
   std::mt19937 gen(7);
   std::vector<Rec> ordered;
   for (int i = 0; i < 300; ++i) {
