@@ -142,6 +142,21 @@ std::string AlertToOcsfJson(const Alert& alert) {
   if (!alert.condition.empty()) tuttle["condition"] = alert.condition;
   if (alert.kind != "single") tuttle["count"] = alert.count;
   if (!alert.values.empty()) tuttle["values"] = alert.values;
+  if (!alert.field.empty()) tuttle["field"] = alert.field;
+  if (alert.value) {
+    tuttle["value"] = *alert.value;
+    tuttle["numeric_values"] = alert.numeric;
+  }
+  if (alert.suppressed > 0) {
+    tuttle["suppressed"] = {{"count", alert.suppressed},
+                            {"first", FormatTimestampNs(alert.suppressed_first)},
+                            {"last", FormatTimestampNs(alert.suppressed_last)}};
+  }
+  if (!alert.chained.empty()) {
+    json chained = json::array();
+    for (const Hash128& id : alert.chained) chained.push_back(id.Uuid());
+    tuttle["chained_alerts"] = std::move(chained);
+  }
   if (!alert.product.empty() || !alert.service.empty()) {
     tuttle["log_source"] = {{"product", alert.product}, {"service", alert.service}};
   }
@@ -195,7 +210,11 @@ std::string AlertToText(const Alert& alert, bool color) {
   std::string out = fmt::format("{} {}{:<8}{} {}", FormatTimestamp(alert.time), on, level, off,
                                 rule.title);
   if (alert.kind != "single") {
-    out += fmt::format("  [{} {}", alert.kind, alert.count);
+    if (alert.value) {
+      out += fmt::format("  [{} {} = {}", alert.kind, alert.field, *alert.value);
+    } else {
+      out += fmt::format("  [{} {}", alert.kind, alert.count);
+    }
     if (!alert.condition.empty()) out += fmt::format(" {}", alert.condition);
     out += fmt::format(" in {}..{}]", FormatTimestamp(alert.window_start).substr(11),
                        FormatTimestamp(alert.window_end).substr(11));
@@ -211,6 +230,7 @@ std::string AlertToText(const Alert& alert, bool color) {
   } else {
     out += fmt::format("  evidence={}", alert.evidence.size());
   }
+  if (alert.suppressed > 0) out += fmt::format("  suppressed={}", alert.suppressed);
   out += fmt::format("  id={}", alert.id.Uuid().substr(0, 8));
   return out;
 }

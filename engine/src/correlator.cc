@@ -1,6 +1,10 @@
 #include "tuttle/engine/correlator.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <deque>
 #include <map>
 #include <unordered_map>
@@ -18,72 +22,176 @@ std::string GroupKey(const std::vector<std::string>& values) {
   return key;
 }
 
+// A field value as a number: a JSON number, or a string that is a decimal number in full.
+// Infinities and NaN are not numbers here.
+bool ParseNumber(std::string_view text, double& out) {
+  if (text.empty()) return false;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size() && std::isfinite(out);
+}
+
+// The p-th percentile (0..100) of sorted values, by linear interpolation between closest ranks
+// (Hyndman and Fan's type 7; numpy.percentile's and Excel PERCENTILE.INC's default).
+double Percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  const double h = static_cast<double>(sorted.size() - 1) * p / 100.0;
+  const auto lo = static_cast<size_t>(std::floor(h));
+  if (lo + 1 >= sorted.size()) return sorted.back();
+  return sorted[lo] + (h - static_cast<double>(lo)) * (sorted[lo + 1] - sorted[lo]);
+}
+
+// Neumaier's compensated sum: adding and removing values as the window slides keeps the sum
+// exact for integers below 2^53 and within a rounding error of the exact sum otherwise.
+struct CompensatedSum {
+  double sum = 0;
+  double compensation = 0;
+
+  void Add(double x) {
+    const double t = sum + x;
+    if (std::fabs(sum) >= std::fabs(x)) {
+      compensation += (sum - t) + x;
+    } else {
+      compensation += (x - t) + sum;
+    }
+    sum = t;
+  }
+  double Value() const { return sum + compensation; }
+};
+
 }  // namespace
 
-// The windows of one correlation rule: per group, the signals of the last `timespan`.
+// The windows of one correlation rule, per group.
 class Correlator::Window {
  public:
-  Window(const RuleSet& rules, uint32_t index, size_t max_groups)
-      : rules_(rules), rule_(rules.correlations[index]), max_groups_(max_groups) {}
+  // How the condition is checked (docs/correlation.md, "Windows and episodes").
+  enum class Mode {
+    kEager,     // on each signal, over the last `timespan`
+    kAtClose,   // once, when the watermark passes the episode's window
+    kSequence,  // temporal_ordered with absent steps
+  };
 
-  void Apply(Signal& s, std::vector<Alert>& alerts, CorrelatorStats& stats) {
+  Window(const RuleSet& rules, uint32_t index, size_t max_groups)
+      : rules_(rules), rule_(rules.correlations[index]), index_(index), max_groups_(max_groups) {
+    mode_ = ChooseMode();
+    if (mode_ == Mode::kSequence) {
+      uint32_t gap = 0;
+      gap_of_.assign(rule_.rules.size(), 0);
+      for (uint32_t k = 0; k < rule_.rules.size(); ++k) {
+        if (IsAbsent(k)) {
+          gap_of_[k] = gap;
+        } else {
+          present_.push_back(k);
+          ++gap;
+        }
+      }
+      for (uint32_t k = 0; k < rule_.rules.size(); ++k) {
+        if (IsAbsent(k) && gap_of_[k] == present_.size()) trailing_ = true;
+      }
+    }
+  }
+
+  Mode mode() const { return mode_; }
+
+  // Applies a signal to its group's window; may fire, or schedule the window's check.
+  void Apply(Signal& s, Correlator& c, std::vector<Alert>& alerts) {
+    CorrelatorStats& stats = c.stats_;
     if (s.missing_group) {
       ++stats.missing_group_field;
       return;
+    }
+    double number = 0;
+    if (IsMetricType(rule_.type)) {
+      if (s.missing_value) {
+        ++stats.missing_value_field;
+        return;
+      }
+      if (!ParseNumber(s.value, number)) {
+        ++stats.non_numeric_values;
+        return;
+      }
     }
     std::string key = GroupKey(s.group);
     auto it = groups_.find(key);
     if (it == groups_.end()) {
       if (groups_.size() >= max_groups_) EvictOldest(stats);
-      it = groups_.emplace(std::move(key), Group{}).first;
+      it = groups_.emplace(key, Group{}).first;
       it->second.values = s.group;
     }
     Group& g = it->second;
-    // The window is [t - timespan, t], both ends inclusive.
-    const TimeNs low = s.time - rule_.timespan;
-    while (!g.entries.empty() && g.entries.front().time < low) PopFront(g);
-    Entry e{s.time, s.record_id, std::move(s.position), s.step, s.detection,
-            s.missing_value ? std::string() : std::move(s.value), s.missing_value};
-    if (!e.missing_value && rule_.type == CorrelationType::kValueCount) ++g.value_counts[e.value];
-    ++g.step_counts[e.step];
-    g.entries.push_back(std::move(e));
     g.last_time = s.time;
-
-    int64_t n = 0;
-    bool fire = false;
-    switch (rule_.type) {
-      case CorrelationType::kEventCount:
-        n = static_cast<int64_t>(g.entries.size());
-        fire = rule_.condition.Holds(n);
-        break;
-      case CorrelationType::kValueCount:
-        n = static_cast<int64_t>(g.value_counts.size());
-        fire = rule_.condition.Holds(n);
-        break;
-      case CorrelationType::kTemporal:
-        n = static_cast<int64_t>(g.step_counts.size());
-        fire = HasCondition() ? rule_.condition.Holds(n)
-                              : n == static_cast<int64_t>(rule_.rules.size());
-        break;
-      case CorrelationType::kTemporalOrdered:
-        n = OrderedSteps(g);
-        fire = HasCondition() ? rule_.condition.Holds(n)
-                              : n == static_cast<int64_t>(rule_.rules.size());
-        break;
+    if (mode_ != Mode::kAtClose) {
+      // The window is [t - timespan, t], both ends inclusive.
+      const TimeNs low = s.time - rule_.timespan;
+      while (!g.entries.empty() && g.entries.front().time < low) PopFront(g);
     }
-    if (!fire) return;
-    alerts.push_back(MakeAlert(g, n));
-    ++stats.alerts;
-    // The episode ends: the next alert for this group needs the condition to hold again on
-    // later signals.
-    groups_.erase(it);
+    Push(g, Entry{s.time, s.record_id, std::move(s.position), s.step, s.detection,
+                  s.missing_value ? std::string() : std::move(s.value), s.missing_value, number,
+                  std::move(s.alert)});
+
+    switch (mode_) {
+      case Mode::kEager: {
+        double measure = 0;
+        if (!Holds(g, measure)) return;
+        Alert a = MakeAlert(g, measure, g.entries.front().time, g.entries.back().time,
+                            g.entries.back().time);
+        groups_.erase(it);  // the episode ends
+        c.Fired(index_, std::move(a), key, alerts);
+        return;
+      }
+      case Mode::kAtClose:
+        if (g.episode_end == kNoTime) {
+          g.episode_start = s.time;
+          g.episode_end = s.time + rule_.timespan;
+          c.timers_.insert(Timer{g.episode_end, rule_.level, index_, key});
+        }
+        return;
+      case Mode::kSequence:
+        if (!trailing_ && s.step == present_.back()) {
+          c.timers_.insert(Timer{s.time, rule_.level, index_, key});
+        } else if (trailing_ && s.step == present_.front()) {
+          c.timers_.insert(Timer{s.time + rule_.timespan, rule_.level, index_, key});
+        }
+        return;
+    }
   }
 
-  // Drops groups whose newest signal has left the window at `watermark`.
+  // The watermark passed `t`: checks the window of group `key` that ends at `t`, if it is still
+  // open.
+  void Close(TimeNs t, const std::string& key, Correlator& c, std::vector<Alert>& alerts) {
+    auto it = groups_.find(key);
+    if (it == groups_.end()) return;  // fired, evicted or expired since
+    Group& g = it->second;
+    if (mode_ == Mode::kAtClose) {
+      if (g.episode_end != t) return;
+      double measure = 0;
+      const bool fire = Holds(g, measure);
+      Alert a;
+      if (fire) a = MakeAlert(g, measure, g.episode_start, g.episode_end, g.episode_end);
+      groups_.erase(it);  // the episode ends, with or without an alert
+      if (fire) c.Fired(index_, std::move(a), key, alerts);
+      return;
+    }
+    // A sequence with absent steps: the window ends at the last step (absent steps before or
+    // between) or starts at the first (absent steps after).
+    const TimeNs start = t - rule_.timespan;
+    const TimeNs end = t;
+    if (SequenceHolds(g, trailing_ ? start : kNoTime, start, end)) {
+      Alert a = MakeAlert(g, static_cast<double>(present_.size()), start, end, end);
+      groups_.erase(it);  // the episode ends
+      c.Fired(index_, std::move(a), key, alerts);
+      return;
+    }
+    while (!g.entries.empty() && g.entries.front().time < start) PopFront(g);
+    if (g.entries.empty()) groups_.erase(it);
+  }
+
+  // Drops groups whose newest signal has left the window at `watermark` and whose windows have
+  // all been checked.
   void Expire(TimeNs watermark) {
     if (watermark == kNoTime) return;
     for (auto it = groups_.begin(); it != groups_.end();) {
-      if (it->second.last_time < watermark - rule_.timespan) {
+      const Group& g = it->second;
+      if (g.last_time < watermark - rule_.timespan && g.episode_end == kNoTime) {
         it = groups_.erase(it);
       } else {
         ++it;
@@ -102,18 +210,55 @@ class Correlator::Window {
     uint32_t detection;
     std::string value;
     bool missing_value;
+    double number;                       // metric types
+    std::shared_ptr<const Alert> alert;  // chains
   };
   struct Group {
     std::vector<std::string> values;
     std::deque<Entry> entries;
     std::map<std::string, int64_t> value_counts;  // value_count: distinct values in the window
     std::map<uint32_t, int64_t> step_counts;      // temporal: referenced rules in the window
+    CompensatedSum sum;                           // metric types
+    std::vector<double> sorted;                   // value_percentile: the values, sorted
     TimeNs last_time = kNoTime;
+    TimeNs episode_start = kNoTime;  // kAtClose: the open episode's window
+    TimeNs episode_end = kNoTime;
   };
 
-  bool HasCondition() const {
+  bool IsAbsent(size_t k) const { return k < rule_.absent.size() && rule_.absent[k]; }
+
+  Mode ChooseMode() const {
     const auto& c = rule_.condition;
-    return c.gt || c.gte || c.lt || c.lte || c.eq || c.neq;
+    switch (rule_.type) {
+      case CorrelationType::kEventCount:
+      case CorrelationType::kValueCount:
+      case CorrelationType::kValueSum:
+        return c.LowerBoundsOnly() ? Mode::kEager : Mode::kAtClose;
+      case CorrelationType::kTemporal:
+        if (rule_.step_condition) {
+          return rule_.step_condition->Monotone() ? Mode::kEager : Mode::kAtClose;
+        }
+        return !c.Any() || c.LowerBoundsOnly() ? Mode::kEager : Mode::kAtClose;
+      case CorrelationType::kTemporalOrdered:
+        if (rule_.HasAbsentSteps()) return Mode::kSequence;
+        return !c.Any() || c.LowerBoundsOnly() ? Mode::kEager : Mode::kAtClose;
+      case CorrelationType::kValueAvg:
+      case CorrelationType::kValuePercentile:
+        return Mode::kAtClose;
+    }
+    return Mode::kAtClose;
+  }
+
+  void Push(Group& g, Entry e) {
+    if (!e.missing_value && rule_.type == CorrelationType::kValueCount) ++g.value_counts[e.value];
+    if (IsMetricType(rule_.type)) {
+      g.sum.Add(e.number);
+      if (rule_.type == CorrelationType::kValuePercentile) {
+        g.sorted.insert(std::upper_bound(g.sorted.begin(), g.sorted.end(), e.number), e.number);
+      }
+    }
+    ++g.step_counts[e.step];
+    g.entries.push_back(std::move(e));
   }
 
   void PopFront(Group& g) {
@@ -122,9 +267,58 @@ class Correlator::Window {
       auto v = g.value_counts.find(e.value);
       if (v != g.value_counts.end() && --v->second == 0) g.value_counts.erase(v);
     }
+    if (IsMetricType(rule_.type)) {
+      g.sum.Add(-e.number);
+      if (rule_.type == CorrelationType::kValuePercentile) {
+        auto v = std::lower_bound(g.sorted.begin(), g.sorted.end(), e.number);
+        if (v != g.sorted.end()) g.sorted.erase(v);
+      }
+    }
     auto s = g.step_counts.find(e.step);
     if (s != g.step_counts.end() && --s->second == 0) g.step_counts.erase(s);
     g.entries.pop_front();
+    // An empty window sums to exactly zero, whatever rounding the removals left.
+    if (g.entries.empty()) g.sum = CompensatedSum{};
+  }
+
+  // Whether the condition holds for the group's window; `measure` is what it compared.
+  bool Holds(const Group& g, double& measure) const {
+    const size_t steps = rule_.rules.size();
+    switch (rule_.type) {
+      case CorrelationType::kEventCount:
+        measure = static_cast<double>(g.entries.size());
+        return rule_.condition.Holds(measure);
+      case CorrelationType::kValueCount:
+        measure = static_cast<double>(g.value_counts.size());
+        return rule_.condition.Holds(measure);
+      case CorrelationType::kTemporal:
+        measure = static_cast<double>(g.step_counts.size());
+        if (rule_.step_condition) {
+          std::vector<bool> present(steps, false);
+          for (const auto& [step, n] : g.step_counts) {
+            if (step < steps) present[step] = true;
+          }
+          return rule_.step_condition->Holds(present);
+        }
+        return rule_.condition.Any() ? rule_.condition.Holds(measure)
+                                     : g.step_counts.size() == steps;
+      case CorrelationType::kTemporalOrdered:
+        measure = static_cast<double>(OrderedSteps(g));
+        return rule_.condition.Any() ? rule_.condition.Holds(measure)
+                                     : static_cast<size_t>(measure) == steps;
+      case CorrelationType::kValueSum:
+        measure = g.sum.Value();
+        return rule_.condition.Holds(measure);
+      case CorrelationType::kValueAvg:
+        if (g.entries.empty()) return false;
+        measure = g.sum.Value() / static_cast<double>(g.entries.size());
+        return rule_.condition.Holds(measure);
+      case CorrelationType::kValuePercentile:
+        if (g.sorted.empty()) return false;
+        measure = Percentile(g.sorted, rule_.percentile);
+        return rule_.condition.Holds(measure);
+    }
+    return false;
   }
 
   // temporal_ordered: how many leading steps occur in order within the window.
@@ -134,6 +328,43 @@ class Correlator::Window {
       if (next < rule_.rules.size() && e.step == next) ++next;
     }
     return next;
+  }
+
+  // A sequence with absent steps over the signals in [start, end]: the present steps occur in
+  // order, and no absent step occurs in its gap (inclusive of the neighbouring steps' times):
+  // before the first present step (from `start`), between two, or after the last (to `end`).
+  // With trailing absent steps the first present step must be at `anchor`; otherwise the last
+  // must be at `end`.
+  bool SequenceHolds(const Group& g, TimeNs anchor, TimeNs start, TimeNs end) const {
+    const size_t m = present_.size();
+    std::vector<bool> alive(m + 1, false);
+    alive[0] = true;
+    bool reached_at_end = false;
+    std::vector<bool> seen(rule_.rules.size(), false);
+    auto it = g.entries.begin();
+    while (it != g.entries.end() && it->time < start) ++it;
+    while (it != g.entries.end() && it->time <= end) {
+      // One batch of signals with equal event time: their order within it is arbitrary, so an
+      // absent step at the same time as a present one counts as in the gap.
+      const TimeNs t = it->time;
+      std::fill(seen.begin(), seen.end(), false);
+      for (; it != g.entries.end() && it->time == t; ++it) seen[it->step] = true;
+      auto kill = [&] {
+        for (uint32_t k = 0; k < seen.size(); ++k) {
+          if (seen[k] && IsAbsent(k)) alive[gap_of_[k]] = false;
+        }
+      };
+      kill();
+      for (size_t k = 0; k < m; ++k) {
+        if (!alive[k] || !seen[present_[k]]) continue;
+        if (k == 0 && anchor != kNoTime && t != anchor) continue;
+        alive[k + 1] = true;
+        if (k + 1 == m && t == end) reached_at_end = true;
+      }
+      kill();
+      if (t == end && reached_at_end && !alive[m]) reached_at_end = false;
+    }
+    return trailing_ ? alive[m] : reached_at_end;
   }
 
   void EvictOldest(CorrelatorStats& stats) {
@@ -150,23 +381,69 @@ class Correlator::Window {
     }
   }
 
-  Alert MakeAlert(const Group& g, int64_t n) const {
+  std::string StepName(size_t k) const {
+    const RuleInfo* info = rule_.StepIsCorrelation(k)
+                               ? rules_.correlations[rule_.rules[k]].info.get()
+                               : rules_.detections[rule_.rules[k]].info.get();
+    if (info == nullptr) return fmt::format("step {}", k + 1);
+    return info->name.empty() ? info->id : info->name;
+  }
+
+  std::string ConditionText() const {
+    if (rule_.step_condition) return rule_.condition_text;
+    if (mode_ == Mode::kSequence) {
+      std::string out;
+      for (size_t k = 0; k < rule_.rules.size(); ++k) {
+        if (!out.empty()) out += " -> ";
+        if (IsAbsent(k)) out += "not ";
+        out += StepName(k);
+      }
+      return out;
+    }
+    std::string bounds = rule_.condition.ToString();
+    switch (rule_.type) {
+      case CorrelationType::kValueSum:
+        return fmt::format("sum({}) {}", rule_.value_field, bounds);
+      case CorrelationType::kValueAvg:
+        return fmt::format("avg({}) {}", rule_.value_field, bounds);
+      case CorrelationType::kValuePercentile:
+        return fmt::format("p{}({}) {}", rule_.percentile, rule_.value_field, bounds);
+      default:
+        break;
+    }
+    return bounds.empty() ? "all rules" : bounds;
+  }
+
+  Alert MakeAlert(const Group& g, double measure, TimeNs window_start, TimeNs window_end,
+                  TimeNs time) const {
     Alert a;
     a.rule = rule_.info;
     a.kind = std::string(CorrelationTypeName(rule_.type));
-    a.time = g.entries.back().time;
-    a.window_start = g.entries.front().time;
-    a.window_end = g.entries.back().time;
+    a.time = time;
+    a.window_start = window_start;
+    a.window_end = window_end;
     for (size_t i = 0; i < rule_.group_by.size() && i < g.values.size(); ++i) {
       a.group.emplace_back(rule_.group_by[i], g.values[i]);
     }
     for (const Entry& e : g.entries) {
-      a.evidence.push_back(Evidence{e.position, e.time, e.record_id,
-                                    rules_.detections[e.detection].info});
+      if (e.time < window_start || e.time > window_end) continue;
+      if (e.alert) {
+        a.evidence.insert(a.evidence.end(), e.alert->evidence.begin(), e.alert->evidence.end());
+        a.chained.push_back(e.alert->id);
+      } else {
+        a.evidence.push_back(
+            Evidence{e.position, e.time, e.record_id, rules_.detections[e.detection].info});
+      }
     }
-    a.count = n;
-    a.condition = rule_.condition.ToString();
-    if (a.condition.empty()) a.condition = "all rules";
+    a.condition = ConditionText();
+    if (IsMetricType(rule_.type)) {
+      a.field = rule_.value_field;
+      a.value = measure;
+      a.numeric = static_cast<int64_t>(g.entries.size());
+      a.count = a.numeric;
+    } else {
+      a.count = static_cast<int64_t>(measure);
+    }
     if (rule_.type == CorrelationType::kValueCount) {
       for (const auto& [value, count] : g.value_counts) a.values.push_back(value);
     }
@@ -176,22 +453,30 @@ class Correlator::Window {
 
   const RuleSet& rules_;
   const CorrelationRule& rule_;
+  uint32_t index_;
   size_t max_groups_;
+  Mode mode_ = Mode::kEager;
+  std::vector<uint32_t> present_;  // kSequence: the steps that must occur
+  std::vector<uint32_t> gap_of_;   // kSequence: for an absent step, how many present ones precede
+  bool trailing_ = false;          // kSequence: an absent step follows the last present one
   std::unordered_map<std::string, Group> groups_;
 };
 
-bool Correlator::PendingOrder::operator()(const Signal& a, const Signal& b) const {
+bool Correlator::PendingOrder::operator()(const Pending& x, const Pending& y) const {
   // std heaps keep the largest on top; "greater" puts the earliest signal there.
+  const Signal& a = x.signal;
+  const Signal& b = y.signal;
   if (a.time != b.time) return a.time > b.time;
+  if (x.level != y.level) return x.level > y.level;
   if (a.record_id != b.record_id) return a.record_id > b.record_id;
   if (a.correlation != b.correlation) return a.correlation > b.correlation;
   return a.step > b.step;
 }
 
 Correlator::Correlator(const RuleSet& rules, CorrelatorOptions options)
-    : rules_(rules), options_(options) {
+    : rules_(rules), options_(std::move(options)) {
   for (uint32_t i = 0; i < rules.correlations.size(); ++i) {
-    windows_.push_back(std::make_unique<Window>(rules, i, options.max_groups_per_rule));
+    windows_.push_back(std::make_unique<Window>(rules, i, options_.max_groups_per_rule));
   }
 }
 
@@ -233,6 +518,12 @@ void Correlator::UpdateWatermark() {
   if (watermark_ == kNoTime || candidate > watermark_) watermark_ = candidate;
 }
 
+void Correlator::Push(Signal signal) {
+  const uint32_t level = rules_.correlations[signal.correlation].level;
+  pending_.push_back(Pending{std::move(signal), level});
+  std::push_heap(pending_.begin(), pending_.end(), PendingOrder{});
+}
+
 bool Correlator::Add(Signal signal) {
   UpdateWatermark();
   return AddAt(std::move(signal), watermark_);
@@ -249,17 +540,101 @@ bool Correlator::AddAt(Signal signal, TimeNs watermark) {
     ++stats_.late_signals;
     return false;
   }
-  pending_.push_back(std::move(signal));
-  std::push_heap(pending_.begin(), pending_.end(), PendingOrder{});
+  Push(std::move(signal));
   return true;
 }
 
+void Correlator::AddChained(Signal signal) { Push(std::move(signal)); }
+
+void Correlator::ChainSignals(const RuleSet& rules, uint32_t correlation,
+                              const std::shared_ptr<const Alert>& alert, std::vector<Signal>& out) {
+  if (correlation >= rules.correlation_uses.size()) return;
+  for (const CorrelationUse& use : rules.correlation_uses[correlation]) {
+    const CorrelationRule& outer = rules.correlations[use.correlation];
+    Signal s;
+    s.correlation = use.correlation;
+    s.step = use.step;
+    s.detection = UINT32_MAX;
+    s.time = alert->time;
+    s.record_id = alert->id;
+    s.alert = alert;
+    auto read = [&](PathId index, std::string& value) {
+      if (index >= alert->group.size()) return false;
+      value = alert->group[index].second;
+      return true;
+    };
+    if (use.step < outer.group_by_paths.size()) {
+      for (const PathId index : outer.group_by_paths[use.step]) {
+        s.group.emplace_back();
+        if (!read(index, s.group.back())) s.missing_group = true;
+      }
+    }
+    if (use.step < outer.value_paths.size()) {
+      s.missing_value = !read(outer.value_paths[use.step], s.value);
+    } else {
+      s.missing_value = true;
+    }
+    out.push_back(std::move(s));
+  }
+}
+
+void Correlator::Fired(uint32_t correlation, Alert alert, const std::string& group,
+                       std::vector<Alert>& alerts) {
+  const CorrelationRule& rule = rules_.correlations[correlation];
+  if (correlation < rules_.correlation_uses.size() &&
+      !rules_.correlation_uses[correlation].empty()) {
+    ++stats_.chained_alerts;
+    auto shared = std::make_shared<const Alert>(alert);
+    chained_.clear();
+    ChainSignals(rules_, correlation, shared, chained_);
+    for (Signal& s : chained_) {
+      if (options_.chain_router) {
+        options_.chain_router(std::move(s));
+      } else {
+        Push(std::move(s));
+      }
+    }
+  }
+  if (!rule.emits_alerts) return;
+  if (rule.suppress > 0) {
+    Suppression& s = suppression_[correlation][group];
+    if (s.last_emitted != kNoTime && alert.time <= s.last_emitted + rule.suppress) {
+      if (s.count++ == 0) s.first = alert.time;
+      s.last = alert.time;
+      ++stats_.suppressed_alerts;
+      return;
+    }
+    alert.suppressed = s.count;
+    alert.suppressed_first = s.count > 0 ? s.first : kNoTime;
+    alert.suppressed_last = s.count > 0 ? s.last : kNoTime;
+    s = Suppression{alert.time, 0, kNoTime, kNoTime};
+  }
+  ++stats_.alerts;
+  alerts.push_back(std::move(alert));
+}
+
 void Correlator::Release(TimeNs below, bool all, std::vector<Alert>& alerts) {
-  while (!pending_.empty() && (all || pending_.front().time < below)) {
-    std::pop_heap(pending_.begin(), pending_.end(), PendingOrder{});
-    Signal s = std::move(pending_.back());
-    pending_.pop_back();
-    windows_[s.correlation]->Apply(s, alerts, stats_);
+  for (;;) {
+    const bool signal_ready = !pending_.empty() && (all || pending_.front().signal.time < below);
+    const bool timer_ready = !timers_.empty() && (all || timers_.begin()->time < below);
+    if (!signal_ready && !timer_ready) break;
+    bool take_signal = signal_ready;
+    if (signal_ready && timer_ready) {
+      // Signals before window closings at equal time and level: a window includes its end.
+      const Pending& p = pending_.front();
+      const Timer& t = *timers_.begin();
+      take_signal = std::tie(p.signal.time, p.level) <= std::tie(t.time, t.level);
+    }
+    if (take_signal) {
+      std::pop_heap(pending_.begin(), pending_.end(), PendingOrder{});
+      Signal s = std::move(pending_.back().signal);
+      pending_.pop_back();
+      windows_[s.correlation]->Apply(s, *this, alerts);
+    } else {
+      const Timer t = *timers_.begin();
+      timers_.erase(timers_.begin());
+      windows_[t.correlation]->Close(t.time, t.group, *this, alerts);
+    }
   }
 }
 
@@ -274,11 +649,26 @@ void Correlator::AdvanceTo(TimeNs watermark, std::vector<Alert>& alerts) {
   // Expiring scans every group: do it once per second of event-time progress.
   if (last_expiry_ == kNoTime || watermark - last_expiry_ >= kNsPerSecond) {
     for (auto& w : windows_) w->Expire(watermark);
+    ExpireSuppression(watermark);
     last_expiry_ = watermark;
   }
 }
 
 void Correlator::Flush(std::vector<Alert>& alerts) { Release(0, true, alerts); }
+
+void Correlator::ExpireSuppression(TimeNs watermark) {
+  for (auto& [correlation, groups] : suppression_) {
+    const TimeNs suppress = rules_.correlations[correlation].suppress;
+    for (auto it = groups.begin(); it != groups.end();) {
+      // Kept while it holds alerts back, and while it has suppressed alerts to report.
+      if (it->second.count == 0 && it->second.last_emitted + suppress < watermark) {
+        it = groups.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+}
 
 size_t Correlator::open_groups() const {
   size_t n = 0;

@@ -132,7 +132,7 @@ class MatchHandler final : public RecordParser::EventHandler {
         s.group.emplace_back(v->text);
       }
     }
-    if (c.type == CorrelationType::kValueCount) {
+    if (c.type == CorrelationType::kValueCount || IsMetricType(c.type)) {
       const PathId p = use.step < c.value_paths.size() ? c.value_paths[use.step] : kNoPath;
       const FieldValue* v = p == kNoPath ? nullptr : event.fields->FindScalar(p);
       if (v == nullptr) {
@@ -182,10 +182,41 @@ struct Tick {
   uint32_t single_end = 0;
 };
 
+// For each correlation, the chain it belongs to: the smallest index of the correlations
+// connected to it by references (itself when it is in no chain), or -1 when in none.
+std::vector<int64_t> ChainComponents(const RuleSet& rules) {
+  const size_t n = rules.correlations.size();
+  std::vector<size_t> parent(n);
+  for (size_t i = 0; i < n; ++i) parent[i] = i;
+  auto find = [&](size_t x) {
+    while (parent[x] != x) x = parent[x] = parent[parent[x]];
+    return x;
+  };
+  std::vector<bool> chained(n, false);
+  for (size_t inner = 0; inner < rules.correlation_uses.size() && inner < n; ++inner) {
+    for (const CorrelationUse& use : rules.correlation_uses[inner]) {
+      chained[inner] = chained[use.correlation] = true;
+      const size_t a = find(inner), b = find(use.correlation);
+      parent[std::max(a, b)] = std::min(a, b);
+    }
+  }
+  std::vector<int64_t> out(n, -1);
+  for (size_t i = 0; i < n; ++i) {
+    if (chained[i]) out[i] = static_cast<int64_t>(find(i));
+  }
+  return out;
+}
+
 // The shard of a signal: a hash of its correlation and group values, so a group's window lives
-// in one shard.
-size_t ShardOf(const Signal& s, size_t shards) {
+// in one shard. A chain (correlations whose alerts feed other correlations, grouped by other
+// fields) lives in one shard as a whole, chosen by its smallest correlation: its inner alerts
+// become signals of the outer correlations right there, in the order an unsharded correlator
+// gives them. Chains do not spread over shards; each chain is serial.
+size_t ShardOf(const Signal& s, size_t shards, const std::vector<int64_t>& chains) {
   if (shards == 1) return 0;
+  if (s.correlation < chains.size() && chains[s.correlation] >= 0) {
+    return static_cast<size_t>(chains[s.correlation]) % shards;
+  }
   // FNV-1a: cheap, and the same on every platform, so a group's shard is too.
   uint64_t h = 0xcbf29ce484222325ULL;
   auto mix = [&h](unsigned char c) {
@@ -333,6 +364,7 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
   shard_options.max_groups_per_rule =
       std::max<size_t>(1, (options_.correlator.max_groups_per_rule + shard_count - 1) / shard_count);
   Correlator tracker(rules_, options_.correlator);
+  const std::vector<int64_t> chains = ChainComponents(rules_);
   std::vector<std::unique_ptr<Correlator>> shards;
   for (size_t i = 0; i < shard_count; ++i) {
     shards.push_back(std::make_unique<Correlator>(rules_, shard_options));
@@ -375,7 +407,7 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
         for (uint32_t s = ev.signal_begin; s < ev.signal_end; ++s) {
           Signal& sig = w->signals[s];
           const uint32_t c = sig.correlation;
-          const size_t shard = ShardOf(sig, shard_count);
+          const size_t shard = ShardOf(sig, shard_count, chains);
           if (!shards[shard]->AddAt(std::move(sig), watermark)) {
             late_rules[ev.record].insert(c);
             late_times[ev.record] = {ev.time, watermark};

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cassert>
+
 namespace tuttle {
 namespace {
 
@@ -41,11 +44,19 @@ std::string_view CorrelationTypeName(CorrelationType type) {
     case CorrelationType::kValueCount: return "value_count";
     case CorrelationType::kTemporal: return "temporal";
     case CorrelationType::kTemporalOrdered: return "temporal_ordered";
+    case CorrelationType::kValueSum: return "value_sum";
+    case CorrelationType::kValueAvg: return "value_avg";
+    case CorrelationType::kValuePercentile: return "value_percentile";
   }
   return "event_count";
 }
 
-bool CountCondition::Holds(int64_t n) const {
+bool IsMetricType(CorrelationType type) {
+  return type == CorrelationType::kValueSum || type == CorrelationType::kValueAvg ||
+         type == CorrelationType::kValuePercentile;
+}
+
+bool CountCondition::Holds(double n) const {
   if (gt && !(n > *gt)) return false;
   if (gte && !(n >= *gte)) return false;
   if (lt && !(n < *lt)) return false;
@@ -57,7 +68,7 @@ bool CountCondition::Holds(int64_t n) const {
 
 std::string CountCondition::ToString() const {
   std::string out;
-  auto add = [&out](const char* op, const std::optional<int64_t>& v) {
+  auto add = [&out](const char* op, const std::optional<double>& v) {
     if (!v) return;
     if (!out.empty()) out += " and ";
     out += fmt::format("{} {}", op, *v);
@@ -71,22 +82,70 @@ std::string CountCondition::ToString() const {
   return out;
 }
 
+bool StepExpr::Holds(const std::vector<bool>& present) const {
+  switch (op) {
+    case Op::kStep: return step < present.size() && present[step];
+    case Op::kNot: return children.empty() || !children[0].Holds(present);
+    case Op::kAnd:
+      for (const auto& c : children) {
+        if (!c.Holds(present)) return false;
+      }
+      return true;
+    case Op::kOr:
+      for (const auto& c : children) {
+        if (c.Holds(present)) return true;
+      }
+      return false;
+  }
+  return false;
+}
+
+bool StepExpr::Monotone() const {
+  if (op == Op::kNot) return false;
+  for (const auto& c : children) {
+    if (!c.Monotone()) return false;
+  }
+  return true;
+}
+
+bool CorrelationRule::HasAbsentSteps() const {
+  for (const bool a : absent) {
+    if (a) return true;
+  }
+  return false;
+}
+
 void RuleSet::Link() {
   uses.assign(detections.size(), {});
+  correlation_uses.assign(correlations.size(), {});
   for (auto& d : detections) d.emits_alerts = true;
   std::vector<bool> referenced(detections.size(), false);
   std::vector<bool> generated(detections.size(), false);
+  std::vector<bool> c_referenced(correlations.size(), false);
+  std::vector<bool> c_generated(correlations.size(), false);
   for (uint32_t c = 0; c < correlations.size(); ++c) {
-    const CorrelationRule& rule = correlations[c];
+    CorrelationRule& rule = correlations[c];
+    rule.level = 0;
     for (uint32_t step = 0; step < rule.rules.size(); ++step) {
-      const uint32_t d = rule.rules[step];
-      uses[d].push_back(CorrelationUse{c, step});
-      referenced[d] = true;
-      if (rule.generate) generated[d] = true;
+      const uint32_t r = rule.rules[step];
+      if (rule.StepIsCorrelation(step)) {
+        assert(r < c && "correlations must come after the correlations they reference");
+        correlation_uses[r].push_back(CorrelationUse{c, step});
+        c_referenced[r] = true;
+        if (rule.generate) c_generated[r] = true;
+        rule.level = std::max(rule.level, correlations[r].level + 1);
+      } else {
+        uses[r].push_back(CorrelationUse{c, step});
+        referenced[r] = true;
+        if (rule.generate) generated[r] = true;
+      }
     }
   }
   for (size_t d = 0; d < detections.size(); ++d) {
     detections[d].emits_alerts = !referenced[d] || generated[d];
+  }
+  for (size_t c = 0; c < correlations.size(); ++c) {
+    correlations[c].emits_alerts = !c_referenced[c] || c_generated[c];
   }
 }
 

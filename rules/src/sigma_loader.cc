@@ -335,21 +335,33 @@ Result<RuleSet> CompileRules(const std::vector<RuleSource>& sources,
   }
   report.rules_skipped += detections.size() - set.detections.size();
 
-  // 4. Correlations, now that the detection rules they name have their final indices.
-  CorrelationResolver resolver(targets, detections, parser.skipped_rules(), alive, final_index,
+  // 4. Correlations, now that the detection rules they name have their final indices; a
+  // correlation comes after the correlations it references (chains), so cycles are errors.
+  const std::vector<size_t> order =
+      ChainOrder(correlations, targets, correlation_alive, report.diagnostics);
+  std::vector<uint32_t> correlation_final(correlations.size(), UINT32_MAX);
+  CorrelationResolver resolver(targets, detections, correlations, parser.skipped_rules(), alive,
+                               final_index, correlation_final, set.correlations,
                                report.diagnostics);
-  for (size_t i = 0; i < correlations.size(); ++i) {
+  for (const size_t i : order) {
     CorrelationRule rule;
     CorrelationFields fields;
     if (!correlation_alive[i] || !resolver.Resolve(correlations[i], rule, fields)) {
       ++report.rules_skipped;
       continue;
     }
-    for (const auto& step : fields.group_by) {
+    for (size_t k = 0; k < fields.group_by.size(); ++k) {
       auto& paths = rule.group_by_paths.emplace_back();
-      for (const std::string& f : step) paths.push_back(catalog->Intern(f));
+      for (size_t g = 0; g < fields.group_by[k].size(); ++g) {
+        paths.push_back(rule.StepIsCorrelation(k) ? fields.inner_group_by[k][g]
+                                                  : catalog->Intern(fields.group_by[k][g]));
+      }
     }
-    for (const std::string& f : fields.value) rule.value_paths.push_back(catalog->Intern(f));
+    for (size_t k = 0; k < fields.value.size(); ++k) {
+      rule.value_paths.push_back(rule.StepIsCorrelation(k) ? fields.inner_value[k]
+                                                           : catalog->Intern(fields.value[k]));
+    }
+    correlation_final[i] = static_cast<uint32_t>(set.correlations.size());
     set.correlations.push_back(std::move(rule));
   }
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <cmath>
 
 #include "condition.h"
 #include "modifiers.h"
@@ -180,7 +181,7 @@ class DocumentParser {
     }
     const std::vector<MapEntry> entries = ReadMap(section.value, diag_);
     static const std::vector<std::string_view> kKeys = {
-        "type", "rules", "group-by", "timespan", "condition", "aliases", "generate"};
+        "type", "rules", "group-by", "timespan", "condition", "aliases", "generate", "tuttle"};
     for (const MapEntry& e : entries) {
       if (std::find(kKeys.begin(), kKeys.end(), e.key) == kKeys.end()) {
         diag_.Warning(e.key_node,
@@ -193,16 +194,20 @@ class DocumentParser {
     bool type_ok = false;
     if (type == nullptr) {
       diag_.Error(section.key_node, "the correlation has no 'type'",
-                  "one of event_count, value_count, temporal, temporal_ordered");
+                  "one of event_count, value_count, temporal, temporal_ordered, value_sum, "
+                  "value_avg, value_percentile");
     } else {
       type_ok = ReadCorrelationType(*type, out);
     }
+    const MapEntry* condition = FindEntry(entries, "condition");
+    const bool text_condition = condition != nullptr && condition->value.IsScalar();
     if (const MapEntry* rules = FindEntry(entries, "rules")) {
       out.rules = ReadNames(*rules, "rules");
       if (out.rules.empty() && rules->value.IsSequence()) {
         diag_.Error(rules->value, "'rules' is empty", "name the rules to correlate, by id or name");
       }
-    } else {
+    } else if (!text_condition) {
+      // pySigma takes the rules of a boolean condition from its text.
       diag_.Error(section.key_node, "the correlation has no 'rules'",
                   "name the rules to correlate, by id or name");
     }
@@ -215,23 +220,43 @@ class DocumentParser {
       diag_.Error(section.key_node, "the correlation has no 'timespan'",
                   "add e.g. 'timespan: 10m' (s, m, h or d)");
     }
-    const MapEntry* condition = FindEntry(entries, "condition");
+    const bool needs_field = type_ok && (out.type == CorrelationType::kValueCount ||
+                                         IsMetricType(out.type));
     if (condition != nullptr) {
-      ReadCountCondition(*condition, type_ok, out);
-    } else if (type_ok && (out.type == CorrelationType::kEventCount ||
-                           out.type == CorrelationType::kValueCount)) {
+      if (text_condition) {
+        ReadBooleanCondition(*condition, type_ok, FindEntry(entries, "rules") != nullptr, out);
+      } else {
+        ReadCountCondition(*condition, type_ok, out);
+      }
+    } else if (type_ok && out.type != CorrelationType::kTemporal &&
+               out.type != CorrelationType::kTemporalOrdered) {
       diag_.Error(section.key_node,
                   fmt::format("a correlation of type '{}' needs a 'condition'",
                               CorrelationTypeName(out.type)),
-                  "e.g. 'condition: {gte: 10}'");
+                  needs_field ? "e.g. 'condition: {field: bytes, gte: 1000}'"
+                              : "e.g. 'condition: {gte: 10}'");
     }
-    if (type_ok && out.type == CorrelationType::kValueCount && !out.value_field &&
-        condition != nullptr && condition->value.IsMap()) {
-      diag_.Error(condition->value, "a value_count correlation needs 'field' in its condition",
-                  "name the field whose distinct values are counted");
+    if (needs_field && !out.value_field && condition != nullptr && condition->value.IsMap()) {
+      diag_.Error(condition->value,
+                  fmt::format("a {} correlation needs 'field' in its condition",
+                              CorrelationTypeName(out.type)),
+                  out.type == CorrelationType::kValueCount
+                      ? "name the field whose distinct values are counted"
+                      : "name the numeric field the condition is computed from");
+    }
+    if (type_ok && out.type == CorrelationType::kValuePercentile && condition != nullptr &&
+        condition->value.IsMap() && FindEntry(ReadMapQuiet(condition->value), "percentile") ==
+                                        nullptr) {
+      diag_.Error(condition->value, "a value_percentile correlation needs 'percentile' in its "
+                                    "condition",
+                  "which percentile of the values to compare, 0 to 100, e.g. 'percentile: 95' "
+                  "(50 is the median)");
     }
     if (const MapEntry* aliases = FindEntry(entries, "aliases")) ReadAliases(*aliases, out);
     if (const MapEntry* generate = FindEntry(entries, "generate")) ReadGenerate(*generate, out);
+    if (const MapEntry* tuttle = FindEntry(entries, "tuttle")) {
+      ReadExtensions(*tuttle, type_ok, condition, out);
+    }
   }
 
  private:
@@ -884,6 +909,9 @@ class DocumentParser {
         {"value_count", CorrelationType::kValueCount},
         {"temporal", CorrelationType::kTemporal},
         {"temporal_ordered", CorrelationType::kTemporalOrdered},
+        {"value_sum", CorrelationType::kValueSum},
+        {"value_avg", CorrelationType::kValueAvg},
+        {"value_percentile", CorrelationType::kValuePercentile},
     };
     for (const auto& [name, type] : kTypes) {
       if (text == name) {
@@ -891,14 +919,188 @@ class DocumentParser {
         return true;
       }
     }
-    if (text == "value_sum" || text == "value_avg" || text == "value_percentile") {
-      diag_.Error(e.value, fmt::format("correlation type '{}' is not supported yet", text));
-      return false;
-    }
     diag_.Error(e.value, fmt::format("unknown correlation type '{}'", text),
                 DidYouMean(text, {"event_count", "value_count", "temporal", "temporal_ordered",
                                   "value_sum", "value_avg", "value_percentile"}));
     return false;
+  }
+
+  // The entries of a map without reporting its problems (ReadMap reports them once elsewhere).
+  std::vector<MapEntry> ReadMapQuiet(const YAML::Node& map) {
+    std::vector<MapEntry> out;
+    for (const auto& kv : map) {
+      if (kv.first.IsScalar()) out.push_back({kv.first.Scalar(), kv.first, kv.second});
+    }
+    return out;
+  }
+
+  // pySigma's extended condition for temporal correlations: `a and b and not c` over the
+  // referenced rules. Without 'rules', the rules are the names in the condition, in order.
+  void ReadBooleanCondition(const MapEntry& e, bool type_ok, bool has_rules,
+                            ParsedCorrelation& out) {
+    const std::string& text = e.value.Scalar();
+    if (type_ok && out.type != CorrelationType::kTemporal) {
+      diag_.Error(e.value,
+                  fmt::format("a boolean condition applies only to temporal correlations, not {}",
+                              CorrelationTypeName(out.type)),
+                  out.type == CorrelationType::kTemporalOrdered
+                      ? "for a step that must not occur in a sequence, use "
+                        "'tuttle: {absent: [rule]}'"
+                      : "write the condition as a map, e.g. 'condition: {gte: 10}'");
+      return;
+    }
+    if (!has_rules) {
+      // The names, in order of first appearance.
+      size_t i = 0;
+      while (i < text.size()) {
+        const char c = text[i];
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '(' || c == ')') {
+          ++i;
+          continue;
+        }
+        const size_t start = i;
+        while (i < text.size() && text[i] != ' ' && text[i] != '\t' && text[i] != '\n' &&
+               text[i] != '\r' && text[i] != '(' && text[i] != ')') {
+          ++i;
+        }
+        const std::string word = text.substr(start, i - start);
+        if (EqualsIgnoreCase(word, "and") || EqualsIgnoreCase(word, "or") ||
+            EqualsIgnoreCase(word, "not")) {
+          continue;
+        }
+        if (EqualsIgnoreCase(word, "of") || EqualsIgnoreCase(word, "them")) {
+          diag_.Error(diag_.Locate(e.value, start),
+                      fmt::format("'{}' needs the rules listed under 'rules'", word),
+                      "list the rules under 'rules', or name each in the condition");
+          return;
+        }
+        bool known = false;
+        for (const NameRef& r : out.rules) known = known || r.text == word;
+        if (!known) out.rules.push_back(NameRef{word, diag_.Locate(e.value, start)});
+      }
+    }
+    std::vector<std::string> names;
+    for (const NameRef& r : out.rules) names.push_back(r.text);
+    BoolExpr expr;
+    ConditionError error;
+    if (!ParseCondition(text, names, expr, error)) {
+      std::string message = error.message;
+      if (const size_t at = message.find("search identifier"); at != std::string::npos) {
+        message.replace(at, std::string_view("search identifier").size(), "rule");
+      }
+      diag_.Error(diag_.Locate(e.value, error.offset), "condition: " + message,
+                  error.hint.empty() ? "the condition names rules listed under 'rules'"
+                                     : error.hint);
+      return;
+    }
+    // As in pySigma, every listed rule takes part in the condition.
+    std::vector<uint32_t> used;
+    expr.CollectPredicates(used);
+    for (uint32_t k = 0; k < out.rules.size(); ++k) {
+      if (std::find(used.begin(), used.end(), k) != used.end()) continue;
+      diag_.Error(out.rules[k].where,
+                  fmt::format("rule '{}' is listed but the condition does not use it",
+                              out.rules[k].text),
+                  "name it in the condition, or remove it from 'rules'");
+    }
+    out.step_condition = ToStepExpr(expr);
+    out.condition_text = text;
+  }
+
+  static StepExpr ToStepExpr(const BoolExpr& e) {
+    StepExpr out;
+    switch (e.op) {
+      case BoolExpr::Op::kPredicate:
+        out.op = StepExpr::Op::kStep;
+        out.step = e.predicate;
+        return out;
+      case BoolExpr::Op::kAnd:
+      case BoolExpr::Op::kTrue:  // an empty AND
+        out.op = StepExpr::Op::kAnd;
+        break;
+      case BoolExpr::Op::kOr:
+      case BoolExpr::Op::kFalse:  // an empty OR
+        out.op = StepExpr::Op::kOr;
+        break;
+      case BoolExpr::Op::kNot:
+        out.op = StepExpr::Op::kNot;
+        break;
+    }
+    for (const BoolExpr& c : e.children) out.children.push_back(ToStepExpr(c));
+    return out;
+  }
+
+  // `correlation.tuttle`: Tuttle's extensions, kept apart from Sigma's keys.
+  void ReadExtensions(const MapEntry& e, bool type_ok, const MapEntry* condition,
+                      ParsedCorrelation& out) {
+    if (!e.value.IsMap()) {
+      diag_.Error(e.value, fmt::format("'tuttle' must be a map, not {}", NodeKindName(e.value)),
+                  "e.g. 'tuttle: {suppress: 15m}'");
+      return;
+    }
+    static const std::vector<std::string_view> kKeys = {"absent", "suppress"};
+    for (const MapEntry& x : ReadMap(e.value, diag_)) {
+      if (x.key == "suppress") {
+        const std::string text = x.value.IsScalar() ? x.value.Scalar() : std::string();
+        if (auto d = ParseDuration(text)) {
+          out.suppress = *d;
+        } else {
+          diag_.Error(x.value, fmt::format("invalid suppress duration '{}'", text),
+                      "a positive number followed by s, m, h or d, e.g. '15m'");
+        }
+      } else if (x.key == "absent") {
+        ReadAbsent(x, type_ok, condition, out);
+      } else {
+        diag_.Error(x.key_node, fmt::format("unknown Tuttle extension '{}'", x.key),
+                    DidYouMean(x.key, kKeys).empty() ? "known: absent, suppress"
+                                                     : DidYouMean(x.key, kKeys));
+      }
+    }
+  }
+
+  void ReadAbsent(const MapEntry& x, bool type_ok, const MapEntry* condition,
+                  ParsedCorrelation& out) {
+    if (type_ok && out.type != CorrelationType::kTemporalOrdered) {
+      diag_.Error(x.key_node, "'absent' applies only to temporal_ordered correlations",
+                  "a step that must not occur is a step of a sequence");
+      return;
+    }
+    if (condition != nullptr) {
+      diag_.Error(condition->key_node, "a sequence with absent steps takes no 'condition'",
+                  "every step must occur in order, and no absent step in its place");
+      return;
+    }
+    out.absent.assign(out.rules.size(), false);
+    for (const NameRef& name : ReadNames(x, "absent")) {
+      bool found = false;
+      for (size_t k = 0; k < out.rules.size(); ++k) {
+        if (out.rules[k].text == name.text) {
+          out.absent[k] = true;
+          found = true;
+        }
+      }
+      if (!found) {
+        std::vector<std::string_view> listed;
+        for (const NameRef& r : out.rules) listed.push_back(r.text);
+        std::string hint = DidYouMean(name.text, listed);
+        diag_.Error(name.where, fmt::format("absent step '{}' is not listed in 'rules'", name.text),
+                    hint.empty() ? "list it in 'rules' at its place in the sequence" : hint);
+      }
+    }
+    size_t present = 0;
+    for (const bool a : out.absent) present += a ? 0 : 1;
+    if (present == 0 && !out.rules.empty()) {
+      diag_.Error(x.value, "every step is absent", "a sequence needs at least one step that occurs");
+      return;
+    }
+    const bool leading = !out.absent.empty() && out.absent.front();
+    const bool trailing = !out.absent.empty() && out.absent.back();
+    if (leading && trailing) {
+      diag_.Error(x.value,
+                  "a sequence cannot both start and end with absent steps",
+                  "its window ends at the last step when absent steps come first, and starts at "
+                  "the first step when they come last; write two correlations");
+    }
   }
 
   std::vector<NameRef> ReadNames(const MapEntry& e, std::string_view what) {
@@ -936,9 +1138,11 @@ class DocumentParser {
           "e.g. 'condition: {gte: 10}'");
       return;
     }
+    // Counts are integers, as the specification says; sums, averages and percentiles need not be.
+    const bool metric = type_ok && IsMetricType(out.type);
     bool any_bound = false;  // written, valid or not
     for (const MapEntry& c : ReadMap(e.value, diag_)) {
-      std::optional<int64_t>* bound = nullptr;
+      std::optional<double>* bound = nullptr;
       if (c.key == "gt") bound = &out.condition.gt;
       if (c.key == "gte") bound = &out.condition.gte;
       if (c.key == "lt") bound = &out.condition.lt;
@@ -947,34 +1151,66 @@ class DocumentParser {
       if (c.key == "neq") bound = &out.condition.neq;
       if (bound != nullptr) {
         any_bound = true;
-        int64_t n = 0;
         const std::string text = c.value.IsScalar() ? c.value.Scalar() : std::string();
-        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-        if (ec != std::errc() || end != text.data() + text.size() || text.empty()) {
-          diag_.Error(c.value, fmt::format("'{}' takes an integer, not '{}'", c.key, text));
+        if (metric) {
+          double x = 0;
+          if (!ParseFiniteNumber(text, x)) {
+            diag_.Error(c.value, fmt::format("'{}' takes a number, not '{}'", c.key, text));
+          } else {
+            *bound = x;
+          }
         } else {
-          *bound = n;
+          int64_t n = 0;
+          const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+          if (ec != std::errc() || end != text.data() + text.size() || text.empty()) {
+            diag_.Error(c.value, fmt::format("'{}' takes an integer, not '{}'", c.key, text));
+          } else {
+            *bound = static_cast<double>(n);
+          }
         }
       } else if (c.key == "field") {
         if (c.value.IsScalar() && !c.value.Scalar().empty()) {
           out.value_field = NameRef{c.value.Scalar(), diag_.Locate(c.value)};
         } else if (c.value.IsSequence()) {
-          diag_.Error(c.value, "counting the values of several fields is not supported yet");
+          diag_.Error(c.value, "counting the values of several fields is not supported yet",
+                      "name one field; to combine fields, chain correlations");
         } else {
           diag_.Error(c.value, "'field' must name a field");
         }
+        if (type_ok && out.type != CorrelationType::kValueCount && !IsMetricType(out.type)) {
+          diag_.Error(c.key_node,
+                      fmt::format("'field' does not apply to {} correlations",
+                                  CorrelationTypeName(out.type)),
+                      "only value_count, value_sum, value_avg and value_percentile read a field");
+        }
+      } else if (c.key == "percentile") {
+        const std::string text = c.value.IsScalar() ? c.value.Scalar() : std::string();
+        double p = 0;
+        if (type_ok && out.type != CorrelationType::kValuePercentile) {
+          diag_.Error(c.key_node, "'percentile' applies only to value_percentile correlations");
+        } else if (!ParseFiniteNumber(text, p) || p < 0 || p > 100) {
+          diag_.Error(c.value, fmt::format("'percentile' takes a number from 0 to 100, not '{}'",
+                                           text),
+                      "e.g. 'percentile: 95'; 50 is the median");
+        } else {
+          out.percentile = p;
+        }
       } else {
         diag_.Error(c.key_node, fmt::format("unknown condition operator '{}'", c.key),
-                    DidYouMean(c.key, {"gt", "gte", "lt", "lte", "eq", "neq", "field"}));
+                    DidYouMean(c.key, {"gt", "gte", "lt", "lte", "eq", "neq", "field",
+                                       "percentile"}));
       }
-    }
-    if (type_ok && out.value_field && out.type != CorrelationType::kValueCount) {
-      diag_.Error(out.value_field->where, "'field' applies only to value_count correlations");
     }
     if (!any_bound) {
       diag_.Error(e.value, "the condition has no bound",
                   "use gt, gte, lt, lte, eq or neq, e.g. 'gte: 10'");
     }
+  }
+
+  static bool ParseFiniteNumber(const std::string& text, double& out) {
+    if (text.empty()) return false;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return ec == std::errc() && end == text.data() + text.size() && std::isfinite(out);
   }
 
   void ReadAliases(const MapEntry& e, ParsedCorrelation& out) {

@@ -56,9 +56,18 @@ struct ParsedCorrelation {
     std::vector<AliasField> fields;
   };
   std::vector<Alias> aliases;
-  std::optional<NameRef> value_field;  // value_count
+  std::optional<NameRef> value_field;  // value_count, value_sum, value_avg, value_percentile
   TimeNs timespan = 0;
   CountCondition condition;
+  double percentile = 50;  // value_percentile: `condition.percentile`
+  // temporal: pySigma's boolean condition (`condition: a and not b`), leaves are indices into
+  // `rules`; condition_text is the text as written.
+  std::optional<StepExpr> step_condition;
+  std::string condition_text;
+  // Tuttle extensions, under `correlation.tuttle`: per step of `rules`, whether it must not occur
+  // (temporal_ordered); suppression of repeated alerts per group.
+  std::vector<bool> absent;
+  TimeNs suppress = 0;
   bool generate = false;
 };
 

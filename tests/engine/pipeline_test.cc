@@ -159,10 +159,34 @@ std::vector<std::string> MakeStream() {
   return lines;
 }
 
+// MakeRules, and a chain on top: "spray" fires when the brute-force correlation fires for 2
+// users within 10 minutes. Its group (none) is not the inner one's (user), so the chain must stay
+// in one shard to count across users.
+RuleSet MakeChainRules() {
+  RuleSet rs = MakeRules();
+  CorrelationRule spray;
+  auto info = std::make_shared<RuleInfo>();
+  info->id = "spray";
+  info->title = "Brute force against several users";
+  info->level = Level::kCritical;
+  spray.info = info;
+  spray.type = CorrelationType::kEventCount;
+  spray.rules = {0};  // correlation 0: brute_force
+  spray.step_kinds = {StepKind::kCorrelation};
+  spray.group_by_paths = {{}};
+  spray.timespan = 600 * kS;
+  spray.condition.gte = 2;
+  spray.generate = true;
+  rs.correlations.push_back(spray);
+  rs.Link();
+  return rs;
+}
+
 std::vector<std::string> RunLines(std::vector<std::string> lines, int threads, size_t batch,
                                   int shards = 0, PipelineStats* stats_out = nullptr,
-                                  CollectSink* sink_out = nullptr) {
-  RuleSet rules = MakeRules();
+                                  CollectSink* sink_out = nullptr,
+                                  RuleSet (*make_rules)() = MakeRules) {
+  RuleSet rules = make_rules();
   CsvParser parser(rules.catalog);
   PipelineOptions o;
   o.threads = threads;
@@ -200,6 +224,18 @@ TEST(Pipeline, AlertsAndTheirOrderDoNotDependOnTheNumberOfCorrelationShards) {
   EXPECT_EQ(RunLines(MakeStream(), 2, 100, 3), expected);
   EXPECT_EQ(RunLines(MakeStream(), 1, 13, 8), expected);
   EXPECT_EQ(RunLines(MakeStream(), 2, 1000, 64), expected);
+}
+
+TEST(Pipeline, ChainsGiveTheSameAlertsWhateverTheShards) {
+  const auto expected = RunLines(MakeStream(), 1, 100, 1, nullptr, nullptr, MakeChainRules);
+  const auto spray = std::count_if(expected.begin(), expected.end(), [](const std::string& a) {
+    return a.ends_with("event_count");
+  });
+  ASSERT_GT(spray, 20);
+  EXPECT_EQ(RunLines(MakeStream(), 2, 100, 8, nullptr, nullptr, MakeChainRules), expected);
+  EXPECT_EQ(RunLines(MakeStream(), 2, 7, 3, nullptr, nullptr, MakeChainRules), expected);
+  // And the chain adds alerts of its own.
+  EXPECT_GT(expected.size(), RunLines(MakeStream(), 1, 100, 1).size());
 }
 
 // Property: records reordered within the allowed lateness (30 s; here within blocks of 10 s of

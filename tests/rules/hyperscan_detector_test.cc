@@ -35,6 +35,11 @@ void* operator new(std::size_t size, const std::nothrow_t&) noexcept { return Co
 void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
   return CountedAlloc(size);
 }
+// GCC at -O2 (RelWithDebInfo) sees free() on what `operator new` returned and warns; here both
+// are malloc and free, by construction.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }

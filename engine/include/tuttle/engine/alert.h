@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,6 +38,18 @@ struct Alert {
   int64_t count = 0;        // events, distinct values or steps that met the condition
   std::string condition;    // the condition that held, e.g. ">= 5"
   std::vector<std::string> values;  // value_count: the distinct values
+  // Metric types: the counted field, and the sum, average or percentile that met the condition
+  // (over `numeric` numeric values).
+  std::string field;
+  std::optional<double> value;
+  int64_t numeric = 0;
+  // Suppression (`tuttle: {suppress: ...}`): alerts of this rule and group that were not emitted
+  // since the previous emitted one, and the event times of the first and last of them.
+  int64_t suppressed = 0;
+  TimeNs suppressed_first = kNoTime;
+  TimeNs suppressed_last = kNoTime;
+  // Chains: the ids of the referenced correlations' alerts whose evidence this alert includes.
+  std::vector<Hash128> chained;
   std::string product;      // log source of the evidence (single-event alerts)
   std::string service;
   std::string tenant;

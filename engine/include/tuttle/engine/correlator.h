@@ -6,21 +6,41 @@
 // minus the allowed lateness. An assigned stream that has delivered nothing yet holds the
 // watermark where it is; a stream that reported idle stops holding it back.
 // Signals wait until the watermark passes them and are then applied to the windows in a total
-// order (event time, then record id, then rule) that does not depend on arrival order, thread
-// count or batching. A signal older than the watermark when it arrives is late: it is counted and
+// order that does not depend on arrival order, thread count or batching: event time, then the
+// correlation's chain level, then signals before window closings, then record id, correlation
+// and step. A signal older than the watermark when it arrives is late: it is counted and
 // returned as a dead letter; single-event alerts do not pass through here and are unaffected.
 //
-// Window semantics (docs/correlation.md): a group's window holds its signals of the last
-// `timespan` (inclusive) before the newest one. When the condition holds, one alert fires and the
-// group's window is cleared: the episode ends, and the next alert needs the condition to hold
-// again on later signals.
+// Window semantics (docs/correlation.md):
+//   - A condition that can only become true as signals are added (gt/gte bounds on a count or a
+//     sum; temporal conditions without `not`) is checked on each signal, over the group's
+//     signals of the last `timespan` (inclusive). When it holds, one alert fires and the group's
+//     window is cleared: the episode ends.
+//   - Other conditions (lt, lte, eq, neq bounds; value_avg, value_percentile; `not` in a
+//     temporal condition) are checked once, when the watermark passes the end of the episode's
+//     window [first signal, first signal + timespan]; the episode ends either way.
+//   - temporal_ordered with absent steps (Tuttle extension) is checked when the watermark passes
+//     the end of the sequence's window.
+// Chains: an alert of a correlation that other correlations reference becomes a Signal for each
+// of them (ChainSignals), at the alert's event time, applied here in the same total order. The
+// chain level in the order makes that exact: a level-k correlation only receives signals from
+// levels below k, which at equal event time all come first.
+//
+// Sharding (one Correlator per shard, signals routed by a hash of (correlation, group)): the
+// chained signals of a level-k alert must reach the shard that owns the referencing
+// correlation's group, and every shard must have applied all signals of levels < k up to the
+// watermark before it applies level k. A router can take them from `chain_router` and add them
+// on their shard with AddChained().
 //
 // Thread-safety: not thread-safe; the pipeline calls it from one serial stage.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -38,6 +58,11 @@ struct CorrelatorOptions {
   // Open groups kept per correlation rule; past it the least recently updated group is evicted
   // and counted. Default: 100,000.
   size_t max_groups_per_rule = 100'000;
+  // Chains in a sharded deployment: when set, the signals made from a correlation alert for the
+  // correlations that reference it are handed here instead of being applied by this Correlator;
+  // the caller adds each with AddChained() on the shard that owns its group. Default: unset,
+  // applied here.
+  std::function<void(Signal)> chain_router;
 };
 
 struct CorrelatorStats {
@@ -45,7 +70,11 @@ struct CorrelatorStats {
   uint64_t late_signals = 0;
   uint64_t missing_group_field = 0;  // signals whose record lacked a group-by field
   uint64_t evicted_groups = 0;
-  uint64_t alerts = 0;
+  uint64_t missing_value_field = 0;  // value types: signals whose record lacked the field
+  uint64_t non_numeric_values = 0;   // metric types: values that are not numbers, ignored
+  uint64_t alerts = 0;               // alerts emitted (after generate and suppression)
+  uint64_t suppressed_alerts = 0;    // alerts held back by `suppress`, reported in later alerts
+  uint64_t chained_alerts = 0;       // alerts of correlations that other correlations reference
 };
 
 class Correlator {
@@ -80,8 +109,17 @@ class Correlator {
   bool AddAt(Signal signal, TimeNs watermark);
   //   Advance() to a given watermark (kNoTime: nothing to do).
   void AdvanceTo(TimeNs watermark, std::vector<Alert>& alerts);
-  // End of input: applies every waiting signal, whatever its time.
+  // End of input: applies every waiting signal, whatever its time, and closes every window, as
+  // if the watermark had passed them all.
   void Flush(std::vector<Alert>& alerts);
+
+  // Adds a chained signal (see `chain_router`); it is never late.
+  void AddChained(Signal signal);
+
+  // The signals an alert of correlation `correlation` gives the correlations that reference it:
+  // one per referencing step, with that correlation's group-by values read from the alert's.
+  static void ChainSignals(const RuleSet& rules, uint32_t correlation,
+                           const std::shared_ptr<const Alert>& alert, std::vector<Signal>& out);
 
   TimeNs watermark() const { return watermark_; }
   size_t pending() const { return pending_.size(); }
@@ -93,21 +131,50 @@ class Correlator {
     TimeNs max_time = kNoTime;
     bool idle = false;
   };
+  struct Pending {
+    Signal signal;
+    uint32_t level = 0;
+  };
   struct PendingOrder {
-    bool operator()(const Signal& a, const Signal& b) const;  // min-heap on the total order
+    bool operator()(const Pending& a, const Pending& b) const;  // min-heap on the total order
+  };
+  // A window to check when the watermark passes `time`.
+  struct Timer {
+    TimeNs time = kNoTime;
+    uint32_t level = 0;
+    uint32_t correlation = 0;
+    std::string group;  // the group's key
+    friend auto operator<=>(const Timer&, const Timer&) = default;
+  };
+  // Suppression state of one group of a correlation with `suppress`.
+  struct Suppression {
+    TimeNs last_emitted = kNoTime;
+    int64_t count = 0;  // alerts suppressed since
+    TimeNs first = kNoTime;
+    TimeNs last = kNoTime;
   };
   class Window;
 
   void UpdateWatermark();
   void Release(TimeNs below, bool all, std::vector<Alert>& alerts);
+  void ExpireSuppression(TimeNs watermark);
+  void Push(Signal signal);
+  // A correlation fired: feeds its chains, then emits it unless generate or suppression holds
+  // it back.
+  void Fired(uint32_t correlation, Alert alert, const std::string& group,
+             std::vector<Alert>& alerts);
 
   const RuleSet& rules_;
   CorrelatorOptions options_;
   std::map<std::pair<std::string, int32_t>, Stream> streams_;
   TimeNs watermark_ = kNoTime;
   TimeNs last_expiry_ = kNoTime;
-  std::vector<Signal> pending_;  // a heap in PendingOrder
+  std::vector<Pending> pending_;  // a heap in PendingOrder
+  std::set<Timer> timers_;
   std::vector<std::unique_ptr<Window>> windows_;  // one per correlation rule
+  std::vector<Signal> chained_;                   // scratch for ChainSignals
+  // correlation -> group key -> suppression state
+  std::map<uint32_t, std::unordered_map<std::string, Suppression>> suppression_;
   CorrelatorStats stats_;
 };
 

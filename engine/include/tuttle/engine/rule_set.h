@@ -63,34 +63,97 @@ struct DetectionRule {
   bool emits_alerts = true;
 };
 
-enum class CorrelationType : uint8_t { kEventCount, kValueCount, kTemporal, kTemporalOrdered };
+enum class CorrelationType : uint8_t {
+  kEventCount,
+  kValueCount,
+  kTemporal,
+  kTemporalOrdered,
+  kValueSum,
+  kValueAvg,
+  kValuePercentile,
+};
 std::string_view CorrelationTypeName(CorrelationType type);  // Sigma's spelling: "event_count"
+// value_sum, value_avg, value_percentile: the condition compares a number computed from the
+// numeric values of `condition.field`.
+bool IsMetricType(CorrelationType type);
 
-// Sigma correlation conditions: a conjunction of gt, gte, lt, lte, eq, neq bounds.
+// Sigma correlation conditions: a conjunction of gt, gte, lt, lte, eq, neq bounds on the
+// correlation's measure (a count, or for the metric types a sum, average or percentile).
+// Count types take integer bounds; metric types may use decimals.
 struct CountCondition {
-  std::optional<int64_t> gt, gte, lt, lte, eq, neq;
+  std::optional<double> gt, gte, lt, lte, eq, neq;
 
-  bool Holds(int64_t count) const;
+  bool Holds(double measure) const;
+  // True when some bound is set.
+  bool Any() const { return gt || gte || lt || lte || eq || neq; }
+  // True when only lower bounds (gt, gte) are set: a measure that only grows as signals are added
+  // can be checked on each signal. Upper bounds (lt, lte, eq, neq) need the whole window.
+  bool LowerBoundsOnly() const { return (gt || gte) && !lt && !lte && !eq && !neq; }
   std::string ToString() const;  // ">= 5", "> 100 and <= 200"
 };
+
+// A boolean condition over the steps of a temporal correlation (pySigma's extended condition,
+// `a and b and not c`). Leaves are step indices.
+struct StepExpr {
+  enum class Op : uint8_t { kStep, kAnd, kOr, kNot };
+  Op op = Op::kStep;
+  uint32_t step = 0;  // kStep
+  std::vector<StepExpr> children;
+
+  // `present[k]`: step k occurs in the window.
+  bool Holds(const std::vector<bool>& present) const;
+  // True when the expression has no `not`: then it can only become true as signals are added.
+  bool Monotone() const;
+};
+
+// What a step of a correlation reads: a detection rule's matches, or (in a chain) the alerts of
+// another correlation rule.
+enum class StepKind : uint8_t { kDetection, kCorrelation };
 
 struct CorrelationRule {
   std::shared_ptr<const RuleInfo> info;
   CorrelationType type = CorrelationType::kEventCount;
-  // Referenced detection rules (indices into RuleSet::detections), in the order written: the
-  // order of steps for temporal_ordered.
+  // Referenced rules, in the order written: the order of steps for temporal_ordered. rules[k]
+  // indexes RuleSet::detections, or RuleSet::correlations when step_kinds[k] is kCorrelation.
   std::vector<uint32_t> rules;
+  // Parallel to `rules`; empty means every step is a detection rule.
+  std::vector<StepKind> step_kinds;
   // Group-by names as written (field names or alias names).
   std::vector<std::string> group_by;
-  // group_by_paths[k][g]: the field read for group-by name g in events of rules[k] (aliases
-  // resolved).
+  // group_by_paths[k][g]: what group-by name g reads in the signals of step k (aliases
+  // resolved): a field path for a detection step; for a correlation step, the index of the inner
+  // correlation's group-by name whose value its alerts carry.
   std::vector<std::vector<PathId>> group_by_paths;
-  // value_count: the counted field's name and, per referenced rule, its path.
+  // Value types: the field named by `condition.field` and, per step, its path (or, for a
+  // correlation step, the index into the inner correlation's group-by names).
   std::string value_field;
   std::vector<PathId> value_paths;
   TimeNs timespan = 0;
   CountCondition condition;
+  // value_percentile: which percentile of the values the condition compares, 0 to 100.
+  double percentile = 50;
+  // temporal: pySigma's boolean condition over the steps, when written (`condition: a and not
+  // b`); condition_text keeps it as written for alerts.
+  std::optional<StepExpr> step_condition;
+  std::string condition_text;
+  // temporal_ordered, Tuttle extension `tuttle: {absent: [...]}`: absent[k] is true when step k
+  // must NOT occur at its place in the sequence. Empty: every step must occur.
+  std::vector<bool> absent;
+  // Tuttle extension `tuttle: {suppress: 15m}`: after an alert of a group, later alerts of that
+  // group whose event time is at most this much later are not emitted but counted into the next
+  // emitted alert. 0: no suppression.
+  TimeNs suppress = 0;
   bool generate = false;
+  // Filled by RuleSet::Link(): whether alerts of this correlation reach the sinks (false when a
+  // correlation references it without `generate: true`), and its depth in chains (0 when every
+  // step is a detection rule, else 1 + the deepest referenced correlation).
+  bool emits_alerts = true;
+  uint32_t level = 0;
+
+  bool StepIsCorrelation(size_t k) const {
+    return k < step_kinds.size() && step_kinds[k] == StepKind::kCorrelation;
+  }
+  bool HasAbsentSteps() const;
 };
 
 // Which correlation, and which of its steps, a detection rule feeds.
@@ -122,8 +185,13 @@ struct RuleSet {
   std::unique_ptr<Detector> detector;
   // uses[r]: the correlation steps detection rule r feeds.
   std::vector<std::vector<CorrelationUse>> uses;
+  // correlation_uses[c]: the correlation steps the alerts of correlation c feed (chains).
+  std::vector<std::vector<CorrelationUse>> correlation_uses;
 
-  // Fills `uses` and each detection rule's `emits_alerts` from the correlations.
+  // Fills `uses`, `correlation_uses`, each rule's `emits_alerts` and each correlation's `level`
+  // from the correlations.
+  // REQUIRES: a correlation step references only correlations with a smaller index (the rules
+  // library orders them so; a cycle is an error there).
   void Link();
 };
 

@@ -4,11 +4,13 @@
 //
 // What is supported (Sigma 2.1): detection rules with maps, lists of maps, keywords (also the
 // `'|all':` form), null values, the modifiers contains, startswith, endswith, all, re (with i, m,
-// s), exists and cased, and the full condition grammar; correlation rules of type event_count,
-// value_count, temporal and temporal_ordered with group-by, aliases, timespan, condition ranges
-// and generate; Sigma filters (ANDed into the rules they name, see docs/rules.md); processing
-// pipelines (pipeline.h, CompileOptions::pipelines). Other modifiers and value_sum/avg/percentile
-// are rejected with a located diagnostic, and so are correlations of correlations (chains).
+// s), exists and cased, and the full condition grammar; correlation rules of every Sigma 2.1
+// type (event_count, value_count, temporal, temporal_ordered, value_sum, value_avg,
+// value_percentile) with group-by, aliases, timespan, condition ranges, generate and chains
+// (correlations of correlations, resolved inner first; a cycle is a located error), pySigma's
+// boolean temporal conditions, and the Tuttle extensions under `correlation.tuttle` (absent
+// steps, suppress); Sigma filters (ANDed into the rules they name, see docs/rules.md); processing
+// pipelines (pipeline.h, CompileOptions::pipelines). See docs/correlation.md.
 //
 // Matching semantics, where Sigma leaves them to the backend:
 //   - Plain values match the whole field value, ASCII case-insensitively, with `*` and `?`
