@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <deque>
+#include <list>
 #include <map>
 #include <unordered_map>
 
@@ -59,6 +59,36 @@ struct CompensatedSum {
 };
 
 }  // namespace
+
+// A window's entries, oldest first: a vector with a moving head. (A std::deque allocates a
+// 512-byte block for its first entry, and most groups hold a few entries.)
+template <class T>
+class EntryQueue {
+ public:
+  bool empty() const { return head_ == items_.size(); }
+  size_t size() const { return items_.size() - head_; }
+  T& front() { return items_[head_]; }
+  const T& front() const { return items_[head_]; }
+  T& back() { return items_.back(); }
+  const T& back() const { return items_.back(); }
+  void push_back(T item) { items_.push_back(std::move(item)); }
+  void pop_front() {
+    items_[head_] = T{};  // let go of what it holds now
+    if (++head_ == items_.size()) {
+      items_.clear();
+      head_ = 0;
+    } else if (head_ >= 16 && 2 * head_ >= items_.size()) {
+      items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+      head_ = 0;
+    }
+  }
+  auto begin() const { return items_.begin() + static_cast<std::ptrdiff_t>(head_); }
+  auto end() const { return items_.end(); }
+
+ private:
+  std::vector<T> items_;
+  size_t head_ = 0;
+};
 
 // The windows of one correlation rule, per group.
 class Correlator::Window {
@@ -116,6 +146,9 @@ class Correlator::Window {
       if (groups_.size() >= max_groups_) EvictOldest(stats);
       it = groups_.emplace(key, Group{}).first;
       it->second.values = s.group;
+      it->second.lru = lru_.insert(lru_.end(), &it->first);
+    } else {
+      lru_.splice(lru_.end(), lru_, it->second.lru);  // now the most recently updated
     }
     Group& g = it->second;
     g.last_time = s.time;
@@ -134,7 +167,7 @@ class Correlator::Window {
         if (!Holds(g, measure)) return;
         Alert a = MakeAlert(g, measure, g.entries.front().time, g.entries.back().time,
                             g.entries.back().time);
-        groups_.erase(it);  // the episode ends
+        Erase(it);  // the episode ends
         c.Fired(index_, std::move(a), key, alerts);
         return;
       }
@@ -167,7 +200,7 @@ class Correlator::Window {
       const bool fire = Holds(g, measure);
       Alert a;
       if (fire) a = MakeAlert(g, measure, g.episode_start, g.episode_end, g.episode_end);
-      groups_.erase(it);  // the episode ends, with or without an alert
+      Erase(it);  // the episode ends, with or without an alert
       if (fire) c.Fired(index_, std::move(a), key, alerts);
       return;
     }
@@ -177,25 +210,28 @@ class Correlator::Window {
     const TimeNs end = t;
     if (SequenceHolds(g, trailing_ ? start : kNoTime, start, end)) {
       Alert a = MakeAlert(g, static_cast<double>(present_.size()), start, end, end);
-      groups_.erase(it);  // the episode ends
+      Erase(it);  // the episode ends
       c.Fired(index_, std::move(a), key, alerts);
       return;
     }
     while (!g.entries.empty() && g.entries.front().time < start) PopFront(g);
-    if (g.entries.empty()) groups_.erase(it);
+    if (g.entries.empty()) Erase(it);
   }
 
   // Drops groups whose newest signal has left the window at `watermark` and whose windows have
   // all been checked.
+  //
+  // Signals of a rule are applied in event-time order, so `lru_` (least recently updated first)
+  // is in order of last_time too: expiry looks only at the groups it drops, plus those whose
+  // window check is still due.
   void Expire(TimeNs watermark) {
     if (watermark == kNoTime) return;
-    for (auto it = groups_.begin(); it != groups_.end();) {
+    for (auto l = lru_.begin(); l != lru_.end();) {
+      auto it = groups_.find(**l);
+      ++l;
       const Group& g = it->second;
-      if (g.last_time < watermark - rule_.timespan && g.episode_end == kNoTime) {
-        it = groups_.erase(it);
-      } else {
-        ++it;
-      }
+      if (g.last_time >= watermark - rule_.timespan) break;
+      if (g.episode_end == kNoTime) Erase(it);
     }
   }
 
@@ -215,7 +251,9 @@ class Correlator::Window {
   };
   struct Group {
     std::vector<std::string> values;
-    std::deque<Entry> entries;
+    EntryQueue<Entry> entries;
+    // Its place in `lru_`.
+    std::list<const std::string*>::iterator lru;
     std::map<std::string, int64_t> value_counts;  // value_count: distinct values in the window
     std::map<uint32_t, int64_t> step_counts;      // temporal: referenced rules in the window
     CompensatedSum sum;                           // metric types
@@ -367,18 +405,17 @@ class Correlator::Window {
     return trailing_ ? alive[m] : reached_at_end;
   }
 
+  // Drops the least recently updated group (the oldest last signal; among equals, the one
+  // updated first).
   void EvictOldest(CorrelatorStats& stats) {
-    auto oldest = groups_.begin();
-    for (auto it = groups_.begin(); it != groups_.end(); ++it) {
-      if (it->second.last_time < oldest->second.last_time ||
-          (it->second.last_time == oldest->second.last_time && it->first < oldest->first)) {
-        oldest = it;
-      }
-    }
-    if (oldest != groups_.end()) {
-      groups_.erase(oldest);
-      ++stats.evicted_groups;
-    }
+    if (lru_.empty()) return;
+    Erase(groups_.find(*lru_.front()));
+    ++stats.evicted_groups;
+  }
+
+  void Erase(std::unordered_map<std::string, Group>::iterator it) {
+    lru_.erase(it->second.lru);
+    groups_.erase(it);
   }
 
   std::string StepName(size_t k) const {
@@ -460,6 +497,8 @@ class Correlator::Window {
   std::vector<uint32_t> gap_of_;   // kSequence: for an absent step, how many present ones precede
   bool trailing_ = false;          // kSequence: an absent step follows the last present one
   std::unordered_map<std::string, Group> groups_;
+  // Group keys (pointing into groups_, whose nodes do not move), least recently updated first.
+  std::list<const std::string*> lru_;
 };
 
 bool Correlator::PendingOrder::operator()(const Pending& x, const Pending& y) const {
