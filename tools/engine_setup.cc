@@ -96,7 +96,13 @@ std::string Summary(const PipelineStats& s, int threads) {
       Thousands(s.records), static_cast<double>(s.bytes) / 1024.0, Thousands(s.events),
       Thousands(s.matched_events), Thousands(s.alerts), Thousands(s.correlation_alerts),
       Thousands(s.dead_letters), Thousands(s.parse_errors), Thousands(s.late_records),
-      Thousands(static_cast<uint64_t>(rate)), s.seconds, threads, threads == 1 ? "" : "s");
+      Thousands(static_cast<uint64_t>(rate)), s.seconds, threads, threads == 1 ? "" : "s") +
+         (s.evicted_groups > 0
+              ? fmt::format("\ntuttle: warning: {} correlation groups were evicted at the cap "
+                            "on open groups per rule: their windows restarted empty (raise "
+                            "--max-groups, or group by fewer values)",
+                            Thousands(s.evicted_groups))
+              : std::string());
 }
 
 void StopOnSignal(RecordSource* source) {

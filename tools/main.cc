@@ -37,6 +37,7 @@ struct CommonOptions {
   std::string store;
   int threads = 0;
   std::string lateness = "30s";
+  size_t max_groups = 100'000;
   bool strict = false;
 };
 
@@ -55,12 +56,18 @@ void AddCommon(CLI::App* cmd, CommonOptions& o) {
                   "How late (event time) a record may arrive and still count in correlation "
                   "windows, e.g. 30s, 2m")
       ->capture_default_str();
+  cmd->add_option("--max-groups", o.max_groups,
+                  "Open correlation groups kept per correlation rule; past it the least recently "
+                  "updated group is evicted, counted and warned about")
+      ->check(CLI::Range(size_t{1}, size_t{100'000'000}))
+      ->capture_default_str();
   cmd->add_flag("--strict", o.strict, "Refuse to start when any rule has an error");
 }
 
 Result<PipelineOptions> MakePipelineOptions(const CommonOptions& o) {
   PipelineOptions p;
   p.threads = o.threads;
+  p.correlator.max_groups_per_rule = o.max_groups;
   if (o.lateness == "0" || o.lateness == "0s") {
     p.correlator.allowed_lateness = 0;
   } else {

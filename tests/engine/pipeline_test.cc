@@ -266,6 +266,25 @@ TEST(Pipeline, ShufflingRecordsWithinTheLatenessKeepsTheAlerts) {
   }
 }
 
+TEST(Pipeline, CountsGroupsEvictedAtTheCap) {
+  RuleSet rules = MakeRules();
+  CsvParser parser(rules.catalog);
+  PipelineOptions o;
+  o.correlation_shards = 2;
+  o.correlator.max_groups_per_rule = 4;  // 2 per shard, for 7 users
+  Pipeline p(rules, parser, o);
+  VectorSource src(MakeStream(), 100);
+  CollectSink sink;
+  auto stats = p.Run(src, {&sink});
+  ASSERT_TRUE(stats.ok());
+  EXPECT_GT(stats->evicted_groups, 0u);
+  // Evicted windows restart empty: fewer brute-force alerts than without a cap.
+  PipelineStats uncapped;
+  RunLines(MakeStream(), 1, 100, 2, &uncapped);
+  EXPECT_EQ(uncapped.evicted_groups, 0u);
+  EXPECT_LT(stats->correlation_alerts, uncapped.correlation_alerts);
+}
+
 TEST(Pipeline, CountsAndDeadLettersUnreadableRecords) {
   PipelineStats stats;
   CollectSink sink;

@@ -123,6 +123,10 @@ TEST(TuttleReplay, RaisesExactlyTheAlertsOfTheBundledStory) {
   const auto alerts = JsonLines(r.out);
   EXPECT_EQ(alerts.size(), 26u);
   ExpectStoryAlerts(alerts);
+  // The embedded pack loads whole, without its rule tests or any diagnostic.
+  EXPECT_NE(r.err.find("rules: 16 detection, 5 correlation (embedded pack)\n"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("error"), std::string::npos) << r.err;
   // Diagnostics and the summary go to stderr, never to stdout.
   EXPECT_NE(r.err.find("529 records"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("26 alerts (5 correlated), 1 dead letters (1 unreadable, 0 late)"),
