@@ -213,4 +213,21 @@ std::optional<ModifierConflict> CheckCombination(Modifier earlier, std::string_v
   return std::nullopt;
 }
 
+Transform TransformOf(Modifier m) {
+  switch (m) {
+    case Modifier::kBase64:
+      return Transform::kBase64;
+    case Modifier::kBase64Offset:
+      return Transform::kBase64Offset;
+    case Modifier::kUtf16le:
+      return Transform::kUtf16le;
+    case Modifier::kUtf16be:
+      return Transform::kUtf16be;
+    case Modifier::kUtf16:
+      return Transform::kUtf16;
+    default:
+      return Transform::kWindash;
+  }
+}
+
 }  // namespace tuttle::rules

@@ -74,6 +74,9 @@ std::optional<ModifierConflict> CheckCombination(Modifier earlier, std::string_v
 
 // A string transformation, applied to plain values in the order written.
 enum class Transform : uint8_t { kWindash, kBase64, kBase64Offset, kUtf16le, kUtf16be, kUtf16 };
+// The transformation of windash, base64, base64offset, utf16le (wide), utf16be, utf16.
+// REQUIRES: `m` is one of them.
+Transform TransformOf(Modifier m);
 
 // What a value is compared as, when it is not a plain string.
 enum class ValueType : uint8_t {

@@ -608,22 +608,12 @@ class DocumentParser {
           spec.cased = true;
           break;
         case Modifier::kWindash:
-          spec.transforms.push_back(Transform::kWindash);
-          break;
         case Modifier::kBase64:
-          spec.transforms.push_back(Transform::kBase64);
-          break;
         case Modifier::kBase64Offset:
-          spec.transforms.push_back(Transform::kBase64Offset);
-          break;
         case Modifier::kUtf16le:
-          spec.transforms.push_back(Transform::kUtf16le);
-          break;
         case Modifier::kUtf16be:
-          spec.transforms.push_back(Transform::kUtf16be);
-          break;
         case Modifier::kUtf16:
-          spec.transforms.push_back(Transform::kUtf16);
+          spec.transforms.push_back(TransformOf(m));
           break;
         case Modifier::kExpand:
           spec.expand = true;
