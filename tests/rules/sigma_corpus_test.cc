@@ -29,7 +29,7 @@ bool KnownReason(const Diagnostic& d) {
 }
 
 // `pipeline`: a processing pipeline file to load with the rules, or null.
-void LoadCorpus(const char* name, const std::vector<std::string>& dirs, bool whole,
+void LoadCorpus(const char* name, const std::vector<std::string>& dirs, [[maybe_unused]] bool whole,
                 const char* pipeline = nullptr, double at_least = 0.99) {
   const auto shared = tuttle::testing::SharedDir();
   if (!shared) GTEST_SKIP() << "../shared is absent: no SigmaHQ corpus to load";
