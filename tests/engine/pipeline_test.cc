@@ -311,7 +311,8 @@ class RejectingSource final : public RecordSource {
       b.Reject("raw-11", RecordMeta{src, 3, 11, kNoTime}, "truncated CRI sequence: test");
       return true;
     }
-    b.Reject("raw-12", RecordMeta{src, 3, 12, kNoTime}, "end of input: test");
+    // Once ended, a source keeps returning false with nothing (the pipeline reads until then).
+    if (calls_ == 2) b.Reject("raw-12", RecordMeta{src, 3, 12, kNoTime}, "end of input: test");
     return false;
   }
   Status Commit(const std::vector<SourcePosition>& p) override {
