@@ -312,7 +312,8 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
         fc.stop();
         return nullptr;
       }
-      if (!*more && w->batch.empty() && w->batch.stream_events().empty()) {
+      if (!*more && w->batch.empty() && w->batch.stream_events().empty() &&
+          w->batch.rejected().empty()) {
         release(w.release());
         fc.stop();
         return nullptr;
@@ -335,6 +336,17 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
     if (w == nullptr || state.failed.load()) return w;
     try {
       ThreadState& ts = thread_states.local();
+      // Input the source could not frame (a truncated CRI sequence, a bad Lambda envelope).
+      for (const RejectedRecord& r : w->batch.rejected()) {
+        ++w->counters.parse_errors;
+        DeadLetter d;
+        d.kind = DeadLetter::Kind::kParse;
+        d.position = SourcePosition{w->batch.sources()[r.meta.source], r.meta.partition,
+                                    r.meta.offset};
+        d.reason = r.reason;
+        d.record = r.bytes;
+        w->out.dead_letters.push_back(std::move(d));
+      }
       for (uint32_t i = 0; i < w->batch.size(); ++i) {
         MatchHandler handler(rules_, ts, *w, i);
         const std::string_view bytes = w->batch.bytes(i);
@@ -475,6 +487,10 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
           const RecordMeta& m = b.meta(i);
           auto& off = last[{m.source, m.partition}];
           off = std::max(off, m.offset);
+        }
+        for (const RejectedRecord& r : b.rejected()) {
+          auto [it, fresh] = last.try_emplace({r.meta.source, r.meta.partition}, r.meta.offset);
+          if (!fresh) it->second = std::max(it->second, r.meta.offset);
         }
         for (const auto& [key, offset] : last) {
           w->out.positions.push_back(SourcePosition{b.sources()[key.first], key.second, offset});

@@ -11,6 +11,7 @@ void RecordBatch::Clear() {
   metas_.clear();
   sources_.clear();
   stream_events_.clear();
+  rejected_.clear();
   end_of_input = false;
   sequence = 0;
 }

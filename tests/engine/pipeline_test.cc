@@ -299,6 +299,55 @@ TEST(Pipeline, CountsAndDeadLettersUnreadableRecords) {
   EXPECT_EQ(sink.dead[0].reason, "not a csv record");
 }
 
+// A source that rejects some of its input (as the CRI assembler does with a truncated sequence):
+// a record and a reject, then, on its last call, a reject alone.
+class RejectingSource final : public RecordSource {
+ public:
+  Result<bool> Next(RecordBatch& b) override {
+    const uint32_t src = b.InternSource("rejecting");
+    ++calls_;
+    if (calls_ == 1) {
+      b.Add("1,alice,delete", RecordMeta{src, 3, 10, kNoTime});
+      b.Reject("raw-11", RecordMeta{src, 3, 11, kNoTime}, "truncated CRI sequence: test");
+      return true;
+    }
+    // Once ended, a source keeps returning false with nothing (the pipeline reads until then).
+    if (calls_ == 2) b.Reject("raw-12", RecordMeta{src, 3, 12, kNoTime}, "end of input: test");
+    return false;
+  }
+  Status Commit(const std::vector<SourcePosition>& p) override {
+    for (const auto& pos : p) commits.push_back(pos);
+    return Ok();
+  }
+  void Stop() override {}
+  std::vector<SourcePosition> commits;
+
+ private:
+  int calls_ = 0;
+};
+
+TEST(Pipeline, DeadLettersWhatTheSourceRejectedAndCommitsPastIt) {
+  RuleSet rs = MakeRules();
+  CsvParser parser(rs.catalog);
+  PipelineOptions o;
+  o.threads = 1;
+  Pipeline p(rs, parser, o);
+  RejectingSource source;
+  CollectSink sink;
+  auto stats = p.Run(source, {&sink});
+  ASSERT_TRUE(stats.ok()) << stats.error().message();
+  EXPECT_EQ(stats->events, 1u);
+  EXPECT_EQ(stats->parse_errors, 2u);
+  ASSERT_EQ(sink.dead.size(), 2u);
+  EXPECT_EQ(sink.dead[0].reason, "truncated CRI sequence: test");
+  EXPECT_EQ(sink.dead[0].record, "raw-11");
+  EXPECT_EQ(sink.dead[0].position, (SourcePosition{"rejecting", 3, 11}));
+  EXPECT_EQ(sink.dead[1].reason, "end of input: test");
+  ASSERT_EQ(source.commits.size(), 2u);
+  EXPECT_EQ(source.commits[0], (SourcePosition{"rejecting", 3, 11}));
+  EXPECT_EQ(source.commits[1], (SourcePosition{"rejecting", 3, 12}));
+}
+
 TEST(Pipeline, ReferencedRulesFeedWindowsAndStandaloneRulesAlertAlone) {
   PipelineStats stats;
   CollectSink sink;

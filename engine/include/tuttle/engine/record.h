@@ -48,6 +48,14 @@ struct StreamEvent {
   uint32_t before_record = 0;  // position in the batch: set by RecordBatch::AddStreamEvent
 };
 
+// A record that its source (a decorator such as the CRI assembler) could not turn into a record
+// for the parser: the pipeline dead-letters it with this reason, at this position.
+struct RejectedRecord {
+  RecordMeta meta;
+  std::string reason;  // for humans: "truncated CRI sequence: ..."
+  std::string bytes;   // the raw input, for re-drive
+};
+
 class RecordBatch {
  public:
   void Clear();
@@ -64,6 +72,11 @@ class RecordBatch {
     stream_events_.push_back(event);
   }
   void SetStreamEvents(std::vector<StreamEvent> events) { stream_events_ = std::move(events); }
+  // Notes input the source could not read; the pipeline dead-letters it with `reason`.
+  void Reject(std::string_view bytes, const RecordMeta& meta, std::string reason) {
+    rejected_.push_back(RejectedRecord{meta, std::move(reason), std::string(bytes)});
+  }
+  const std::vector<RejectedRecord>& rejected() const { return rejected_; }
 
   size_t size() const { return metas_.size(); }
   bool empty() const { return metas_.empty(); }
@@ -88,6 +101,7 @@ class RecordBatch {
   std::vector<RecordMeta> metas_;
   std::vector<std::string> sources_;
   std::vector<StreamEvent> stream_events_;
+  std::vector<RejectedRecord> rejected_;
 };
 
 }  // namespace tuttle

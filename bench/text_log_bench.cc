@@ -1,0 +1,151 @@
+// Text-log decorators: CRI lines through the assembler, Lambda lines and envelopes through the
+// converter. Items are input lines (log events for envelopes); bytes are input bytes.
+
+#include <benchmark/benchmark.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tuttle/engine/record.h"
+#include "tuttle/ingest/cri_assembler.h"
+#include "tuttle/ingest/lambda_log_source.h"
+
+namespace {
+
+using namespace tuttle;
+
+// A kubelet file's worth of lines: access logs, JSON application logs, and one message in
+// four split into three partial lines.
+std::vector<std::string> CriLines(size_t n) {
+  std::vector<std::string> lines;
+  for (size_t i = 0; lines.size() < n; ++i) {
+    const std::string ts = "2024-05-01T12:00:" + std::to_string(10 + i % 50) + ".123456789Z";
+    switch (i % 4) {
+      case 0:
+        lines.push_back(ts + " stdout F 10.0.3.7 - - \"GET /api/orders/" + std::to_string(i) +
+                        " HTTP/1.1\" 200 512 \"-\" \"kube-probe/1.29\"");
+        break;
+      case 1:
+        lines.push_back(ts + R"( stderr F {"level":"info","ts":1714564810.5,"caller":"server.go:88","msg":"request served","path":"/api/orders","status":200,"user":{"id":"u-)" +
+                        std::to_string(i) + R"("}})");
+        break;
+      case 2:
+        lines.push_back(ts + " stdout P " + std::string(120, 'a'));
+        lines.push_back(ts + " stdout P " + std::string(120, 'b'));
+        lines.push_back(ts + " stdout F " + std::string(60, 'c'));
+        break;
+      default:
+        lines.push_back(ts + " stderr F panic: runtime error: index out of range [3] with length 3");
+    }
+  }
+  return lines;
+}
+
+void BM_CriAssemble(benchmark::State& state) {
+  const auto lines = CriLines(10'000);
+  int64_t bytes = 0;
+  for (const auto& l : lines) bytes += static_cast<int64_t>(l.size());
+  const std::string path =
+      "/var/log/containers/web-7c5ddbdf54-x8kqz_shop_nginx-"
+      "4c1bd1cbc9d1a1d23a43e6c5b0cb8ccb1dc6ff9bc2e1e8a0d25ef8fa3b4b2d11.log";
+  ingest::CriAssembler assembler;
+  RecordBatch out;
+  for (auto _ : state) {
+    out.Clear();
+    int64_t line = 0;
+    for (const auto& l : lines) {
+      assembler.AddLine(path, l, RecordMeta{0, -1, ++line, kNoTime}, out);
+    }
+    if (!out.rejected().empty()) state.SkipWithError("a bench line was rejected");
+    benchmark::DoNotOptimize(out.size());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(lines.size()));
+  state.SetBytesProcessed(state.iterations() * bytes);
+}
+BENCHMARK(BM_CriAssemble);
+
+class NoSource final : public RecordSource {
+ public:
+  Result<bool> Next(RecordBatch&) override { return false; }
+  Status Commit(const std::vector<SourcePosition>&) override { return Ok(); }
+  void Stop() override {}
+};
+
+// One invocation's lines: START, two application lines, END, REPORT.
+std::vector<std::string> LambdaLines(size_t n) {
+  std::vector<std::string> lines;
+  for (size_t i = 0; lines.size() < n; ++i) {
+    const std::string id = "8f507cfc-2f5b-4b4e-9d1e-" + std::to_string(100000000000 + i);
+    lines.push_back("START RequestId: " + id + " Version: $LATEST");
+    lines.push_back("2024-05-01T12:00:00.100Z\t" + id + "\tINFO\tfetched order " +
+                    std::to_string(i));
+    lines.push_back(R"({"timestamp":"2024-05-01T12:00:00.120Z","level":"INFO","requestId":")" +
+                    id + R"(","message":"payment accepted"})");
+    lines.push_back("END RequestId: " + id);
+    lines.push_back("REPORT RequestId: " + id +
+                    "\tDuration: 12.34 ms\tBilled Duration: 13 ms\tMemory Size: 128 MB\tMax "
+                    "Memory Used: 70 MB\tInit Duration: 150.12 ms\t");
+  }
+  return lines;
+}
+
+void BM_LambdaLines(benchmark::State& state) {
+  const auto lines = LambdaLines(10'000);
+  int64_t bytes = 0;
+  for (const auto& l : lines) bytes += static_cast<int64_t>(l.size());
+  ingest::LambdaLogSource source(std::make_unique<NoSource>());
+  RecordBatch out;
+  for (auto _ : state) {
+    out.Clear();
+    const uint32_t s = out.InternSource("lambda");
+    for (const auto& l : lines) source.Convert(l, RecordMeta{s, 0, 0, kNoTime}, out);
+    if (!out.rejected().empty()) state.SkipWithError("a bench line was rejected");
+    benchmark::DoNotOptimize(out.size());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(lines.size()));
+  state.SetBytesProcessed(state.iterations() * bytes);
+}
+BENCHMARK(BM_LambdaLines);
+
+// CloudWatch Logs subscription envelopes of 50 log events each (the same invocations).
+void BM_LambdaEnvelopes(benchmark::State& state) {
+  const auto lines = LambdaLines(10'000);
+  std::vector<std::string> envelopes;
+  for (size_t i = 0; i < lines.size(); i += 50) {
+    std::string e = R"({"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"/aws/lambda/checkout-api","logStream":"2024/05/01/[$LATEST]5d2fe8a1b2c3","subscriptionFilters":["tuttle"],"logEvents":[)";
+    for (size_t j = i; j < i + 50 && j < lines.size(); ++j) {
+      if (j > i) e += ',';
+      e += R"({"id":"3819)" + std::to_string(j) + R"(","timestamp":1714564800)" +
+           std::to_string(100 + j % 900) + R"(,"message":")";
+      for (char c : lines[j]) {
+        if (c == '"' || c == '\\') e += '\\';
+        if (c == '\t') {
+          e += "\\t";
+          continue;
+        }
+        e += c;
+      }
+      e += "\\n\"}";
+    }
+    e += "]}";
+    envelopes.push_back(std::move(e));
+  }
+  int64_t bytes = 0;
+  for (const auto& e : envelopes) bytes += static_cast<int64_t>(e.size());
+  ingest::LambdaLogSource source(std::make_unique<NoSource>());
+  RecordBatch out;
+  for (auto _ : state) {
+    out.Clear();
+    const uint32_t s = out.InternSource("lambda");
+    for (const auto& e : envelopes) source.Convert(e, RecordMeta{s, 0, 0, kNoTime}, out);
+    if (!out.rejected().empty()) state.SkipWithError(out.rejected()[0].reason.c_str());
+    if (out.size() != lines.size()) state.SkipWithError("an envelope lost events");
+    benchmark::DoNotOptimize(out.size());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(lines.size()));
+  state.SetBytesProcessed(state.iterations() * bytes);
+}
+BENCHMARK(BM_LambdaEnvelopes);
+
+}  // namespace
