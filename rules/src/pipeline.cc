@@ -109,7 +109,9 @@ class PipelineReader {
         "name",       "priority",        "vars", "transformations", "postprocessing",
         "finalizers", "allowed_backends"};
     const MapEntry* transformations = nullptr;
-    for (const MapEntry& e : ReadMap(doc, diag_)) {
+    // Kept for `transformations`, which points into it.
+    const std::vector<MapEntry> entries = ReadMap(doc, diag_);
+    for (const MapEntry& e : entries) {
       if (e.key == "name") {
         if (e.value.IsScalar()) {
           out.name = e.value.Scalar();
