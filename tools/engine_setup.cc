@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "embedded.h"
 #include "tuttle/rules/sigma_loader.h"
@@ -29,6 +30,21 @@ std::string Thousands(uint64_t n) {
   return out;
 }
 
+// "; dead letters by reason: malformed JSON 2, no event time 1", or nothing.
+std::string DeadLetterReasons(const PipelineStats& s) {
+  if (s.dead_letter_reasons.empty()) return {};
+  std::string out = "; dead letters by reason:";
+  bool first = true;
+  for (const auto& [reason, n] : s.dead_letter_reasons) {
+    out += first ? " " : ", ";
+    out += reason;
+    out += ' ';
+    out += Thousands(n);
+    first = false;
+  }
+  return out;
+}
+
 }  // namespace
 
 Status AddPipelines(const std::vector<std::string>& files, rules::CompileOptions& options) {
@@ -49,8 +65,26 @@ Status AddPipelines(const std::vector<std::string>& files, rules::CompileOptions
   return Ok();
 }
 
+Result<std::map<std::string, uint16_t>> ParseFormatPins(const std::vector<std::string>& values) {
+  std::map<std::string, uint16_t> pins;
+  for (const std::string& v : values) {
+    const size_t eq = v.rfind('=');
+    const std::string source = eq == std::string::npos ? std::string() : v.substr(0, eq);
+    const std::string format = eq == std::string::npos ? v : v.substr(eq + 1);
+    auto id = format == "auto" ? std::optional<uint16_t>(0)
+                               : ingest::JsonRecordParser::FormatId(format);
+    if (!id) {
+      return Error(fmt::format("--format '{}': unknown format '{}' (known: {}, or auto)", v,
+                               format, fmt::join(ingest::JsonRecordParser::FormatNames(), ", ")));
+    }
+    pins[source] = *id;
+  }
+  return pins;
+}
+
 Result<Engine> LoadEngine(const std::vector<std::string>& paths,
-                          const std::vector<std::string>& pipeline_files, bool strict) {
+                          const std::vector<std::string>& pipeline_files, bool strict,
+                          ingest::JsonRecordParserOptions parser_options) {
   Engine engine;
   rules::CompileOptions options;
   options.strict = strict;
@@ -80,7 +114,8 @@ Result<Engine> LoadEngine(const std::vector<std::string>& paths,
     fmt::print(stderr, "{}\n", d.ToString());
   }
   engine.rules = std::move(*compiled);
-  engine.parser = std::make_unique<ingest::JsonRecordParser>(engine.rules.catalog);
+  engine.parser =
+      std::make_unique<ingest::JsonRecordParser>(engine.rules.catalog, parser_options);
   fmt::print(stderr, "tuttle: rules: {} detection, {} correlation ({}){}\n",
              engine.rules.detections.size(), engine.rules.correlations.size(),
              engine.rules_origin,
@@ -97,6 +132,7 @@ std::string Summary(const PipelineStats& s, int threads) {
       Thousands(s.matched_events), Thousands(s.alerts), Thousands(s.correlation_alerts),
       Thousands(s.dead_letters), Thousands(s.parse_errors), Thousands(s.late_records),
       Thousands(static_cast<uint64_t>(rate)), s.seconds, threads, threads == 1 ? "" : "s") +
+         DeadLetterReasons(s) +
          (s.evicted_groups > 0
               ? fmt::format("\ntuttle: warning: {} correlation groups were evicted at the cap "
                             "on open groups per rule: their windows restarted empty (raise "

@@ -2,6 +2,7 @@
 // What `tuttle run` and `tuttle replay` share: loading rules (files or the embedded pack), the
 // parser over the same field catalog, the store, the sinks, and the closing summary.
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,7 +29,13 @@ Status AddPipelines(const std::vector<std::string>& files, rules::CompileOptions
 // processing pipelines in `pipeline_files`. Rule errors are printed to stderr as file:line:col
 // diagnostics; with `strict` any error fails.
 Result<Engine> LoadEngine(const std::vector<std::string>& paths,
-                          const std::vector<std::string>& pipeline_files, bool strict);
+                          const std::vector<std::string>& pipeline_files, bool strict,
+                          ingest::JsonRecordParserOptions parser_options = {});
+
+// `--format [SOURCE=]FORMAT` values: the format pinned for each named source (a file as given on
+// the command line, or a Kafka topic), and for every other source (key ""). Errors name the
+// unknown format and list the known ones.
+Result<std::map<std::string, uint16_t>> ParseFormatPins(const std::vector<std::string>& values);
 
 // "612 records (598.1 KB), 611 events, ... 12,345 events/s".
 std::string Summary(const PipelineStats& stats, int threads);

@@ -9,7 +9,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,6 +41,8 @@ struct CommonOptions {
   std::string lateness = "30s";
   size_t max_groups = 100'000;
   bool strict = false;
+  std::vector<std::string> formats;
+  size_t max_record_bytes = size_t{1} << 20;
 };
 
 void AddPipelineOption(CLI::App* cmd, std::vector<std::string>& pipelines) {
@@ -62,6 +66,36 @@ void AddCommon(CLI::App* cmd, CommonOptions& o) {
       ->check(CLI::Range(size_t{1}, size_t{100'000'000}))
       ->capture_default_str();
   cmd->add_flag("--strict", o.strict, "Refuse to start when any rule has an error");
+  cmd->add_option("--format", o.formats,
+                  "Pin the record format: SOURCE=FORMAT for one file or topic, FORMAT for all "
+                  "(repeatable; docs/formats.md). Default: detected per record")
+      ->type_name("[SOURCE=]FORMAT");
+  cmd->add_option("--max-record-bytes", o.max_record_bytes,
+                  "Records longer than this are dead-lettered unread")
+      ->check(CLI::Range(size_t{64}, size_t{1} << 30))
+      ->capture_default_str();
+}
+
+ingest::JsonRecordParserOptions ParserOptions(const CommonOptions& o) {
+  ingest::JsonRecordParserOptions p;
+  p.max_record_bytes = o.max_record_bytes;
+  return p;
+}
+
+// The pins of `--format`, checked against the sources given: a pin for a source that is not
+// read is a mistake worth stopping for.
+Result<std::map<std::string, uint16_t>> FormatPins(const CommonOptions& o,
+                                                   const std::vector<std::string>& sources,
+                                                   std::string_view kind) {
+  auto pins = ParseFormatPins(o.formats);
+  if (!pins.ok()) return pins;
+  for (const auto& [source, id] : *pins) {
+    if (source.empty()) continue;
+    if (std::find(sources.begin(), sources.end(), source) == sources.end()) {
+      return Error(fmt::format("--format '{}=...': no {} '{}' is read", source, kind, source));
+    }
+  }
+  return pins;
 }
 
 Result<PipelineOptions> MakePipelineOptions(const CommonOptions& o) {
@@ -131,7 +165,8 @@ Status FeedDemoTopic(const std::string& brokers, const std::string& sample_path)
 int Run(const RunOptions& o) {
   auto pipeline_options = MakePipelineOptions(o.common);
   if (!pipeline_options.ok()) return Fail(pipeline_options.error());
-  auto engine = LoadEngine(o.common.rules, o.common.pipelines, o.common.strict);
+  auto engine =
+      LoadEngine(o.common.rules, o.common.pipelines, o.common.strict, ParserOptions(o.common));
   if (!engine.ok()) return Fail(engine.error());
 
   std::unique_ptr<ingest::MockCluster> cluster;
@@ -170,6 +205,9 @@ int Run(const RunOptions& o) {
     ko.brokers = o.brokers;
     ko.topics = o.topics;
   }
+  auto pins = FormatPins(o.common, ko.topics, "topic");
+  if (!pins.ok()) return Fail(pins.error());
+  ko.formats = std::move(*pins);
   auto source = ingest::KafkaSource::Open(ko);
   if (!source.ok()) return Fail(source.error());
 
@@ -198,9 +236,16 @@ struct ReplayOptions {
 int Replay(const ReplayOptions& o) {
   auto pipeline_options = MakePipelineOptions(o.common);
   if (!pipeline_options.ok()) return Fail(pipeline_options.error());
-  auto engine = LoadEngine(o.common.rules, o.common.pipelines, o.common.strict);
+  auto engine =
+      LoadEngine(o.common.rules, o.common.pipelines, o.common.strict, ParserOptions(o.common));
   if (!engine.ok()) return Fail(engine.error());
-  auto source = ingest::FileSource::Open(o.files);
+  auto pins = FormatPins(o.common, o.files, "file");
+  if (!pins.ok()) return Fail(pins.error());
+  ingest::FileSourceOptions fo;
+  fo.formats = std::move(*pins);
+  // Lines past the parser's limit are cut, but still longer than it: dead-lettered as too large.
+  fo.max_record_bytes = std::max(fo.max_record_bytes, o.common.max_record_bytes + 1);
+  auto source = ingest::FileSource::Open(o.files, fo);
   if (!source.ok()) return Fail(source.error());
   std::unique_ptr<storage::Store> store;
   if (!o.common.store.empty()) {

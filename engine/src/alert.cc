@@ -82,6 +82,55 @@ json AttacksJson(const RuleInfo& rule) {
   return attacks;
 }
 
+// OCSF places for the entities: the workload objects as `resources` (resource_details), the
+// caller as the evidence's `actor` and `src_endpoint`, the container as its `container`. Every
+// entity also goes under unmapped.tuttle.entity, under the names of docs/formats.md.
+void AddEntities(const OwnedEntities& e, json& doc, json& evidences, json& tuttle) {
+  if (e.empty()) return;
+  json entity = json::object();
+  e.ForEach([&](std::string_view name, const std::string& value) {
+    if (!value.empty()) entity[std::string(name)] = value;
+  });
+  tuttle["entity"] = std::move(entity);
+
+  json resources = json::array();
+  auto resource = [&](std::string_view type, const std::string& name, const std::string& uid) {
+    json r = {{"type", type}, {"name", name}};
+    if (!uid.empty()) r["uid"] = uid;
+    if (!e.namespace_name.empty() && type.starts_with("kubernetes")) {
+      r["namespace"] = e.namespace_name;
+    }
+    if (!e.tenant.empty()) r["owner"] = {{"account", {{"uid", e.tenant}}}};
+    resources.push_back(std::move(r));
+  };
+  if (!e.cluster.empty()) resource("cluster", e.cluster, {});
+  if (!e.workload.empty()) resource("kubernetes workload", e.workload, {});
+  if (!e.pod.empty()) resource("kubernetes pod", e.pod, {});
+  if (!e.function_name.empty() || !e.function_arn.empty()) {
+    json r = {{"type", "function"},
+              {"name", e.function_name.empty() ? e.function_arn : e.function_name}};
+    if (!e.function_arn.empty()) r["uid"] = e.function_arn;
+    if (!e.function_version.empty()) r["version"] = e.function_version;
+    if (!e.tenant.empty()) r["owner"] = {{"account", {{"uid", e.tenant}}}};
+    resources.push_back(std::move(r));
+  }
+  if (!resources.empty()) doc["resources"] = std::move(resources);
+
+  if (evidences.empty()) return;
+  json& first = evidences.front();
+  if (!e.principal.empty()) first["actor"] = {{"user", {{"name", e.principal}}}};
+  if (!e.source_address.empty()) first["src_endpoint"] = {{"ip", e.source_address}};
+  if (!e.container_id.empty() || !e.image.empty() || !e.image_digest.empty()) {
+    json container = json::object();
+    if (!e.container_id.empty()) container["uid"] = e.container_id;
+    json image = json::object();
+    if (!e.image.empty()) image["name"] = e.image;
+    if (!e.image_digest.empty()) image["uid"] = e.image_digest;
+    if (!image.empty()) container["image"] = std::move(image);
+    first["container"] = std::move(container);
+  }
+}
+
 }  // namespace
 
 Hash128 ComputeAlertId(const Alert& alert) {
@@ -190,6 +239,7 @@ std::string AlertToOcsfJson(const Alert& alert) {
       {"unmapped", {{"tuttle", std::move(tuttle)}}},
   };
   if (!observables.empty()) doc["observables"] = std::move(observables);
+  AddEntities(alert.entities, doc, doc["evidences"], doc["unmapped"]["tuttle"]);
   return doc.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

@@ -93,6 +93,16 @@ class MatchHandler final : public RecordParser::EventHandler {
     w.events.push_back(result);
   }
 
+  void OnRejectedPart(std::string_view part, const std::string& reason) override {
+    ++work_.counters.parse_errors;
+    DeadLetter d;
+    d.kind = DeadLetter::Kind::kParse;
+    d.position = Position();
+    d.reason = reason;
+    d.record = std::string(part);
+    work_.out.dead_letters.push_back(std::move(d));
+  }
+
  private:
   SourcePosition Position() const { return work_.batch.Position(record_); }
 
@@ -107,6 +117,7 @@ class MatchHandler final : public RecordParser::EventHandler {
     a.product = std::string(event.log_source.product);
     a.service = std::string(event.log_source.service);
     a.tenant = std::string(event.tenant);
+    a.entities = ToOwned(event.entities);
     a.evidence.push_back(Evidence{Position(), event.time, event.record_id, rule.info});
     a.id = ComputeAlertId(a);
     work_.singles.push_back(std::move(a));
@@ -509,6 +520,13 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
         stats.parse_errors += w->counters.parse_errors;
         stats.alerts += w->out.alerts.size();
         stats.dead_letters += w->out.dead_letters.size();
+        for (const DeadLetter& d : w->out.dead_letters) {
+          if (d.kind == DeadLetter::Kind::kLate) {
+            ++stats.dead_letter_reasons["late"];
+          } else {
+            ++stats.dead_letter_reasons[d.reason.substr(0, d.reason.find(':'))];
+          }
+        }
       } catch (const std::exception& e) {
         state.Fail(fmt::format("emit: {}", e.what()));
       }

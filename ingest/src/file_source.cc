@@ -35,6 +35,9 @@ bool FileSource::OpenNext() {
   while (next_file_ < paths_.size()) {
     current_ = paths_[next_file_++];
     line_number_ = 0;
+    auto pin = options_.formats.find(current_);
+    if (pin == options_.formats.end()) pin = options_.formats.find("");
+    current_format_ = pin == options_.formats.end() ? 0 : pin->second;
     file_ = current_ == "-" ? stdin : std::fopen(current_.c_str(), "rb");
     if (file_ != nullptr) return true;
   }
@@ -63,7 +66,9 @@ Result<bool> FileSource::Next(RecordBatch& batch) {
     if (text.size() > options_.max_record_bytes) text = text.substr(0, options_.max_record_bytes);
     ++line_number_;
     if (text.find_first_not_of(" \t") == std::string_view::npos) continue;
-    batch.Add(text, RecordMeta{source, -1, line_number_, kNoTime});
+    RecordMeta meta{source, -1, line_number_, kNoTime};
+    meta.format = current_format_;
+    batch.Add(text, meta);
   }
   return true;
 }

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "adapters.h"
 #include "tuttle/engine/field_table.h"
 #include "tuttle/engine/hash.h"
 #include "tuttle/engine/record.h"
@@ -30,15 +31,36 @@ std::string_view TrimRight(std::string_view s) {
   return s;
 }
 
-// Fills a FieldTable with the catalogued fields of one JSON document.
+using adapters::Adapter;
+using adapters::RecordState;
+
+// Fills a FieldTable with the catalogued fields of one JSON document. With `envelopes`, the
+// elements of a top-level "Records" or "records" array are not walked but collected (as raw
+// views of their bytes): the record may be a delivery batch.
 class Walker {
  public:
-  Walker(const FieldCatalog& catalog, FieldTable& table) : catalog_(catalog), table_(table) {}
+  Walker(const FieldCatalog& catalog, RecordState& table,
+         std::vector<std::string_view>* envelopes = nullptr)
+      : catalog_(catalog), table_(table), envelopes_(envelopes) {}
+
+  bool saw_envelope() const { return saw_envelope_; }
 
   simdjson::error_code Object(od::object object, FieldCatalog::NodeId node, int depth) {
     for (auto field : object) {
       std::string_view key;
       if (auto e = field.unescaped_key().get(key)) return e;
+      if (envelopes_ != nullptr && depth == 0 && (key == "Records" || key == "records")) {
+        od::value value;
+        if (auto e = field.value().get(value)) return e;
+        od::json_type type;
+        if (auto e = value.type().get(type)) return e;
+        if (type == od::json_type::array) {
+          if (auto e = Envelope(value)) return e;
+          continue;
+        }
+        if (auto e = Value(value, catalog_.Child(node, key), depth + 1)) return e;
+        continue;
+      }
       const FieldCatalog::NodeId child = catalog_.Child(node, key);
       if (child == FieldCatalog::kNoNode) continue;  // On-Demand skips the value
       od::value value;
@@ -49,7 +71,35 @@ class Walker {
   }
 
  private:
+  simdjson::error_code Envelope(od::value value) {
+    saw_envelope_ = true;
+    od::array array;
+    if (auto e = value.get_array().get(array)) return e;
+    for (auto element : array) {
+      od::value v;
+      if (auto e = element.get(v)) return e;
+      // Any element's bytes: one that is not an object is then rejected on its own.
+      od::json_type type;
+      if (auto e = v.type().get(type)) return e;
+      std::string_view raw;
+      if (type == od::json_type::object) {
+        od::object o;
+        if (auto e = v.get_object().get(o)) return e;
+        if (auto e = o.raw_json().get(raw)) return e;
+      } else if (type == od::json_type::array) {
+        od::array a;
+        if (auto e = v.get_array().get(a)) return e;
+        if (auto e = a.raw_json().get(raw)) return e;
+      } else {
+        raw = v.raw_json_token();
+      }
+      envelopes_->push_back(TrimRight(raw));
+    }
+    return simdjson::SUCCESS;
+  }
+
   simdjson::error_code Value(od::value value, FieldCatalog::NodeId node, int depth) {
+    if (node == FieldCatalog::kNoNode) return simdjson::SUCCESS;
     if (depth > kMaxDepth) return simdjson::DEPTH_ERROR;
     const PathId path = catalog_.PathAt(node);
     od::json_type type;
@@ -108,47 +158,153 @@ class Walker {
   }
 
   const FieldCatalog& catalog_;
-  FieldTable& table_;
+  RecordState& table_;
+  std::vector<std::string_view>* envelopes_;
+  bool saw_envelope_ = false;
 };
 
-class ParserWorker final : public RecordParser::Worker {
+// The reason for a simdjson error: invalid UTF-8 is named as such (simdjson validates the whole
+// document before any value is read), anything else is malformed JSON.
+std::string JsonError(simdjson::error_code e, std::string_view where) {
+  std::string out = e == simdjson::UTF8_ERROR ? "invalid UTF-8: " : "malformed JSON: ";
+  if (!where.empty()) {
+    out += where;
+    out += ": ";
+  }
+  out += simdjson::error_message(e);
+  return out;
+}
+
+
+class ParserWorker final : public RecordParser::Worker, public adapters::NestedWalker {
  public:
-  ParserWorker(std::shared_ptr<const FieldCatalog> catalog, const JsonRecordParser::Paths& paths)
-      : catalog_(std::move(catalog)), paths_(paths) {}
+  ParserWorker(std::shared_ptr<const FieldCatalog> catalog, const JsonRecordParserOptions& options,
+               const adapters::AdapterPathIds& paths)
+      : catalog_(std::move(catalog)), options_(options), paths_(paths) {}
 
   Status Parse(std::string_view record, const RecordMeta& meta,
                RecordParser::EventHandler& handler) override {
-    table_.Clear();
+    if (record.size() > options_.max_record_bytes) {
+      return Error(fmt::format("record too large: {} bytes, over the limit of {} bytes",
+                               record.size(), options_.max_record_bytes));
+    }
     if (TrimRight(record).empty()) return Error("empty record");
+    const char* const padded_end = record.data() + record.size() + kRecordPadding;
+    envelope_.clear();
+    bool saw_envelope = false;
+    if (Status st = WalkRecord(record, padded_end, &saw_envelope); !st.ok()) return st;
+
+    auto adapter = Detect(meta);
+    if (!saw_envelope || adapter.ok()) {
+      if (!adapter.ok()) return adapter.error();
+      return Emit(*adapter, record, HashBytes(record), meta, handler);
+    }
+    // A delivery batch: each element on its own. The element views point into `record`, which
+    // stays put while the parser's buffers are reused.
+    const size_t n = envelope_.size();
+    for (size_t i = 0; i < n; ++i) {
+      const std::string_view sub = envelope_[i];
+      Hasher h;
+      h.Add(sub);
+      h.Add(static_cast<int64_t>(i));
+      Status st = WalkRecord(sub, padded_end, nullptr);
+      if (st.ok()) {
+        auto a = Detect(meta);
+        st = a.ok() ? Emit(*a, sub, h.Finish(), meta, handler) : Status(a.error());
+      }
+      if (!st.ok()) {
+        handler.OnRejectedPart(
+            sub, fmt::format("{} (element {} of {} in the delivery batch)", st.error().message(),
+                             i, n));
+      }
+    }
+    return Ok();
+  }
+
+  // AKS: the Kubernetes audit event inside properties.log.
+  Status Walk(std::string_view json, std::string_view where) override {
+    nested_.assign(json);
+    nested_.append(kRecordPadding, '\0');
     od::document doc;
-    if (auto e = parser_.iterate(record.data(), record.size(), record.size() + kRecordPadding)
-                     .get(doc)) {
-      return Error(fmt::format("malformed JSON: {}", simdjson::error_message(e)));
+    if (auto e = nested_parser_.iterate(nested_.data(), json.size(), nested_.size()).get(doc)) {
+      return Error(JsonError(e, where));
+    }
+    od::object root;
+    if (auto e = doc.get_object().get(root)) return Error(JsonError(e, where));
+    Walker walker(*catalog_, state_);
+    if (auto e = walker.Object(root, FieldCatalog::kRoot, 0)) return Error(JsonError(e, where));
+    if (!doc.current_location().error()) {
+      return Error(fmt::format("malformed JSON: {}: trailing content after the object", where));
+    }
+    return Ok();
+  }
+
+ private:
+  // Walks one JSON object (a record, or an element of a delivery batch) into state_.
+  // `padded_end`: where the readable bytes after `json` end.
+  Status WalkRecord(std::string_view json, const char* padded_end, bool* saw_envelope) {
+    state_.Reset(catalog_->size());
+    od::document doc;
+    const size_t capacity = static_cast<size_t>(padded_end - json.data());
+    if (auto e = parser_.iterate(json.data(), json.size(), capacity).get(doc)) {
+      return Error(JsonError(e, {}));
     }
     od::object root;
     if (auto e = doc.get_object().get(root)) {
-      return Error(fmt::format("malformed JSON or not an object: {}", simdjson::error_message(e)));
+      if (e == simdjson::INCORRECT_TYPE) {
+        return Error("malformed JSON: not an object (a record is one JSON object)");
+      }
+      return Error(JsonError(e, {}));
     }
-    Walker walker(*catalog_, table_);
-    if (auto e = walker.Object(root, FieldCatalog::kRoot, 0)) {
-      return Error(fmt::format("malformed JSON: {}", simdjson::error_message(e)));
-    }
+    Walker walker(*catalog_, state_, saw_envelope != nullptr ? &envelope_ : nullptr);
+    if (auto e = walker.Object(root, FieldCatalog::kRoot, 0)) return Error(JsonError(e, {}));
     // Past the object, the document must end: "{...}{...}" on one line is not one record.
     if (!doc.current_location().error()) {
       return Error("malformed JSON: trailing content after the object");
     }
+    if (saw_envelope != nullptr) *saw_envelope = walker.saw_envelope();
+    return Ok();
+  }
 
+  Result<size_t> Detect(const RecordMeta& meta) {
+    const auto all = adapters::All();
+    if (meta.format != 0) {
+      const size_t i = meta.format - 1u;
+      if (i >= all.size()) return Error(fmt::format("format mismatch: no format {}", meta.format));
+      adapters::RecordView view(state_, paths_, i, this);
+      if (all[i].detect(view)) return i;
+      return Error(fmt::format(
+          "format mismatch: the record is not {} (the format pinned for its source)",
+          all[i].name));
+    }
+    for (size_t i = 0; i < all.size(); ++i) {
+      adapters::RecordView view(state_, paths_, i, this);
+      if (all[i].detect(view)) return i;
+    }
+    std::string names;
+    for (const Adapter& a : all) {
+      if (!names.empty()) names += ", ";
+      names += a.name;
+    }
+    return Error(fmt::format("unrecognized record format: not one of {}", names));
+  }
+
+  Status Emit(size_t adapter, std::string_view raw, Hash128 id, const RecordMeta& meta,
+              RecordParser::EventHandler& handler) {
+    const Adapter& a = adapters::All()[adapter];
     Event event;
-    event.raw = record;
+    event.raw = raw;
     event.meta = &meta;
-    event.record_id = HashBytes(record);
-    event.fields = &table_;
-    Status st = Classify(event);
-    if (!st.ok()) return st;
+    event.record_id = id;
+    event.format = a.name;
+    event.log_source = a.log_source;
+    adapters::RecordView view(state_, paths_, adapter, this);
+    if (Status st = a.read(view, event); !st.ok()) return st;
+    event.fields = &state_.table();
     if (event.time == kNoTime) {
       if (meta.transport_time == kNoTime) {
-        return Error(fmt::format("no event time: {} record without a valid '{}' (RFC 3339)",
-                                 event.format, time_field_));
+        return Error(fmt::format("no event time: {} record without a valid {}", a.name,
+                                 a.time_description));
       }
       event.time = meta.transport_time;
     }
@@ -156,91 +312,51 @@ class ParserWorker final : public RecordParser::Worker {
     return Ok();
   }
 
- private:
-  const FieldValue* String(PathId p) const {
-    const FieldValue* v = table_.Find(p);
-    return v != nullptr && v->kind == ValueKind::kString ? v : nullptr;
-  }
-
-  TimeNs Time(PathId p) const {
-    const FieldValue* v = String(p);
-    if (v == nullptr) return kNoTime;
-    auto t = ParseTimestamp(v->text);
-    return t ? *t : kNoTime;
-  }
-
-  Status Classify(Event& e) {
-    const FieldValue* kind = String(paths_.kind);
-    if (kind != nullptr && kind->text == "Event" && table_.Find(paths_.audit_id) != nullptr) {
-      e.format = "k8s_audit";
-      e.log_source = LogSource{"kubernetes", "audit", "application"};
-      time_field_ = "stageTimestamp";
-      e.time = Time(paths_.stage_timestamp);
-      if (e.time == kNoTime) e.time = Time(paths_.request_received_timestamp);
-      if (e.time == kNoTime) e.time = Time(paths_.timestamp);
-      return Ok();
-    }
-    const FieldValue* output_fields = table_.Find(paths_.output_fields);
-    if (output_fields != nullptr && output_fields->kind == ValueKind::kObject &&
-        String(paths_.rule) != nullptr && table_.Find(paths_.priority) != nullptr) {
-      e.format = "falco";
-      e.log_source = LogSource{"falco", {}, {}};
-      time_field_ = "time";
-      e.time = Time(paths_.time);
-      return Ok();
-    }
-    if (String(paths_.event_version) != nullptr && String(paths_.event_source) != nullptr &&
-        table_.Find(paths_.event_time) != nullptr) {
-      e.format = "cloudtrail";
-      e.log_source = LogSource{"aws", "cloudtrail", {}};
-      time_field_ = "eventTime";
-      e.time = Time(paths_.event_time);
-      return Ok();
-    }
-    if (table_.Find(paths_.records) != nullptr) {
-      return Error(
-          "unsupported format: CloudTrail delivery batch ({\"Records\": [...]}) is not split yet");
-    }
-    return Error(
-        "unrecognized record format: expected a Kubernetes audit event, a Falco alert or a "
-        "CloudTrail record");
-  }
-
   std::shared_ptr<const FieldCatalog> catalog_;
-  const JsonRecordParser::Paths& paths_;
+  const JsonRecordParserOptions& options_;
+  const adapters::AdapterPathIds& paths_;
   od::parser parser_;
-  FieldTable table_;
-  std::string_view time_field_;
+  od::parser nested_parser_;  // its strings must not overwrite the outer record's
+  std::string nested_;        // the nested document, padded
+  RecordState state_;
+  std::vector<std::string_view> envelope_;
 };
-
-PathId Require(const FieldCatalog& catalog, std::string_view path) {
-  const PathId id = catalog.Find(path);
-  // REQUIRES of the constructor: RegisterAdapterFields ran on this catalog.
-  if (id == kNoPath) std::abort();
-  return id;
-}
 
 }  // namespace
 
 void RegisterAdapterFields(FieldCatalog& c) {
-  for (std::string_view p :
-       {"kind", "apiVersion", "auditID", "stageTimestamp", "requestReceivedTimestamp", "timestamp",
-        "output_fields", "rule", "priority", "time", "eventVersion", "eventSource", "eventTime",
-        "Records"}) {
-    c.Intern(p);
+  for (const Adapter& a : adapters::All()) {
+    for (std::string_view p : a.fields) c.Intern(p);
   }
 }
 
-JsonRecordParser::JsonRecordParser(std::shared_ptr<const FieldCatalog> catalog)
-    : catalog_(std::move(catalog)) {
-  const FieldCatalog& c = *catalog_;
-  paths_ = Paths{Require(c, "kind"),          Require(c, "apiVersion"),
-                 Require(c, "auditID"),       Require(c, "stageTimestamp"),
-                 Require(c, "requestReceivedTimestamp"), Require(c, "timestamp"),
-                 Require(c, "output_fields"), Require(c, "rule"),
-                 Require(c, "priority"),      Require(c, "time"),
-                 Require(c, "eventVersion"),  Require(c, "eventSource"),
-                 Require(c, "eventTime"),     Require(c, "Records")};
+std::vector<std::string_view> JsonRecordParser::FormatNames() {
+  std::vector<std::string_view> out;
+  for (const Adapter& a : adapters::All()) out.push_back(a.name);
+  return out;
+}
+
+std::optional<uint16_t> JsonRecordParser::FormatId(std::string_view name) {
+  const auto all = adapters::All();
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (all[i].name == name) return static_cast<uint16_t>(i + 1);
+  }
+  return std::nullopt;
+}
+
+JsonRecordParser::JsonRecordParser(std::shared_ptr<const FieldCatalog> catalog,
+                                   JsonRecordParserOptions options)
+    : catalog_(std::move(catalog)), options_(options) {
+  for (const Adapter& a : adapters::All()) {
+    std::vector<PathId> ids;
+    for (std::string_view p : a.fields) {
+      const PathId id = catalog_->Find(p);
+      // REQUIRES of the constructor: RegisterAdapterFields ran on this catalog.
+      if (id == kNoPath) std::abort();
+      ids.push_back(id);
+    }
+    adapter_paths_.push_back(std::move(ids));
+  }
 }
 
 std::string_view JsonRecordParser::SimdKernel() {
@@ -248,7 +364,7 @@ std::string_view JsonRecordParser::SimdKernel() {
 }
 
 std::unique_ptr<RecordParser::Worker> JsonRecordParser::NewWorker() const {
-  return std::make_unique<ParserWorker>(catalog_, paths_);
+  return std::make_unique<ParserWorker>(catalog_, options_, adapter_paths_);
 }
 
 }  // namespace tuttle::ingest

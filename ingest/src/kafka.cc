@@ -185,6 +185,11 @@ Result<bool> KafkaSource::Next(RecordBatch& batch) {
     meta.source = batch.InternSource(topic);
     meta.partition = m->partition;
     meta.offset = m->offset;
+    if (!options_.formats.empty()) {
+      auto pin = options_.formats.find(topic);
+      if (pin == options_.formats.end()) pin = options_.formats.find("");
+      if (pin != options_.formats.end()) meta.format = pin->second;
+    }
     rd_kafka_timestamp_type_t ts_type;
     const int64_t ts = rd_kafka_message_timestamp(m, &ts_type);
     if (ts_type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts >= 0) meta.transport_time = ts * kNsPerMs;

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <map>
 #include <random>
 #include <mutex>
 
@@ -27,6 +28,10 @@ class CsvParser final : public RecordParser {
     Status Parse(std::string_view record, const RecordMeta& meta, EventHandler& handler) override {
       const size_t c1 = record.find(',');
       const size_t c2 = record.find(',', c1 + 1);
+      if (record.starts_with("parts:")) {  // a batch whose second part is unreadable
+        handler.OnRejectedPart(record.substr(6), "no event time: second part");
+        return Ok();
+      }
       if (c1 == std::string_view::npos || c2 == std::string_view::npos) {
         return Error("not a csv record");
       }
@@ -297,6 +302,66 @@ TEST(Pipeline, CountsAndDeadLettersUnreadableRecords) {
   EXPECT_EQ(sink.dead[0].record, "garbage");
   EXPECT_EQ(sink.dead[0].position.offset, 1501);
   EXPECT_EQ(sink.dead[0].reason, "not a csv record");
+  EXPECT_EQ(stats.dead_letter_reasons,
+            (std::map<std::string, uint64_t>{{"not a csv record", 1}}));
+}
+
+TEST(Pipeline, RejectedPartsOfARecordAreDeadLetteredAloneAndCountedByReason) {
+  std::vector<std::string> lines = MakeStream();
+  lines.insert(lines.begin() + 10, "parts:{\"b\":2}");
+  PipelineStats stats;
+  CollectSink sink;
+  RunLines(lines, 2, 64, 0, &stats, &sink);
+  ASSERT_EQ(sink.dead.size(), 2u);
+  EXPECT_EQ(sink.dead[0].record, "{\"b\":2}");
+  EXPECT_EQ(sink.dead[0].position.offset, 11);
+  EXPECT_EQ(stats.parse_errors, 2u);
+  EXPECT_EQ(stats.dead_letter_reasons,
+            (std::map<std::string, uint64_t>{{"no event time", 1}, {"not a csv record", 1}}));
+}
+
+TEST(Pipeline, AlertsCarryEntitiesInOcsfPlacesWithoutChangingTheirIds) {
+  Alert a;
+  auto info = std::make_shared<RuleInfo>();
+  info->id = "r";
+  info->title = "Shell in container";
+  a.rule = info;
+  a.kind = "single";
+  a.time = a.window_start = a.window_end = 1'700'000'000 * kS;
+  a.evidence.push_back(Evidence{SourcePosition{"mem", -1, 1}, a.time, Hash128{1, 2}, info});
+  const Hash128 before = ComputeAlertId(a);
+  a.entities.cluster = "prod";
+  a.entities.namespace_name = "payments";
+  a.entities.pod = "api-1";
+  a.entities.container_id = "3ad7b26ded6d";
+  a.entities.image = "registry/api";
+  a.entities.image_digest = "sha256:4f1a";
+  a.entities.principal = "alice";
+  a.entities.source_address = "203.0.113.24";
+  a.entities.function_name = "fn";
+  a.entities.function_arn = "arn:aws:lambda:eu-west-1:1:function:fn";
+  a.entities.tenant = "111122223333";
+  EXPECT_EQ(ComputeAlertId(a), before);
+  const auto j = nlohmann::json::parse(AlertToOcsfJson(a));
+  EXPECT_EQ(j["unmapped"]["tuttle"]["entity"]["namespace"], "payments");
+  EXPECT_EQ(j["unmapped"]["tuttle"]["entity"]["tenant"], "111122223333");
+  EXPECT_FALSE(j["unmapped"]["tuttle"]["entity"].contains("workload"));
+  ASSERT_EQ(j["resources"].size(), 3u);
+  EXPECT_EQ(j["resources"][0]["type"], "cluster");
+  EXPECT_EQ(j["resources"][1]["type"], "kubernetes pod");
+  EXPECT_EQ(j["resources"][1]["namespace"], "payments");
+  EXPECT_EQ(j["resources"][2]["uid"], "arn:aws:lambda:eu-west-1:1:function:fn");
+  EXPECT_EQ(j["resources"][2]["owner"]["account"]["uid"], "111122223333");
+  EXPECT_EQ(j["evidences"][0]["actor"]["user"]["name"], "alice");
+  EXPECT_EQ(j["evidences"][0]["src_endpoint"]["ip"], "203.0.113.24");
+  EXPECT_EQ(j["evidences"][0]["container"]["uid"], "3ad7b26ded6d");
+  EXPECT_EQ(j["evidences"][0]["container"]["image"]["uid"], "sha256:4f1a");
+
+  Alert plain = a;
+  plain.entities = {};
+  const auto k = nlohmann::json::parse(AlertToOcsfJson(plain));
+  EXPECT_FALSE(k.contains("resources"));
+  EXPECT_FALSE(k["unmapped"]["tuttle"].contains("entity"));
 }
 
 // A source that rejects some of its input (as the CRI assembler does with a truncated sequence):

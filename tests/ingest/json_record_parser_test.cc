@@ -18,6 +18,10 @@ namespace {
 struct Parsed {
   Status status;
   std::vector<std::string> formats;
+  std::vector<std::map<std::string, std::string>> entities;  // per event: name -> value
+  std::vector<std::string> raws;
+  std::vector<Hash128> ids;
+  std::vector<std::pair<std::string, std::string>> rejected;  // part, reason
   std::vector<TimeNs> times;
   std::vector<std::string> products, services;
   std::map<std::string, std::vector<std::string>> fields;  // path -> values (scalars as text)
@@ -31,6 +35,12 @@ class Capture final : public RecordParser::EventHandler {
     out_.times.push_back(e.time);
     out_.products.emplace_back(e.log_source.product);
     out_.services.emplace_back(e.log_source.service);
+    out_.raws.emplace_back(e.raw);
+    out_.ids.push_back(e.record_id);
+    auto& ent = out_.entities.emplace_back();
+    e.entities.ForEach([&](std::string_view name, std::string_view value) {
+      if (!value.empty()) ent[std::string(name)] = std::string(value);
+    });
     for (const FieldValue& v : e.fields->values()) {
       std::string text(v.text);
       if (v.kind == ValueKind::kObject) text = "{object}";
@@ -40,10 +50,35 @@ class Capture final : public RecordParser::EventHandler {
     }
   }
 
+  void OnRejectedPart(std::string_view part, const std::string& reason) override {
+    out_.rejected.emplace_back(std::string(part), reason);
+  }
+
  private:
   const FieldCatalog& catalog_;
   Parsed& out_;
 };
+
+// The real-shaped samples of one format: ingest/samples/formats/<name>.jsonl, one per line.
+std::vector<std::string> Samples(std::string_view name) {
+  const std::string text = testing::ReadFile(testing::SourceDir() / "ingest" / "samples" /
+                                             "formats" / (std::string(name) + ".jsonl"));
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    if (end > start) out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string Entity(const Parsed& p, size_t event, const std::string& name) {
+  if (event >= p.entities.size()) return "<no event>";
+  auto it = p.entities[event].find(name);
+  return it == p.entities[event].end() ? std::string() : it->second;
+}
 
 class JsonRecordParserTest : public ::testing::Test {
  protected:
@@ -54,7 +89,9 @@ class JsonRecordParserTest : public ::testing::Test {
                           "sourceIPs", "requestObject.spec.containers.securityContext.privileged",
                           "output_fields.proc.cmdline", "output_fields.container.id",
                           "output_fields.evt.time", "tags", "userIdentity.arn", "eventName",
-                          "errorCode", "a.b", "weird\"key"}) {
+                          "errorCode", "a.b", "weird\"key", "objectRef.name", "verb",
+                          "protoPayload.methodName", "Action", "properties.message",
+                          "Results.Vulnerabilities.PkgName", "requestParameters.functionName"}) {
       c->Intern(p);
     }
     catalog_ = c;
@@ -62,9 +99,16 @@ class JsonRecordParserTest : public ::testing::Test {
     worker_ = parser_->NewWorker();
   }
 
-  Parsed Parse(std::string_view text, TimeNs transport_time = kNoTime) {
+  Parsed Parse(std::string_view text, TimeNs transport_time = kNoTime,
+               std::string_view pinned = {}) {
     RecordBatch batch;
-    batch.Add(text, RecordMeta{batch.InternSource("test"), -1, 1, transport_time});
+    RecordMeta meta{batch.InternSource("test"), -1, 1, transport_time};
+    if (!pinned.empty()) {
+      auto id = JsonRecordParser::FormatId(pinned);
+      EXPECT_TRUE(id.has_value()) << pinned;
+      meta.format = id.value_or(0);
+    }
+    batch.Add(text, meta);
     Parsed out;
     Capture capture(*catalog_, out);
     out.status = worker_->Parse(batch.bytes(0), batch.meta(0), capture);
@@ -184,8 +228,6 @@ TEST_F(JsonRecordParserTest, BadRecordsGetAReason) {
   EXPECT_NE(reason("[1,2,3]").find("not an object"), std::string::npos);
   EXPECT_NE(reason(R"({"a":1} {"b":2})").find("trailing content"), std::string::npos);
   EXPECT_NE(reason(R"({"hello":"world"})").find("unrecognized record format"), std::string::npos);
-  EXPECT_NE(reason(R"({"Records":[{"eventVersion":"1.08"}]})").find("delivery batch"),
-            std::string::npos);
   EXPECT_EQ(reason(R"({"kind":"Event","auditID":"x","stageTimestamp":"yesterday"})"),
             "no event time: k8s_audit record without a valid 'stageTimestamp' (RFC 3339)");
 }
@@ -212,6 +254,426 @@ TEST_F(JsonRecordParserTest, DeeplyNestedArraysFailCleanly) {
   deep += "}}";
   const Parsed p = Parse(deep);
   EXPECT_FALSE(p.status.ok());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every format on its real-shaped samples: format, log source, time and entities.
+
+TEST_F(JsonRecordParserTest, KubernetesAuditV1AndV1beta1CarryTheirEntities) {
+  const auto records = Samples("k8s_audit");
+  ASSERT_EQ(records.size(), 3u);
+  const Parsed exec = Parse(records[0]);
+  ASSERT_TRUE(exec.status.ok()) << exec.status.error().message();
+  EXPECT_EQ(exec.formats[0], "k8s_audit");
+  EXPECT_EQ(exec.times[0], *ParseTimestamp("2026-03-14T09:00:00.184251Z"));
+  EXPECT_EQ(Entity(exec, 0, "namespace"), "payments");
+  EXPECT_EQ(Entity(exec, 0, "pod"), "api-7d9f8b6c4-x2x9q");
+  EXPECT_EQ(Entity(exec, 0, "principal"), "alice@example.com");
+  EXPECT_EQ(Entity(exec, 0, "source_address"), "203.0.113.24");
+  EXPECT_EQ(Entity(exec, 0, "workload"), "");
+
+  const Parsed deploy = Parse(records[1]);
+  ASSERT_TRUE(deploy.status.ok());
+  EXPECT_EQ(Entity(deploy, 0, "workload"), "api");
+  EXPECT_EQ(Entity(deploy, 0, "pod"), "");
+  EXPECT_EQ(Entity(deploy, 0, "image"),
+            "registry.example.com/payments/api@sha256:"
+            "4f1a9e0c2b5d8e7f6a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f");
+  EXPECT_EQ(Entity(deploy, 0, "image_digest"),
+            "sha256:4f1a9e0c2b5d8e7f6a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f");
+  EXPECT_EQ(Entity(deploy, 0, "principal"), "system:serviceaccount:ci:deployer");
+
+  const Parsed beta = Parse(records[2]);
+  ASSERT_TRUE(beta.status.ok());
+  EXPECT_EQ(beta.formats[0], "k8s_audit");
+  EXPECT_EQ(beta.times[0], *ParseTimestamp("2019-02-01T10:00:00.004020Z"));
+  EXPECT_EQ(Entity(beta, 0, "namespace"), "kube-system");
+}
+
+TEST_F(JsonRecordParserTest, AksAuditReadsTheEventInsidePropertiesLog) {
+  const auto records = Samples("aks_audit");
+  const Parsed p = Parse(records[0]);
+  ASSERT_TRUE(p.status.ok()) << p.status.error().message();
+  EXPECT_EQ(p.formats[0], "aks_audit");
+  EXPECT_EQ(p.products[0], "kubernetes");
+  EXPECT_EQ(p.services[0], "audit");
+  // The inner event's fields are where Kubernetes audit rules look for them.
+  EXPECT_EQ(p.fields.at("objectRef.subresource"), std::vector<std::string>{"exec"});
+  EXPECT_EQ(p.fields.at("user.username"), std::vector<std::string>{"alice@example.com"});
+  EXPECT_EQ(p.times[0], *ParseTimestamp("2026-03-14T09:00:00.184251Z"));
+  EXPECT_EQ(Entity(p, 0, "cluster"), "AKS-PROD-WEU");
+  EXPECT_EQ(Entity(p, 0, "tenant"), "0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d");
+  EXPECT_EQ(Entity(p, 0, "pod"), "api-7d9f8b6c4-x2x9q");
+
+  // Event Hubs deliver {"records": [...]}: one event per record.
+  const Parsed hub = Parse(records[1]);
+  ASSERT_TRUE(hub.status.ok()) << hub.status.error().message();
+  EXPECT_EQ(hub.formats, (std::vector<std::string>{"aks_audit", "aks_audit"}));
+  EXPECT_EQ(Entity(hub, 1, "workload"), "api");
+  EXPECT_NE(hub.ids[0], hub.ids[1]);
+}
+
+TEST_F(JsonRecordParserTest, AksAuditWithABrokenInnerLogIsMalformed) {
+  const Parsed p = Parse(
+      R"({"category":"kube-audit","resourceId":"/SUBSCRIPTIONS/S/PROVIDERS/X/MANAGEDCLUSTERS/C",)"
+      R"("properties":{"log":"{\"kind\":\"Event\",\"auditID\":"},"time":"2026-03-14T09:00:00Z"})");
+  ASSERT_FALSE(p.status.ok());
+  EXPECT_TRUE(p.status.error().message().starts_with("malformed JSON: properties.log"))
+      << p.status.error().message();
+  const Parsed other = Parse(
+      R"({"category":"kube-audit","properties":{"log":"{\"hello\":1}"},"time":"2026-03-14T09:00:00Z"})");
+  ASSERT_FALSE(other.status.ok());
+  EXPECT_NE(other.status.error().message().find("no Kubernetes audit event"), std::string::npos);
+}
+
+TEST_F(JsonRecordParserTest, GkeAuditGetsKubernetesPathsDerivedFromTheAuditLog) {
+  const auto records = Samples("gke_audit");
+  const Parsed p = Parse(records[0]);
+  ASSERT_TRUE(p.status.ok()) << p.status.error().message();
+  EXPECT_EQ(p.formats[0], "gke_audit");
+  EXPECT_EQ(p.products[0], "kubernetes");
+  EXPECT_EQ(p.services[0], "audit");
+  EXPECT_EQ(p.times[0], *ParseTimestamp("2026-03-14T09:02:00.412345Z"));
+  EXPECT_EQ(p.fields.at("verb"), std::vector<std::string>{"create"});
+  EXPECT_EQ(p.fields.at("objectRef.subresource"), std::vector<std::string>{"exec"});
+  EXPECT_EQ(p.fields.at("objectRef.namespace"), std::vector<std::string>{"payments"});
+  EXPECT_EQ(p.fields.at("objectRef.name"), std::vector<std::string>{"api-7d9f8b6c4-x2x9q"});
+  EXPECT_EQ(p.fields.at("user.username"), std::vector<std::string>{"mallory@example.com"});
+  EXPECT_EQ(p.fields.at("sourceIPs"), std::vector<std::string>{"203.0.113.99"});
+  EXPECT_EQ(Entity(p, 0, "cluster"), "gke-prod-1");
+  EXPECT_EQ(Entity(p, 0, "tenant"), "acme-prod-4711");
+  EXPECT_EQ(Entity(p, 0, "pod"), "api-7d9f8b6c4-x2x9q");
+
+  const Parsed crb = Parse(records[1]);  // cluster-scoped: no namespace
+  ASSERT_TRUE(crb.status.ok());
+  EXPECT_EQ(crb.fields.at("objectRef.resource"), std::vector<std::string>{"clusterrolebindings"});
+  EXPECT_EQ(crb.fields.at("objectRef.name"), std::vector<std::string>{"pwn-admin"});
+  EXPECT_EQ(crb.fields.count("objectRef.namespace"), 0u);
+}
+
+TEST_F(JsonRecordParserTest, GcpAuditForCloudFunctionsAndCloudRun) {
+  const auto records = Samples("gcp_audit");
+  const Parsed gcf = Parse(records[0]);
+  ASSERT_TRUE(gcf.status.ok()) << gcf.status.error().message();
+  EXPECT_EQ(gcf.formats[0], "gcp_audit");
+  EXPECT_EQ(gcf.products[0], "gcp");
+  EXPECT_EQ(gcf.services[0], "gcp.audit");
+  EXPECT_EQ(Entity(gcf, 0, "function_name"), "resize-images");
+  EXPECT_EQ(Entity(gcf, 0, "function_arn"),
+            "projects/acme-prod-4711/locations/europe-west1/functions/resize-images");
+  EXPECT_EQ(Entity(gcf, 0, "principal"), "deployer@acme-prod-4711.iam.gserviceaccount.com");
+  EXPECT_EQ(Entity(gcf, 0, "source_address"), "198.51.100.23");
+  EXPECT_EQ(Entity(gcf, 0, "tenant"), "acme-prod-4711");
+  EXPECT_EQ(gcf.fields.count("verb"), 0u);  // derived for GKE only
+
+  const Parsed run = Parse(records[1]);
+  ASSERT_TRUE(run.status.ok());
+  EXPECT_EQ(Entity(run, 0, "function_name"), "checkout");
+  EXPECT_EQ(Entity(run, 0, "function_version"), "checkout-00042-xiz");
+  EXPECT_EQ(run.times[0], *ParseTimestamp("2026-03-14T09:06:30.5Z"));
+}
+
+TEST_F(JsonRecordParserTest, FalcoCarriesContainerAndPodEntities) {
+  const Parsed p = Parse(Samples("falco")[0]);
+  ASSERT_TRUE(p.status.ok());
+  EXPECT_EQ(Entity(p, 0, "container_id"), "3ad7b26ded6d");
+  EXPECT_EQ(Entity(p, 0, "image"), "registry.example.com/payments/api");
+  EXPECT_EQ(Entity(p, 0, "image_digest"),
+            "sha256:4f1a9e0c2b5d8e7f6a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f");
+  EXPECT_EQ(Entity(p, 0, "namespace"), "payments");
+  EXPECT_EQ(Entity(p, 0, "pod"), "api-7d9f8b6c4-x2x9q");
+  EXPECT_EQ(Entity(p, 0, "principal"), "root");
+}
+
+TEST_F(JsonRecordParserTest, CloudTrailLambdaNamesLoseTheirVersionSuffixInEventNameBase) {
+  const auto records = Samples("cloudtrail");
+  const Parsed create = Parse(records[0]);
+  ASSERT_TRUE(create.status.ok());
+  EXPECT_EQ(create.fields.at("eventName"), std::vector<std::string>{"CreateFunction20150331"});
+  EXPECT_EQ(create.fields.at("eventNameBase"), std::vector<std::string>{"CreateFunction"});
+  EXPECT_EQ(Entity(create, 0, "function_name"), "payments-webhook");
+  EXPECT_EQ(Entity(create, 0, "function_arn"),
+            "arn:aws:lambda:eu-west-1:111122223333:function:payments-webhook");
+  EXPECT_EQ(Entity(create, 0, "function_version"), "1");
+  EXPECT_EQ(Entity(create, 0, "principal"),
+            "arn:aws:sts::111122223333:assumed-role/ci-deployer/gh-actions-4711");
+  EXPECT_EQ(Entity(create, 0, "source_address"), "203.0.113.50");
+  EXPECT_EQ(Entity(create, 0, "tenant"), "111122223333");
+
+  const Parsed update = Parse(records[1]);
+  ASSERT_TRUE(update.status.ok());
+  EXPECT_EQ(update.fields.at("eventNameBase"), std::vector<std::string>{"UpdateFunctionCode"});
+  // functionName given as a qualified ARN.
+  EXPECT_EQ(Entity(update, 0, "function_name"), "payments-webhook");
+  EXPECT_EQ(Entity(update, 0, "function_version"), "7");
+
+  auto base = [&](std::string_view name) {
+    std::string r = R"({"eventVersion":"1.08","eventSource":"lambda.amazonaws.com",)"
+                    R"("eventTime":"2026-03-14T09:10:00Z","eventName":")";
+    r += name;
+    r += "\"}";
+    const Parsed p = Parse(r);
+    EXPECT_TRUE(p.status.ok());
+    return p.fields.count("eventNameBase") ? p.fields.at("eventNameBase")[0] : "<none>";
+  };
+  EXPECT_EQ(base("GetFunction20150331v2"), "GetFunction");
+  EXPECT_EQ(base("PutFunctionConcurrency20171031"), "PutFunctionConcurrency");
+  EXPECT_EQ(base("Invoke"), "Invoke");
+  EXPECT_EQ(base("ListFunctions"), "ListFunctions");
+  EXPECT_EQ(base("AssumeRole"), "AssumeRole");
+  EXPECT_EQ(base("Version12345678"), "Version12345678");  // not a date
+}
+
+TEST_F(JsonRecordParserTest, CloudTrailEcsEksAndEcrEventsNameTheirClusterAndImage) {
+  const auto records = Samples("cloudtrail");
+  const Parsed run = Parse(records[2]);
+  ASSERT_TRUE(run.status.ok());
+  EXPECT_EQ(Entity(run, 0, "cluster"), "prod-apps");
+  const Parsed reg = Parse(records[3]);
+  ASSERT_TRUE(reg.status.ok());
+  EXPECT_EQ(Entity(reg, 0, "workload"), "miner");
+  EXPECT_EQ(Entity(reg, 0, "image_digest"),
+            "sha256:deadbeef00112233445566778899aabbccddeeff00112233445566778899aabb");
+  const Parsed eks = Parse(records[4]);
+  ASSERT_TRUE(eks.status.ok());
+  EXPECT_EQ(Entity(eks, 0, "cluster"), "prod-eks");
+  const Parsed ecr = Parse(records[5]);
+  ASSERT_TRUE(ecr.status.ok());
+  EXPECT_EQ(Entity(ecr, 0, "image"), "payments/api");
+  EXPECT_EQ(Entity(ecr, 0, "image_digest"),
+            "sha256:77aa0c2b5d8e7f6a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f00");
+  const Parsed s3 = Parse(records[6]);  // called by a service: no source address
+  ASSERT_TRUE(s3.status.ok());
+  EXPECT_EQ(Entity(s3, 0, "source_address"), "");
+}
+
+TEST_F(JsonRecordParserTest, CloudTrailDeliveryBatchIsSplitIntoItsRecords) {
+  const std::string batch = Samples("cloudtrail_batch")[0];
+  const Parsed p = Parse(batch);
+  ASSERT_TRUE(p.status.ok()) << p.status.error().message();
+  ASSERT_EQ(p.formats.size(), 3u);
+  EXPECT_TRUE(p.rejected.empty());
+  EXPECT_EQ(p.times[0], *ParseTimestamp("2026-03-14T09:10:00Z"));
+  EXPECT_EQ(p.times[2], *ParseTimestamp("2026-03-14T09:12:00Z"));
+  // Each event's raw view is its own record, and names it.
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_TRUE(p.raws[i].starts_with("{\"eventVersion\"")) << p.raws[i].substr(0, 40);
+    EXPECT_TRUE(p.raws[i].ends_with("}"));
+  }
+  EXPECT_NE(p.raws[0].find("CreateFunction20150331"), std::string::npos);
+  EXPECT_NE(p.raws[2].find("RunTask"), std::string::npos);
+  EXPECT_NE(p.ids[0], p.ids[1]);
+  EXPECT_NE(p.ids[1], p.ids[2]);
+  EXPECT_EQ(Entity(p, 2, "cluster"), "prod-apps");
+  // The same batch again gives the same ids (they name records in alert ids).
+  EXPECT_EQ(Parse(batch).ids, p.ids);
+}
+
+TEST_F(JsonRecordParserTest, ABatchRecordWithoutTimeIsRejectedAloneAndTheOthersStay) {
+  const std::string batch =
+      R"({"Records":[{"eventVersion":"1.08","eventSource":"s3.amazonaws.com","eventName":"A",)"
+      R"("eventTime":"2026-03-14T09:10:00Z"},{"eventVersion":"1.08","eventSource":"s3.amazonaws.com",)"
+      R"("eventName":"B","eventTime":"not a time"},42,{"eventVersion":"1.08","eventSource":)"
+      R"("s3.amazonaws.com","eventName":"C","eventTime":"2026-03-14T09:10:02Z"}]})";
+  const Parsed p = Parse(batch);
+  ASSERT_TRUE(p.status.ok());
+  ASSERT_EQ(p.formats.size(), 2u);
+  EXPECT_EQ(p.fields.at("eventName"), (std::vector<std::string>{"A", "C"}));
+  ASSERT_EQ(p.rejected.size(), 2u);
+  EXPECT_EQ(p.rejected[0].second,
+            "no event time: cloudtrail record without a valid 'eventTime' (RFC 3339) (element 1 "
+            "of 4 in the delivery batch)");
+  EXPECT_TRUE(p.rejected[0].first.starts_with("{") && p.rejected[0].first.ends_with("}"));
+  EXPECT_NE(p.rejected[0].first.find("\"B\""), std::string::npos);
+  EXPECT_EQ(p.rejected[1].first, "42");
+  EXPECT_TRUE(p.rejected[1].second.starts_with("malformed JSON: not an object"));
+
+  // From Kafka, the record without a time takes the message timestamp, like a single record.
+  const TimeNs kafka_time = *ParseTimestamp("2026-03-14T09:10:01Z");
+  const Parsed k = Parse(batch, kafka_time);
+  ASSERT_EQ(k.formats.size(), 3u);
+  EXPECT_EQ(k.times[1], kafka_time);
+
+  // An empty delivery is no events and no error.
+  const Parsed empty = Parse(R"({"Records":[]})");
+  EXPECT_TRUE(empty.status.ok());
+  EXPECT_TRUE(empty.formats.empty());
+}
+
+TEST_F(JsonRecordParserTest, DockerEventsTakeTimeNanoAndTheirLabels) {
+  const auto records = Samples("docker");
+  const Parsed start = Parse(records[0]);
+  ASSERT_TRUE(start.status.ok()) << start.status.error().message();
+  EXPECT_EQ(start.formats[0], "docker");
+  EXPECT_EQ(start.products[0], "docker");
+  EXPECT_EQ(start.services[0], "");
+  EXPECT_EQ(start.times[0], 1773479400123456789);
+  EXPECT_EQ(Entity(start, 0, "container_id"),
+            "5f1c3a9b2e7d4c6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f");
+  EXPECT_EQ(Entity(start, 0, "image"), "nginx@sha256:0a1b2c3d4e5f");
+  EXPECT_EQ(Entity(start, 0, "image_digest"), "sha256:0a1b2c3d4e5f");
+  EXPECT_EQ(Entity(start, 0, "pod"), "web-6b7c8d9-abcde");
+  EXPECT_EQ(Entity(start, 0, "namespace"), "shop");
+
+  const Parsed exec = Parse(records[1]);
+  ASSERT_TRUE(exec.status.ok());
+  EXPECT_EQ(exec.fields.at("Action"), std::vector<std::string>{"exec_start: sh -c id"});
+  EXPECT_EQ(Entity(exec, 0, "workload"), "worker");
+
+  const Parsed pull = Parse(records[2]);
+  ASSERT_TRUE(pull.status.ok());
+  EXPECT_EQ(Entity(pull, 0, "image"), "alpine:3.19");
+  EXPECT_EQ(Entity(pull, 0, "image_digest"),
+            "sha256:05455a08881ea9cf0e752bc48e61bbd71a34c029bb13df01e40e3e70e0d007bd");
+
+  const Parsed old = Parse(records[3]);  // no timeNano: seconds
+  ASSERT_TRUE(old.status.ok());
+  EXPECT_EQ(old.times[0], 1773479500 * kNsPerSecond);
+
+  const Parsed bad = Parse(
+      R"({"Type":"container","Action":"die","Actor":{"ID":"x"},"time":-5,"timeNano":1e18})");
+  ASSERT_FALSE(bad.status.ok());
+  EXPECT_EQ(bad.status.error().message(),
+            "no event time: docker record without a valid 'timeNano' or 'time' (Unix time)");
+  const Parsed huge = Parse(
+      R"({"Type":"container","Action":"die","Actor":{"ID":"x"},"time":99999999999999999999})");
+  EXPECT_FALSE(huge.status.ok());
+}
+
+TEST_F(JsonRecordParserTest, AzureActivityLogsAndFunctionAppLogs) {
+  const auto activity = Samples("azure_activity");
+  const Parsed a = Parse(activity[0]);
+  ASSERT_TRUE(a.status.ok()) << a.status.error().message();
+  EXPECT_EQ(a.formats[0], "azure_activity");
+  EXPECT_EQ(a.products[0], "azure");
+  EXPECT_EQ(a.services[0], "activitylogs");
+  EXPECT_EQ(a.times[0], *ParseTimestamp("2026-03-14T09:20:00.1234567Z"));
+  EXPECT_EQ(Entity(a, 0, "principal"), "eve@contoso.com");
+  EXPECT_EQ(Entity(a, 0, "source_address"), "203.0.113.77");
+  EXPECT_EQ(Entity(a, 0, "tenant"), "0A1B2C3D-4E5F-6A7B-8C9D-0E1F2A3B4C5D");
+  const Parsed aks = Parse(activity[1]);
+  ASSERT_TRUE(aks.status.ok());
+  EXPECT_EQ(Entity(aks, 0, "cluster"), "AKS-PROD-WEU");
+
+  const Parsed f = Parse(Samples("azure_functionapplogs")[0]);
+  ASSERT_TRUE(f.status.ok()) << f.status.error().message();
+  EXPECT_EQ(f.formats[0], "azure_functionapplogs");
+  EXPECT_EQ(f.services[0], "functionapplogs");
+  EXPECT_EQ(Entity(f, 0, "function_name"), "WebhookTrigger");
+  EXPECT_EQ(Entity(f, 0, "workload"), "payments-func");
+  EXPECT_NE(f.fields.at("properties.message")[0].find("Succeeded"), std::string::npos);
+}
+
+TEST_F(JsonRecordParserTest, TrivyReportsGiveCvesBySeverity) {
+  const Parsed p = Parse(Samples("trivy")[0]);
+  ASSERT_TRUE(p.status.ok()) << p.status.error().message();
+  EXPECT_EQ(p.formats[0], "trivy");
+  EXPECT_EQ(p.products[0], "trivy");
+  EXPECT_EQ(p.times[0], *ParseTimestamp("2026-03-14T08:00:00.123456789Z"));
+  EXPECT_EQ(Entity(p, 0, "image"), "registry.example.com/payments/api:1.4.2");
+  EXPECT_EQ(Entity(p, 0, "image_digest"),
+            "sha256:4f1a9e0c2b5d8e7f6a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f");
+  EXPECT_EQ(p.fields.at("scan.cve"),
+            (std::vector<std::string>{"CVE-2024-3094", "CVE-2023-4806", "CVE-2024-1135"}));
+  EXPECT_EQ(p.fields.at("scan.critical"), std::vector<std::string>{"CVE-2024-3094"});
+  // Severity written before the id in the record: still paired with its own id.
+  EXPECT_EQ(p.fields.at("scan.medium"), std::vector<std::string>{"CVE-2023-4806"});
+  EXPECT_EQ(p.fields.at("scan.high"), std::vector<std::string>{"CVE-2024-1135"});
+  EXPECT_EQ(p.fields.count("scan.low"), 0u);
+
+  const Parsed old = Parse(R"({"SchemaVersion":2,"ArtifactName":"alpine:3.19","Results":[]})");
+  ASSERT_FALSE(old.status.ok());
+  EXPECT_EQ(old.status.error().message(),
+            "no event time: trivy record without a valid 'CreatedAt' (RFC 3339)");
+}
+
+TEST_F(JsonRecordParserTest, EcrScanFindingsAreAwsEcrWithCves) {
+  const auto records = Samples("ecr_scan");
+  const Parsed p = Parse(records[0]);
+  ASSERT_TRUE(p.status.ok()) << p.status.error().message();
+  EXPECT_EQ(p.formats[0], "ecr_scan");
+  EXPECT_EQ(p.products[0], "aws");
+  EXPECT_EQ(p.services[0], "ecr");
+  EXPECT_EQ(p.times[0], *ParseTimestamp("2026-03-14T09:14:40Z"));
+  EXPECT_EQ(Entity(p, 0, "image"), "payments/api");
+  EXPECT_EQ(Entity(p, 0, "image_digest"),
+            "sha256:77aa0c2b5d8e7f6a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f00");
+  EXPECT_EQ(Entity(p, 0, "tenant"), "111122223333");
+  EXPECT_EQ(p.fields.at("scan.high"), std::vector<std::string>{"CVE-2023-5363"});
+  EXPECT_EQ(p.fields.at("scan.low"), std::vector<std::string>{"CVE-2011-3374"});
+
+  const Parsed enhanced = Parse(records[1]);  // Inspector findings, Unix seconds
+  ASSERT_TRUE(enhanced.status.ok()) << enhanced.status.error().message();
+  EXPECT_EQ(enhanced.times[0], 1773479700250000000);
+  EXPECT_EQ(enhanced.fields.at("scan.critical"), std::vector<std::string>{"CVE-2024-3094"});
+}
+
+TEST_F(JsonRecordParserTest, EverySampleOfEveryFormatParses) {
+  for (const std::string_view format : JsonRecordParser::FormatNames()) {
+    const auto records = Samples(format);
+    EXPECT_FALSE(records.empty()) << format;
+    for (const std::string& r : records) {
+      const Parsed p = Parse(r);
+      ASSERT_TRUE(p.status.ok()) << format << ": " << p.status.error().message();
+      ASSERT_FALSE(p.formats.empty()) << format;
+      for (const auto& f : p.formats) EXPECT_EQ(f, format);
+      EXPECT_TRUE(p.rejected.empty()) << format;
+      // Pinned to its own format, it still parses; pinned to another, it is a dead letter.
+      EXPECT_TRUE(Parse(r, kNoTime, format).status.ok()) << format;
+      const std::string_view other = format == "falco" ? "docker" : "falco";
+      const Parsed wrong = Parse(r, kNoTime, other);
+      if (r.starts_with("{\"records\"")) {
+        EXPECT_EQ(wrong.rejected.size(), 2u);  // each element rejected on its own
+      } else {
+        ASSERT_FALSE(wrong.status.ok()) << format;
+        EXPECT_EQ(wrong.status.error().message(),
+                  "format mismatch: the record is not " + std::string(other) +
+                      " (the format pinned for its source)");
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad records.
+
+TEST_F(JsonRecordParserTest, InvalidUtf8IsNamedAsSuch) {
+  std::string r = R"({"kind":"Event","auditID":"x","user":{"username":"al)";
+  r += "\xc3\x28";  // an invalid two-byte sequence
+  r += R"("},"stageTimestamp":"2026-03-14T09:00:00Z"})";
+  const Parsed p = Parse(r);
+  ASSERT_FALSE(p.status.ok());
+  EXPECT_TRUE(p.status.error().message().starts_with("invalid UTF-8: "))
+      << p.status.error().message();
+}
+
+TEST_F(JsonRecordParserTest, RecordsOverTheSizeLimitAreRejectedUnread) {
+  JsonRecordParserOptions options;
+  options.max_record_bytes = 200;
+  JsonRecordParser small(catalog_, options);
+  auto worker = small.NewWorker();
+  const std::string record = Samples("falco")[0];
+  ASSERT_GT(record.size(), 200u);
+  RecordBatch batch;
+  batch.Add(record, RecordMeta{batch.InternSource("t"), -1, 1, kNoTime});
+  Parsed out;
+  Capture capture(*catalog_, out);
+  const Status st = worker->Parse(batch.bytes(0), batch.meta(0), capture);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message(), "record too large: " + std::to_string(record.size()) +
+                                      " bytes, over the limit of 200 bytes");
+  EXPECT_TRUE(out.formats.empty());
+  // The default limit is 1 MiB.
+  EXPECT_EQ(JsonRecordParserOptions{}.max_record_bytes, 1u << 20);
+}
+
+TEST_F(JsonRecordParserTest, FormatNamesAndIdsRoundTrip) {
+  const auto names = JsonRecordParser::FormatNames();
+  EXPECT_EQ(names.size(), 11u);
+  for (size_t i = 0; i < names.size(); ++i) {
+    EXPECT_EQ(JsonRecordParser::FormatId(names[i]), static_cast<uint16_t>(i + 1));
+  }
+  EXPECT_FALSE(JsonRecordParser::FormatId("cloudtrial").has_value());
 }
 
 }  // namespace

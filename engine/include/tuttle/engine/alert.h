@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "tuttle/engine/event.h"
 #include "tuttle/engine/hash.h"
 #include "tuttle/engine/record.h"
 #include "tuttle/engine/rule_set.h"
@@ -53,6 +54,9 @@ struct Alert {
   std::string product;      // log source of the evidence (single-event alerts)
   std::string service;
   std::string tenant;
+  // What the evidence is about (single-event alerts: the event's entities; correlation alerts
+  // carry none yet). Not part of the id.
+  OwnedEntities entities;
 };
 
 // The alert id: a hash of the rule id, the kind, the group-by values and the ids of the evidence

@@ -3,6 +3,7 @@
 // catalogued field values. Views only; valid during the call that hands it out.
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "tuttle/engine/field_table.h"
@@ -19,15 +20,75 @@ struct LogSource {
   std::string_view category;
 };
 
+// Who and what a record is about, as its format names them (docs/formats.md lists which format
+// fills which). Empty: the record does not say. S is std::string_view in Events (views into the
+// record or the parser's buffers) and std::string in Alerts, which outlive the record.
+template <typename S>
+struct BasicEntities {
+  S cluster;           // Kubernetes / ECS / EKS cluster
+  S namespace_name;    // Kubernetes namespace
+  S workload;          // Deployment, StatefulSet, ... name; compose service; function app
+  S pod;
+  S container_id;
+  S image;             // repository[:tag] as the record writes it
+  S image_digest;      // sha256:...
+  S function_name;     // Lambda, Cloud Functions, Cloud Run service, Azure function
+  S function_arn;      // Lambda ARN, GCP resource name
+  S function_version;  // Lambda version, Cloud Run revision
+  S principal;         // user, role ARN, service account, UPN
+  S source_address;    // the caller's IP address
+  S tenant;            // AWS account, GCP project, Azure subscription (not Event::tenant)
+
+  // Calls f(name, value) for each entity, in declaration order, names as docs/formats.md.
+  template <typename F>
+  void ForEach(F&& f) const {
+    f("cluster", cluster);
+    f("namespace", namespace_name);
+    f("workload", workload);
+    f("pod", pod);
+    f("container_id", container_id);
+    f("image", image);
+    f("image_digest", image_digest);
+    f("function_name", function_name);
+    f("function_arn", function_arn);
+    f("function_version", function_version);
+    f("principal", principal);
+    f("source_address", source_address);
+    f("tenant", tenant);
+  }
+  bool empty() const {
+    bool any = false;
+    ForEach([&](std::string_view, const S& v) { any = any || !v.empty(); });
+    return !any;
+  }
+};
+using Entities = BasicEntities<std::string_view>;
+using OwnedEntities = BasicEntities<std::string>;
+
+inline OwnedEntities ToOwned(const Entities& e) {
+  return OwnedEntities{std::string(e.cluster),       std::string(e.namespace_name),
+                       std::string(e.workload),      std::string(e.pod),
+                       std::string(e.container_id),  std::string(e.image),
+                       std::string(e.image_digest),  std::string(e.function_name),
+                       std::string(e.function_arn),  std::string(e.function_version),
+                       std::string(e.principal),     std::string(e.source_address),
+                       std::string(e.tenant)};
+}
+
 struct Event {
-  std::string_view raw;          // the record's bytes (the batch keeps them padded)
+  std::string_view raw;          // the record's bytes, or the sub-record's in a delivery batch
   const RecordMeta* meta = nullptr;
   uint32_t record_index = 0;     // in its batch
-  Hash128 record_id;             // hash of the raw bytes: names the record in evidence and ids
+  // Names the record in evidence and alert ids: the hash of the raw bytes (of a delivery
+  // batch's sub-record and its index, see docs/formats.md).
+  Hash128 record_id;
   TimeNs time = kNoTime;         // event time from the record (or the transport, see adapters)
   std::string_view format;       // adapter name: "k8s_audit", "falco", "cloudtrail"
   LogSource log_source;
-  std::string_view tenant;       // empty: the instance's only tenant
+  // Empty: the instance's only tenant. Part of alert ids; adapters leave it alone (the cloud
+  // account a record names is entities.tenant, which is not).
+  std::string_view tenant;
+  Entities entities;
   const FieldTable* fields = nullptr;
 };
 

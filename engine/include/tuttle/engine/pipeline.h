@@ -12,6 +12,8 @@
 // comes from the token limit: at most `tokens` batches are in flight.
 
 #include <cstdint>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "tuttle/engine/alert_sink.h"
@@ -49,7 +51,10 @@ struct PipelineStats {
   uint64_t alerts = 0;             // all alerts
   uint64_t correlation_alerts = 0;
   uint64_t dead_letters = 0;
-  uint64_t parse_errors = 0;
+  uint64_t parse_errors = 0;     // records (or delivery-batch sub-records) dead-lettered unread
+  // Dead letters per reason: the reason up to its first ':' ("malformed JSON", "invalid UTF-8",
+  // "no event time", "record too large", ...), and "late" for late records.
+  std::map<std::string, uint64_t> dead_letter_reasons;
   uint64_t late_signals = 0;
   uint64_t late_records = 0;
   uint64_t evicted_groups = 0;       // correlation groups dropped at the per-rule cap

@@ -32,6 +32,9 @@ struct RecordMeta {
   int32_t partition = -1;   // -1 for files
   int64_t offset = -1;      // Kafka offset or 1-based line number
   TimeNs transport_time = kNoTime;  // Kafka message timestamp; a fallback when the record has none
+  // The record's format when the configuration pins it for the record's topic or file (an id of
+  // the parser's formats, e.g. ingest::JsonRecordParser::FormatId); 0: detect it.
+  uint16_t format = 0;
 };
 
 // A change in the set of streams a source reads, which watermarks follow:

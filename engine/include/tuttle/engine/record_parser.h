@@ -20,6 +20,13 @@ class RecordParser {
     virtual ~EventHandler() = default;
     // `event` and everything it points to are valid only during the call.
     virtual void OnEvent(const Event& event) = 0;
+    // A part of the record that cannot be read while the rest can (a sub-record of a delivery
+    // batch without an event time, say): `part` is its bytes, `reason` says why, as Parse()'s
+    // errors do. The pipeline dead-letters the part alone. Default: ignored.
+    virtual void OnRejectedPart(std::string_view part, const std::string& reason) {
+      (void)part;
+      (void)reason;
+    }
   };
 
   // Per-thread parsing state. Not thread-safe; one per thread.

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,8 +17,12 @@ namespace tuttle::ingest {
 struct FileSourceOptions {
   // Records per batch. Default: 1024.
   size_t batch_records = 1024;
-  // Longest line kept whole, in bytes. Default: 16 MiB.
+  // Longest line kept whole, in bytes. Default: 16 MiB. Longer lines are cut here (the parser's
+  // own limit, JsonRecordParserOptions::max_record_bytes, then dead-letters them).
   size_t max_record_bytes = 16u << 20;
+  // The format pinned for a file's records (RecordMeta::format), by path as given; the key ""
+  // applies to every file not named. Default: none, the parser detects each record's format.
+  std::map<std::string, uint16_t> formats;
 };
 
 class FileSource final : public RecordSource {
@@ -40,6 +45,7 @@ class FileSource final : public RecordSource {
   size_t next_file_ = 0;
   std::FILE* file_ = nullptr;
   std::string current_;
+  uint16_t current_format_ = 0;
   int64_t line_number_ = 0;
   char* line_ = nullptr;  // getline(3) buffer
   size_t line_capacity_ = 0;

@@ -4,20 +4,28 @@
 //
 // One pass over each record: the walker follows the FieldCatalog trie, so it descends only into
 // the parts of the record that an adapter or a rule reads, and fills the thread's FieldTable with
-// views of those values. The adapter then reads the event time and log source from that table:
+// views of those values. The adapters (ingest/src/adapters.h, one small unit per format) then
+// say which format the record is and read its event time, entities and derived fields from that
+// table. docs/formats.md lists the formats, how each is recognised, its time field, log source
+// and entities.
 //
-//   format      recognised by                          event time          log source
-//   k8s_audit   kind "Event" and auditID               stageTimestamp,     kubernetes / audit
-//                                                      requestReceived..., timestamp
-//   falco       output_fields object, rule, priority   time                falco
-//   cloudtrail  eventVersion, eventSource, eventTime   eventTime           aws / cloudtrail
+// A delivery batch ({"Records": [...]} from CloudTrail's S3 delivery, {"records": [...]} from
+// Azure Event Hubs) is split: each element is read as a record of its own, with its own raw view
+// and record id. An element that cannot be read is handed to EventHandler::OnRejectedPart; the
+// others still become events.
 //
 // A record without an event time of its own takes the Kafka message timestamp when there is one.
-// Anything else is an error naming the reason; the pipeline dead-letters the record.
+// Anything else is an error naming the reason; the pipeline dead-letters the record. Reasons
+// start with a fixed phrase ("malformed JSON", "invalid UTF-8", "record too large", "unrecognized
+// record format", "format mismatch", "no event time", "empty record") that the pipeline counts.
 //
 // Thread-safety: the parser is immutable and shared; each thread uses its own Worker.
 
+#include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "tuttle/engine/field_catalog.h"
 #include "tuttle/engine/record_parser.h"
@@ -28,26 +36,32 @@ namespace tuttle::ingest {
 // frozen.
 void RegisterAdapterFields(FieldCatalog& catalog);
 
+struct JsonRecordParserOptions {
+  // Records longer than this (in bytes) are dead-lettered unread. Default: 1 MiB. CloudTrail's
+  // S3 delivery files can be larger: raise it for them.
+  size_t max_record_bytes = size_t{1} << 20;
+};
+
 class JsonRecordParser final : public RecordParser {
  public:
+  // The formats, in detection order ("k8s_audit", "falco", ...).
+  static std::vector<std::string_view> FormatNames();
+  // The id that pins `name` in RecordMeta::format, or nullopt for an unknown name.
+  static std::optional<uint16_t> FormatId(std::string_view name);
+
   // The simdjson kernel the On-Demand walker was compiled for ("haswell", "fallback", ...).
   static std::string_view SimdKernel();
 
   // REQUIRES: RegisterAdapterFields(*catalog) was called.
-  explicit JsonRecordParser(std::shared_ptr<const FieldCatalog> catalog);
+  explicit JsonRecordParser(std::shared_ptr<const FieldCatalog> catalog,
+                            JsonRecordParserOptions options = {});
 
   std::unique_ptr<Worker> NewWorker() const override;
 
-  // The adapters' path ids in the catalog.
-  struct Paths {
-    PathId kind, api_version, audit_id, stage_timestamp, request_received_timestamp, timestamp;
-    PathId output_fields, rule, priority, time;
-    PathId event_version, event_source, event_time, records;
-  };
-
  private:
   std::shared_ptr<const FieldCatalog> catalog_;
-  Paths paths_;
+  JsonRecordParserOptions options_;
+  std::vector<std::vector<PathId>> adapter_paths_;  // per adapter, its fields' ids
 };
 
 }  // namespace tuttle::ingest

@@ -34,6 +34,9 @@ struct KafkaSourceOptions {
   // false: finish once every assigned partition has reached its end (partition EOF).
   // true: keep consuming until Stop().
   bool follow = false;
+  // The format pinned for a topic's records (RecordMeta::format), by topic; the key "" applies
+  // to every topic not named. Default: none, the parser detects each record's format.
+  std::map<std::string, uint16_t> formats;
   // Messages per batch at most. Default: 2048.
   size_t batch_records = 2048;
   // How long one poll waits for messages. Default: 100 ms.

@@ -22,7 +22,8 @@ struct BuiltinLogSource {
   // SigmaHQ files its Kubernetes audit rules under `category: application`; the records carry
   // it so those rules run unchanged. Empty: the records carry none.
   std::string_view category;
-  // The adapter (Event::format) that produces it, or empty while none does yet.
+  // The adapter (Event::format) that produces it, or empty while none does yet. Kubernetes
+  // audit comes from three (k8s_audit, aks_audit, gke_audit); the first is named.
   std::string_view format;
 };
 
@@ -31,13 +32,14 @@ inline constexpr BuiltinLogSource kBuiltinLogSources[] = {
     {"kubernetes", "audit", "application", "k8s_audit"},
     {"falco", "", "", "falco"},
     {"aws", "cloudtrail", "", "cloudtrail"},
-    {"docker", "", "", ""},
+    {"docker", "", "", "docker"},
     {"kubernetes", "container_logs", "", ""},
     {"aws", "lambda", "", ""},
-    {"gcp", "gcp.audit", "", ""},
-    {"azure", "activitylogs", "", ""},
-    {"azure", "functionapplogs", "", ""},
-    {"trivy", "", "", ""},
+    {"gcp", "gcp.audit", "", "gcp_audit"},
+    {"azure", "activitylogs", "", "azure_activity"},
+    {"azure", "functionapplogs", "", "azure_functionapplogs"},
+    {"trivy", "", "", "trivy"},
+    {"aws", "ecr", "", "ecr_scan"},
 };
 
 // True when a rule with `logsource` can match the records of a built-in log source that an
