@@ -10,6 +10,9 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <functional>
+#include <optional>
+#include <set>
 #include <cstdio>
 #include <map>
 #include <string>
@@ -23,8 +26,11 @@
 #include "engine_setup.h"
 #include "rules_command.h"
 #include "tuttle/engine/pipeline.h"
+#include "tuttle/ingest/cri_log_source.h"
 #include "tuttle/ingest/file_source.h"
+#include "tuttle/ingest/json_record_parser.h"
 #include "tuttle/ingest/kafka.h"
+#include "tuttle/ingest/lambda_log_source.h"
 #include "tuttle/storage/store.h"
 
 namespace tuttle::tools {
@@ -46,13 +52,16 @@ struct CommonOptions {
 };
 
 void AddPipelineOption(CLI::App* cmd, std::vector<std::string>& pipelines) {
+  // One value per occurrence: `-p a.yml records.jsonl` must leave the file to the positionals.
   cmd->add_option("-p,--pipeline", pipelines,
-                  "Processing pipeline YAML applied to every rule (repeatable; docs/rules.md)");
+                  "Processing pipeline YAML applied to every rule (repeatable; docs/rules.md)")
+      ->allow_extra_args(false);
 }
 
 void AddCommon(CLI::App* cmd, CommonOptions& o) {
   cmd->add_option("-r,--rules", o.rules,
-                  "Sigma rule files or folders (repeatable); default: the embedded rule pack");
+                  "Sigma rule files or folders (repeatable); default: the embedded rule pack")
+      ->allow_extra_args(false);
   AddPipelineOption(cmd, o.pipelines);
   cmd->add_option("-t,--threads", o.threads, "Worker threads; default: one per core")
       ->check(CLI::Range(0, 1024));
@@ -69,7 +78,8 @@ void AddCommon(CLI::App* cmd, CommonOptions& o) {
   cmd->add_option("--format", o.formats,
                   "Pin the record format: SOURCE=FORMAT for one file or topic, FORMAT for all "
                   "(repeatable; docs/formats.md). Default: detected per record")
-      ->type_name("[SOURCE=]FORMAT");
+      ->type_name("[SOURCE=]FORMAT")
+      ->allow_extra_args(false);
   cmd->add_option("--max-record-bytes", o.max_record_bytes,
                   "Records longer than this are dead-lettered unread")
       ->check(CLI::Range(size_t{64}, size_t{1} << 30))
@@ -80,6 +90,39 @@ ingest::JsonRecordParserOptions ParserOptions(const CommonOptions& o) {
   ingest::JsonRecordParserOptions p;
   p.max_record_bytes = o.max_record_bytes;
   return p;
+}
+
+// CRI container logs and Lambda logs are text: a decorator in the read stage turns them into JSON
+// records (docs/formats.md). The sources pinned to those formats are read through it.
+std::unique_ptr<RecordSource> WithTextLogs(std::unique_ptr<RecordSource> source,
+                                           const std::map<std::string, uint16_t>& pins) {
+  auto applies = [&pins](std::string_view format)
+      -> std::optional<std::function<bool(std::string_view)>> {
+    const std::optional<uint16_t> id = ingest::JsonRecordParser::FormatId(format);
+    std::set<std::string, std::less<>> names;
+    bool all = false;
+    for (const auto& [name, pinned] : pins) {
+      if (!id || pinned != *id) continue;
+      if (name.empty()) {
+        all = true;
+      } else {
+        names.insert(name);
+      }
+    }
+    if (!all && names.empty()) return std::nullopt;
+    return [all, names](std::string_view s) { return all || names.find(s) != names.end(); };
+  };
+  if (auto cri = applies("cri")) {
+    ingest::CriLogSourceOptions o;
+    o.applies_to = std::move(*cri);
+    source = std::make_unique<ingest::CriLogSource>(std::move(source), std::move(o));
+  }
+  if (auto lambda = applies("lambda")) {
+    ingest::LambdaLogSourceOptions o;
+    o.applies_to = std::move(*lambda);
+    source = std::make_unique<ingest::LambdaLogSource>(std::move(source), std::move(o));
+  }
+  return source;
 }
 
 // The pins of `--format`, checked against the sources given: a pin for a source that is not
@@ -207,9 +250,10 @@ int Run(const RunOptions& o) {
   }
   auto pins = FormatPins(o.common, ko.topics, "topic");
   if (!pins.ok()) return Fail(pins.error());
-  ko.formats = std::move(*pins);
-  auto source = ingest::KafkaSource::Open(ko);
-  if (!source.ok()) return Fail(source.error());
+  ko.formats = *pins;
+  auto kafka = ingest::KafkaSource::Open(ko);
+  if (!kafka.ok()) return Fail(kafka.error());
+  std::unique_ptr<RecordSource> source = WithTextLogs(std::move(*kafka), *pins);
 
   auto store = storage::Store::Open(o.common.store);
   if (!store.ok()) return Fail(store.error());
@@ -218,8 +262,8 @@ int Run(const RunOptions& o) {
   if (!o.quiet) sinks.push_back(&printer);
 
   Pipeline pipeline(engine->rules, *engine->parser, *pipeline_options);
-  StopOnSignal(source->get());
-  auto stats = pipeline.Run(**source, sinks);
+  StopOnSignal(source.get());
+  auto stats = pipeline.Run(*source, sinks);
   StopOnSignal(nullptr);
   if (!stats.ok()) return Fail(stats.error());
   std::FILE* summary_out = o.json ? stderr : stdout;
@@ -242,11 +286,12 @@ int Replay(const ReplayOptions& o) {
   auto pins = FormatPins(o.common, o.files, "file");
   if (!pins.ok()) return Fail(pins.error());
   ingest::FileSourceOptions fo;
-  fo.formats = std::move(*pins);
+  fo.formats = *pins;
   // Lines past the parser's limit are cut, but still longer than it: dead-lettered as too large.
   fo.max_record_bytes = std::max(fo.max_record_bytes, o.common.max_record_bytes + 1);
-  auto source = ingest::FileSource::Open(o.files, fo);
-  if (!source.ok()) return Fail(source.error());
+  auto files = ingest::FileSource::Open(o.files, fo);
+  if (!files.ok()) return Fail(files.error());
+  std::unique_ptr<RecordSource> source = WithTextLogs(std::move(*files), *pins);
   std::unique_ptr<storage::Store> store;
   if (!o.common.store.empty()) {
     auto s = storage::Store::Open(o.common.store);
@@ -258,8 +303,8 @@ int Replay(const ReplayOptions& o) {
   if (store) sinks.push_back(store.get());
   sinks.push_back(&printer);
   Pipeline pipeline(engine->rules, *engine->parser, *pipeline_options);
-  StopOnSignal(source->get());
-  auto stats = pipeline.Run(**source, sinks);
+  StopOnSignal(source.get());
+  auto stats = pipeline.Run(*source, sinks);
   StopOnSignal(nullptr);
   if (!stats.ok()) return Fail(stats.error());
   fmt::print(stderr, "-- {}\n", Summary(*stats, Threads(*pipeline_options)));

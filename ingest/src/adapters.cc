@@ -562,6 +562,45 @@ Status Read(RecordView& r, Event& e) {
 }  // namespace ecr
 #undef TUTTLE_SCAN_FIELDS
 
+// ---------------------------------------------------------------------------------------------
+// Records the text-log decorators write (cri_log_source.h, lambda_log_source.h): CRI container
+// log lines, joined, and AWS Lambda log lines and platform events. Their `format` field says what
+// they are.
+namespace cri {
+enum : size_t { kFormat, kTime, kPod, kNamespace, kContainerId, kContainerName, kCount };
+constexpr std::string_view kFields[] = {
+    "format", "time", "kubernetes.pod_name", "kubernetes.namespace_name",
+    "kubernetes.container_id", "kubernetes.container_name"};
+static_assert(std::size(kFields) == kCount);
+
+bool Detect(const RecordView& r) { return r.Str(kFormat) == "cri" && r.IsString(kTime); }
+
+Status Read(RecordView& r, Event& e) {
+  e.time = Rfc3339(r.Str(kTime));
+  Entities& x = e.entities;
+  x.pod = r.Str(kPod);
+  x.namespace_name = r.Str(kNamespace);
+  x.container_id = r.Str(kContainerId);
+  x.workload = r.Str(kContainerName);
+  return Ok();
+}
+}  // namespace cri
+
+namespace lambda {
+enum : size_t { kFormat, kTime, kFunctionName, kVersion, kCount };
+constexpr std::string_view kFields[] = {"format", "time", "functionName", "version"};
+static_assert(std::size(kFields) == kCount);
+
+bool Detect(const RecordView& r) { return r.Str(kFormat) == "lambda" && r.IsString(kTime); }
+
+Status Read(RecordView& r, Event& e) {
+  e.time = Rfc3339(r.Str(kTime));
+  e.entities.function_name = r.Str(kFunctionName);
+  e.entities.function_version = r.Str(kVersion);
+  return Ok();
+}
+}  // namespace lambda
+
 constexpr Adapter kAdapters[] = {
     {"k8s_audit", {"kubernetes", "audit", "application"}, k8s::kFields,
      "'stageTimestamp' (RFC 3339)", k8s::Detect, k8s::Read},
@@ -585,6 +624,10 @@ constexpr Adapter kAdapters[] = {
     {"ecr_scan", {"aws", "ecr", {}}, ecr::kFields,
      "'imageScanFindings.imageScanCompletedAt' (RFC 3339 or Unix seconds)", ecr::Detect,
      ecr::Read},
+    {"cri", {"kubernetes", "container_logs", {}}, cri::kFields, "'time' (RFC 3339)", cri::Detect,
+     cri::Read},
+    {"lambda", {"aws", "lambda", {}}, lambda::kFields, "'time' (RFC 3339)", lambda::Detect,
+     lambda::Read},
 };
 static_assert(kAdapters[kK8sAuditIndex].detect == k8s::Detect);
 

@@ -390,6 +390,50 @@ TEST(TuttleReplay, SigmaHQKubernetesRulesRunUnchangedOnRealAuditRecords) {
   EXPECT_EQ(titles.count("Kubernetes Secrets Modified or Deleted"), 4u) << r.out;
 }
 
+// Text logs: CRI container log lines (partial lines joined, a JSON message parsed) and a
+// CloudWatch Logs envelope of Lambda lines, each read through --format.
+TEST(TuttleReplay, ReadsCriAndLambdaLogsPinnedWithFormat) {
+  testing::TempDir dir;
+  const std::string cri =
+      (dir.path() / "web-7d9f_prod_app-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.log")
+          .string();
+  const std::string lambda = (dir.path() / "lambda.jsonl").string();
+  const std::string rules = (dir.path() / "rules.yml").string();
+  std::ofstream(cri)
+      << "2026-03-14T09:18:13.403893368Z stdout F GET /healthz 200\n"
+         "2026-03-14T09:18:14.000000001Z stderr P {\"level\":\"error\",\"msg\":\"curl "
+         "http://169.254.169.254/latest/meta-data/\",\n"
+         "2026-03-14T09:18:14.000000002Z stderr F \"user\":{\"id\":\"u-7\"}}\n";
+  std::ofstream(lambda)
+      << R"({"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"/aws/lambda/payments","logStream":"2026/03/14/[$LATEST]abcdef","subscriptionFilters":["f"],"logEvents":[{"id":"1","timestamp":1773479893000,"message":"START RequestId: 8f5d Version: $LATEST\n"},{"id":"2","timestamp":1773479893500,"message":"REPORT RequestId: 8f5d\tDuration: 12.34 ms\tBilled Duration: 13 ms\tMemory Size: 128 MB\tMax Memory Used: 70 MB\tInit Duration: 150.12 ms\t\n"}]})"
+      << "\n";
+  std::ofstream(rules) << "title: Metadata service from a container\n"
+                          "logsource: {product: kubernetes, service: container_logs}\n"
+                          "detection:\n  sel:\n    json.msg|contains: 169.254.169.254\n"
+                          "  condition: sel\nlevel: high\n---\n"
+                          "title: Lambda cold start over 100 ms\n"
+                          "logsource: {product: aws, service: lambda}\n"
+                          "detection:\n  sel:\n    type: REPORT\n    initDurationMs|gt: 100\n"
+                          "  condition: sel\nlevel: low\n";
+  const ProcessResult r =
+      RunProcess({TuttleBinary(), "replay", "-r", rules, "--format", cri + "=cri", "--format",
+                  lambda + "=lambda", cri, lambda});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto alerts = JsonLines(r.out);
+  ASSERT_EQ(alerts.size(), 2u) << r.out << r.err;
+  std::map<std::string, json> by_title;
+  for (const json& a : alerts) by_title[a["finding_info"]["title"].get<std::string>()] = a;
+  const json& meta = by_title.at("Metadata service from a container");
+  EXPECT_EQ(meta["unmapped"]["tuttle"]["entity"]["pod"], "web-7d9f") << meta.dump();
+  EXPECT_EQ(meta["unmapped"]["tuttle"]["entity"]["namespace"], "prod") << meta.dump();
+  const json& cold = by_title.at("Lambda cold start over 100 ms");
+  EXPECT_EQ(cold["unmapped"]["tuttle"]["entity"]["function_name"], "payments") << cold.dump();
+  // Without the pin, CRI lines are not JSON: dead letters, counted.
+  const ProcessResult unpinned = RunProcess({TuttleBinary(), "replay", "-r", rules, cri});
+  EXPECT_TRUE(JsonLines(unpinned.out).empty());
+  EXPECT_NE(unpinned.err.find("3 dead letters (3 unreadable"), std::string::npos) << unpinned.err;
+}
+
 TEST(TuttlePipelines, BadPipelineFileIsALocatedErrorAndFails) {
   testing::TempDir dir;
   std::ofstream(dir.path() / "p.yml")
