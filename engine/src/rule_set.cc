@@ -5,22 +5,9 @@
 #include <algorithm>
 #include <cassert>
 
+#include "tuttle/engine/ascii.h"
+
 namespace tuttle {
-namespace {
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
-}  // namespace
-
 std::string_view LevelName(Level level) {
   switch (level) {
     case Level::kInformational: return "informational";
@@ -33,9 +20,9 @@ std::string_view LevelName(Level level) {
 }
 
 bool LogSourceSpec::Matches(const LogSource& event) const {
-  return (product.empty() || EqualsIgnoreCase(product, event.product)) &&
-         (service.empty() || EqualsIgnoreCase(service, event.service)) &&
-         (category.empty() || EqualsIgnoreCase(category, event.category));
+  return (product.empty() || AsciiEqualsIgnoreCase(product, event.product)) &&
+         (service.empty() || AsciiEqualsIgnoreCase(service, event.service)) &&
+         (category.empty() || AsciiEqualsIgnoreCase(category, event.category));
 }
 
 std::string_view CorrelationTypeName(CorrelationType type) {

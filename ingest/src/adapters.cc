@@ -3,6 +3,8 @@
 #include <array>
 #include <charconv>
 
+#include "tuttle/engine/ascii.h"
+
 namespace tuttle::ingest::adapters {
 
 TimeNs ParseEpoch(std::string_view number, TimeNs unit) {
@@ -46,27 +48,12 @@ std::string_view EventNameBase(std::string_view name) {
   return name.substr(0, end - 8);
 }
 
-namespace {
-
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
-}  // namespace
-
 std::string_view SegmentAfter(std::string_view id, std::string_view key) {
   size_t pos = 0;
   while (pos < id.size()) {
     size_t slash = id.find('/', pos);
     if (slash == std::string_view::npos) slash = id.size();
-    if (IEquals(id.substr(pos, slash - pos), key) && slash < id.size()) {
+    if (AsciiEqualsIgnoreCase(id.substr(pos, slash - pos), key) && slash < id.size()) {
       const size_t next = id.find('/', slash + 1);
       return id.substr(slash + 1, (next == std::string_view::npos ? id.size() : next) - slash - 1);
     }

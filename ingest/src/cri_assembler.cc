@@ -27,26 +27,25 @@ void CriAssembler::MakeKey(std::string_view source, int32_t partition, bool is_s
 void CriAssembler::AddLine(std::string_view source, std::string_view line, const RecordMeta& meta,
                            RecordBatch& out) {
   auto parsed = ParseCriLine(line);
-  if (!parsed.ok()) {
+  auto reject = [&](std::string reason) {
     out.Reject(line, RecordMeta{out.InternSource(source), meta.partition, meta.offset,
                                 meta.transport_time},
-               parsed.error().message());
+               std::move(reason));
+  };
+  if (!parsed.ok()) {
+    reject(parsed.error().message());
     return;
   }
   const CriLine& l = *parsed;
   if (!internal::IsValidUtf8(l.message)) {
-    out.Reject(line, RecordMeta{out.InternSource(source), meta.partition, meta.offset,
-                                meta.transport_time},
-               "invalid UTF-8 in CRI message");
+    reject("invalid UTF-8 in CRI message");
     return;
   }
   // The common case: a full line with nothing pending is a record of its own.
   if (pending_.empty() && !l.partial) {
     if (l.message.size() > options_.max_message_bytes) {
-      out.Reject(line, RecordMeta{out.InternSource(source), meta.partition, meta.offset,
-                                  meta.transport_time},
-                 fmt::format("CRI message over the size limit: {} bytes, limit {}",
-                             l.message.size(), options_.max_message_bytes));
+      reject(fmt::format("CRI message over the size limit: {} bytes, limit {}", l.message.size(),
+                         options_.max_message_bytes));
       return;
     }
     Emit(source, meta.partition, meta.offset, meta.transport_time, l.timestamp, l.is_stderr,
@@ -58,10 +57,8 @@ void CriAssembler::AddLine(std::string_view source, std::string_view line, const
   if (it == pending_.end()) {
     if (!l.partial) {
       if (l.message.size() > options_.max_message_bytes) {
-        out.Reject(line, RecordMeta{out.InternSource(source), meta.partition, meta.offset,
-                                    meta.transport_time},
-                   fmt::format("CRI message over the size limit: {} bytes, limit {}",
-                               l.message.size(), options_.max_message_bytes));
+        reject(fmt::format("CRI message over the size limit: {} bytes, limit {}",
+                           l.message.size(), options_.max_message_bytes));
         return;
       }
       Emit(source, meta.partition, meta.offset, meta.transport_time, l.timestamp, l.is_stderr,
