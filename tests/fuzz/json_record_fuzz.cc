@@ -6,6 +6,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string_view>
 
@@ -45,7 +47,18 @@ struct Fixture {
     }
     parser = std::make_unique<tuttle::ingest::JsonRecordParser>(c);
     worker = parser->NewWorker();
+    // TUTTLE_FUZZ_FORMAT=<format>: every input is parsed pinned to that adapter, so each adapter
+    // gets a fuzz run of its own (ctest: fuzz.json_record.<format>).
+    if (const char* f = std::getenv("TUTTLE_FUZZ_FORMAT"); f != nullptr && *f != 0) {
+      const auto id = tuttle::ingest::JsonRecordParser::FormatId(f);
+      if (!id) {
+        std::fprintf(stderr, "TUTTLE_FUZZ_FORMAT: unknown format '%s'\n", f);
+        std::abort();
+      }
+      only_format = *id;
+    }
   }
+  uint16_t only_format = 0;  // 0: detect, then also one pinned format per input
   std::unique_ptr<tuttle::ingest::JsonRecordParser> parser;
   std::unique_ptr<tuttle::RecordParser::Worker> worker;
 };
@@ -58,6 +71,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   batch.Add(std::string_view(reinterpret_cast<const char*>(data), size),
             tuttle::RecordMeta{batch.InternSource("fuzz"), 0, 0, tuttle::kNoTime});
   Sink sink;
+  if (fixture.only_format != 0) {
+    tuttle::RecordMeta pinned = batch.meta(0);
+    pinned.format = fixture.only_format;
+    (void)fixture.worker->Parse(batch.bytes(0), pinned, sink);
+    return 0;
+  }
   (void)fixture.worker->Parse(batch.bytes(0), batch.meta(0), sink);
   // And pinned to one format (chosen by the input's size), as `--format` does.
   static const size_t formats = tuttle::ingest::JsonRecordParser::FormatNames().size();
