@@ -41,11 +41,7 @@ Result<bool> LambdaLogSource::Next(RecordBatch& out) {
       out.AddStreamEvent(copy);
     }
   };
-  for (const RejectedRecord& r : in_.rejected()) {
-    RecordMeta m = r.meta;
-    m.source = out.InternSource(in_.sources()[r.meta.source]);
-    out.Reject(r.bytes, m, r.reason);
-  }
+  out.RejectAllOf(in_);
   for (size_t i = 0; i < in_.size(); ++i) {
     add_events_before(i);
     RecordMeta meta = in_.meta(i);

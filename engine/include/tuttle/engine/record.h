@@ -80,6 +80,14 @@ class RecordBatch {
     rejected_.push_back(RejectedRecord{meta, std::move(reason), std::string(bytes)});
   }
   const std::vector<RejectedRecord>& rejected() const { return rejected_; }
+  // Adds the rejected input of `from` (a decorated source's batch), its sources interned here.
+  void RejectAllOf(const RecordBatch& from) {
+    for (const RejectedRecord& r : from.rejected_) {
+      RecordMeta m = r.meta;
+      m.source = InternSource(from.sources()[r.meta.source]);
+      Reject(r.bytes, m, r.reason);
+    }
+  }
 
   size_t size() const { return metas_.size(); }
   bool empty() const { return metas_.empty(); }
