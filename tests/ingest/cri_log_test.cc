@@ -67,8 +67,9 @@ TEST(ParseContainerLogPath, ReadsPodNamespaceContainerAndId) {
   EXPECT_EQ(p->namespace_, "shop");
   EXPECT_EQ(p->container, "nginx");
   EXPECT_EQ(p->container_id, kId);
-  auto dashed = ParseContainerLogPath("coredns-5d78c9869d-abcde_kube-system_core-dns-" + kId +
-                                      ".log");
+  // The result views the path: keep it alive.
+  const std::string dashed_path = "coredns-5d78c9869d-abcde_kube-system_core-dns-" + kId + ".log";
+  auto dashed = ParseContainerLogPath(dashed_path);
   ASSERT_TRUE(dashed.has_value());
   EXPECT_EQ(dashed->container, "core-dns");
   EXPECT_FALSE(ParseContainerLogPath("/var/log/app.log").has_value());

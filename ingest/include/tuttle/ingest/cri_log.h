@@ -48,8 +48,9 @@ struct ContainerLogPath {
   std::string_view container_id;  // 64 hex digits
 };
 
-// Reads the file name (the last path component) of `path`; nullopt when it is not of that shape
-// (a pod, namespace or container name cannot contain '_', and the id is 64 hex digits).
+// Reads the file name (the last path component) of `path`, as views into it; nullopt when it is
+// not of that shape (a pod, namespace or container name cannot contain '_', and the id is 64 hex
+// digits).
 std::optional<ContainerLogPath> ParseContainerLogPath(std::string_view path);
 
 }  // namespace tuttle::ingest
