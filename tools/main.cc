@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <functional>
 #include <optional>
 #include <set>
@@ -49,7 +50,25 @@ struct CommonOptions {
   bool strict = false;
   std::vector<std::string> formats;
   size_t max_record_bytes = size_t{1} << 20;
+  std::string checkpoint_interval = "1s";
+  uint64_t checkpoint_records = 100'000;
+  size_t batch_records = 0;
 };
+
+void AddCheckpointOptions(CLI::App* cmd, CommonOptions& o) {
+  cmd->add_option("--checkpoint-interval", o.checkpoint_interval,
+                  "Write window state, alerts and positions to the store this often (wall time), "
+                  "e.g. 1s, 200ms")
+      ->capture_default_str();
+  cmd->add_option("--checkpoint-records", o.checkpoint_records,
+                  "... or after this many records, whichever comes first")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40))
+      ->capture_default_str();
+  cmd->add_option("--batch-records", o.batch_records,
+                  "Records per pipeline batch (default: 2048 from Kafka, 1024 from files); "
+                  "smaller batches lower latency and checkpoint more finely")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20));
+}
 
 void AddPipelineOption(CLI::App* cmd, std::vector<std::string>& pipelines) {
   // One value per occurrence: `-p a.yml records.jsonl` must leave the file to the positionals.
@@ -160,6 +179,71 @@ int Fail(const Error& e) {
   return 1;
 }
 
+using StreamKey = std::pair<std::string, int32_t>;
+
+// A run that checkpoints into `store`. Resuming, it restores the window state and returns where
+// each stream starts again; otherwise it forgets any earlier checkpoint and starts afresh.
+Result<std::map<StreamKey, int64_t>> PrepareCheckpoints(storage::Store& store, bool resume,
+                                                        const CommonOptions& o,
+                                                        PipelineOptions& p) {
+  p.checkpoint.enabled = true;
+  p.checkpoint.records = o.checkpoint_records;
+  // Sigma durations (30s, 5m), plus milliseconds.
+  std::optional<TimeNs> interval;
+  const std::string_view text = o.checkpoint_interval;
+  if (text.size() > 2 && text.substr(text.size() - 2) == "ms") {
+    int64_t ms = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size() - 2, ms);
+    if (ec == std::errc() && end == text.data() + text.size() - 2 && ms > 0) {
+      interval = ms * 1'000'000;
+    }
+  } else {
+    interval = ParseDuration(text);
+  }
+  if (!interval || *interval <= 0) {
+    return Error(fmt::format("--checkpoint-interval '{}': expected a duration such as 1s or 200ms",
+                             o.checkpoint_interval));
+  }
+  p.checkpoint.interval = std::chrono::milliseconds(std::max<int64_t>(1, *interval / 1'000'000));
+  std::map<StreamKey, int64_t> start;
+  if (!resume) {
+    if (Status st = store.ResetCheckpoint(); !st.ok()) return st.error();
+    return start;
+  }
+  auto streams = store.Streams();
+  if (!streams.ok()) return streams.error();
+  auto has_state = store.HasState();
+  if (!has_state.ok()) return has_state.error();
+  if (*has_state) p.restore = &store;
+  uint64_t replay = 0;
+  for (const StreamCheckpoint& s : *streams) {
+    start[{s.source, s.partition}] = s.resume;
+    if (s.resume <= s.last) {
+      p.replay_until[{s.source, s.partition}] = s.last;
+      replay += static_cast<uint64_t>(s.last - s.resume + 1);
+    }
+  }
+  if (!streams->empty()) {
+    fmt::print(stderr,
+               "tuttle: resuming from the checkpoint in {}: {} stream{}, {} record{} read again "
+               "to rebuild signals waiting for the watermark\n",
+               store.path(), streams->size(), streams->size() == 1 ? "" : "s", replay,
+               replay == 1 ? "" : "s");
+  }
+  return start;
+}
+
+std::string CheckpointSummary(const PipelineStats& s) {
+  if (s.checkpoints == 0) return {};
+  return fmt::format("\n-- {} checkpoints ({:.1f} KB of window state){}", s.checkpoints,
+                     static_cast<double>(s.checkpoint_bytes) / 1024.0,
+                     s.restored_groups + s.dropped_state + s.replayed_records > 0
+                         ? fmt::format("; restored {} groups ({} dropped: rules gone or "
+                                       "changed), {} records replayed",
+                                       s.restored_groups, s.dropped_state, s.replayed_records)
+                         : std::string());
+}
+
 int Threads(const PipelineOptions& p);
 
 struct RunOptions {
@@ -251,12 +335,18 @@ int Run(const RunOptions& o) {
   auto pins = FormatPins(o.common, ko.topics, "topic");
   if (!pins.ok()) return Fail(pins.error());
   ko.formats = *pins;
-  auto kafka = ingest::KafkaSource::Open(ko);
-  if (!kafka.ok()) return Fail(kafka.error());
-  std::unique_ptr<RecordSource> source = WithTextLogs(std::move(*kafka), *pins);
 
   auto store = storage::Store::Open(o.common.store);
   if (!store.ok()) return Fail(store.error());
+  // The embedded cluster starts empty each run: nothing to resume.
+  auto start = PrepareCheckpoints(**store, !cluster, o.common, *pipeline_options);
+  if (!start.ok()) return Fail(start.error());
+  ko.start_offsets = *start;
+  if (o.common.batch_records > 0) ko.batch_records = o.common.batch_records;
+  auto kafka = ingest::KafkaSource::Open(ko);
+  if (!kafka.ok()) return Fail(kafka.error());
+  std::unique_ptr<RecordSource> source = WithTextLogs(std::move(*kafka), *pins);
+  (*store)->CancelWhen([src = source.get()] { return src->Stopped(); });
   AlertPrinter printer(stdout, o.json ? AlertPrinter::Format::kJson : AlertPrinter::Format::kText);
   std::vector<AlertSink*> sinks = {store->get()};
   if (!o.quiet) sinks.push_back(&printer);
@@ -267,14 +357,16 @@ int Run(const RunOptions& o) {
   StopOnSignal(nullptr);
   if (!stats.ok()) return Fail(stats.error());
   std::FILE* summary_out = o.json ? stderr : stdout;
-  fmt::print(summary_out, "-- {}\n-- alerts and dead letters stored in {}\n",
-             Summary(*stats, Threads(*pipeline_options)), o.common.store);
+  fmt::print(summary_out, "-- {}{}\n-- alerts and dead letters stored in {}\n",
+             Summary(*stats, Threads(*pipeline_options)), CheckpointSummary(*stats),
+             o.common.store);
   return 0;
 }
 
 struct ReplayOptions {
   CommonOptions common;
   std::vector<std::string> files;
+  bool resume = false;
 };
 
 int Replay(const ReplayOptions& o) {
@@ -287,17 +379,23 @@ int Replay(const ReplayOptions& o) {
   if (!pins.ok()) return Fail(pins.error());
   ingest::FileSourceOptions fo;
   fo.formats = *pins;
+  if (o.common.batch_records > 0) fo.batch_records = o.common.batch_records;
+  std::unique_ptr<storage::Store> store;
+  if (o.resume && o.common.store.empty()) return Fail(Error("--resume needs --store"));
+  if (!o.common.store.empty()) {
+    auto s = storage::Store::Open(o.common.store);
+    if (!s.ok()) return Fail(s.error());
+    store = std::move(*s);
+    auto start = PrepareCheckpoints(*store, o.resume, o.common, *pipeline_options);
+    if (!start.ok()) return Fail(start.error());
+    for (const auto& [stream, line] : *start) fo.start_lines[stream.first] = line;
+  }
   // Lines past the parser's limit are cut, but still longer than it: dead-lettered as too large.
   fo.max_record_bytes = std::max(fo.max_record_bytes, o.common.max_record_bytes + 1);
   auto files = ingest::FileSource::Open(o.files, fo);
   if (!files.ok()) return Fail(files.error());
   std::unique_ptr<RecordSource> source = WithTextLogs(std::move(*files), *pins);
-  std::unique_ptr<storage::Store> store;
-  if (!o.common.store.empty()) {
-    auto s = storage::Store::Open(o.common.store);
-    if (!s.ok()) return Fail(s.error());
-    store = std::move(*s);
-  }
+  if (store) store->CancelWhen([src = source.get()] { return src->Stopped(); });
   AlertPrinter printer(stdout, AlertPrinter::Format::kJson);
   std::vector<AlertSink*> sinks;
   if (store) sinks.push_back(store.get());
@@ -307,7 +405,8 @@ int Replay(const ReplayOptions& o) {
   auto stats = pipeline.Run(*source, sinks);
   StopOnSignal(nullptr);
   if (!stats.ok()) return Fail(stats.error());
-  fmt::print(stderr, "-- {}\n", Summary(*stats, Threads(*pipeline_options)));
+  fmt::print(stderr, "-- {}{}\n", Summary(*stats, Threads(*pipeline_options)),
+             CheckpointSummary(*stats));
   return 0;
 }
 
@@ -338,7 +437,11 @@ int main(int argc, char** argv) {
       "run", "Consume Kafka and raise alerts. Without --brokers: the embedded demo (an "
              "in-process Kafka cluster fed with the bundled sample)");
   AddCommon(run_cmd, run.common);
-  run_cmd->add_option("-s,--store", run.common.store, "RocksDB store folder")->capture_default_str();
+  run_cmd->add_option("-s,--store", run.common.store,
+                      "RocksDB store folder: alerts, dead letters, and the checkpoint a restart "
+                      "resumes from")
+      ->capture_default_str();
+  AddCheckpointOptions(run_cmd, run.common);
   run_cmd->add_flag("--json", run.json, "Print alerts as OCSF JSON lines");
   run_cmd->add_flag("-f,--follow", run.follow, "Keep consuming after the end of the topics");
   run_cmd->add_flag("-q,--quiet", run.quiet, "Do not print alerts (still stored)");
@@ -355,7 +458,12 @@ int main(int argc, char** argv) {
       "replay", "Run the pipeline over JSON-lines files ('-' for stdin); alerts go to stdout as "
                 "OCSF JSON lines, diagnostics to stderr");
   AddCommon(replay_cmd, replay.common);
-  replay_cmd->add_option("-s,--store", replay.common.store, "Also store alerts in this RocksDB folder");
+  replay_cmd->add_option("-s,--store", replay.common.store,
+                         "Also store alerts in this RocksDB folder, with checkpoints");
+  replay_cmd->add_flag("--resume", replay.resume,
+                       "Carry on from the store's checkpoint (after a crash or a stop) instead of "
+                       "starting the files afresh");
+  AddCheckpointOptions(replay_cmd, replay.common);
   replay_cmd->add_option("files", replay.files, "JSON-lines files, in order; '-' for stdin")
       ->required();
 

@@ -3,14 +3,23 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
 #include <charconv>
 #include <cmath>
 #include <list>
 #include <map>
 #include <unordered_map>
 
+#include "state_codec.h"
+
 namespace tuttle {
 namespace {
+
+using state_codec::Reader;
+using state_codec::Writer;
+
+constexpr uint64_t kStateVersion = 1;
 
 std::string GroupKey(const std::vector<std::string>& values) {
   std::string key;
@@ -20,6 +29,72 @@ std::string GroupKey(const std::vector<std::string>& values) {
     key.append(v);
   }
   return key;
+}
+
+bool DecodeGroupKey(std::string_view key, std::vector<std::string>& values) {
+  values.clear();
+  while (!key.empty()) {
+    uint32_t n;
+    if (key.size() < sizeof(n)) return false;
+    std::memcpy(&n, key.data(), sizeof(n));
+    key.remove_prefix(sizeof(n));
+    if (n > key.size()) return false;
+    values.emplace_back(key.substr(0, n));
+    key.remove_prefix(n);
+  }
+  return true;
+}
+
+// kind | rule id | 0x00 | group key: rule ids hold no NUL, and the group key is length-prefixed.
+std::string StateKeyFor(char kind, std::string_view rule_id, std::string_view group_key) {
+  std::string k;
+  k.reserve(2 + rule_id.size() + group_key.size());
+  k.push_back(kind);
+  k.append(rule_id);
+  k.push_back('\0');
+  k.append(group_key);
+  return k;
+}
+
+// Interns strings that repeat within one encoded group (sources, rule ids) as small indexes.
+class Dictionary {
+ public:
+  uint64_t Index(const std::string& s) {
+    auto [it, fresh] = index_.try_emplace(s, items_.size());
+    if (fresh) items_.push_back(&it->first);
+    return it->second;
+  }
+  void Write(Writer& w) const {
+    w.U64(items_.size());
+    for (const std::string* s : items_) w.Str(*s);
+  }
+
+ private:
+  std::unordered_map<std::string, uint64_t> index_;
+  std::vector<const std::string*> items_;
+};
+
+bool ReadDictionary(Reader& r, std::vector<std::string>& out) {
+  size_t n;
+  if (!r.Count(n)) return false;
+  out.resize(n);
+  for (auto& s : out) {
+    if (!r.Str(s)) return false;
+  }
+  return true;
+}
+
+void WriteHash(Writer& w, const Hash128& h) {
+  w.Double(std::bit_cast<double>(h.hi));
+  w.Double(std::bit_cast<double>(h.lo));
+}
+
+bool ReadHash(Reader& r, Hash128& h) {
+  double hi, lo;
+  if (!r.Double(hi) || !r.Double(lo)) return false;
+  h.hi = std::bit_cast<uint64_t>(hi);
+  h.lo = std::bit_cast<uint64_t>(lo);
+  return true;
 }
 
 // A field value as a number: a JSON number, or a string that is a decimal number in full.
@@ -152,6 +227,8 @@ class Correlator::Window {
     }
     Group& g = it->second;
     g.last_time = s.time;
+    g.touched = ++touch_seq_;
+    MarkChanged(it);
     if (mode_ != Mode::kAtClose) {
       // The window is [t - timespan, t], both ends inclusive.
       const TimeNs low = s.time - rule_.timespan;
@@ -215,7 +292,11 @@ class Correlator::Window {
       return;
     }
     while (!g.entries.empty() && g.entries.front().time < start) PopFront(g);
-    if (g.entries.empty()) Erase(it);
+    if (g.entries.empty()) {
+      Erase(it);
+    } else {
+      MarkChanged(it);
+    }
   }
 
   // Drops groups whose newest signal has left the window at `watermark` and whose windows have
@@ -236,6 +317,140 @@ class Correlator::Window {
   }
 
   size_t groups() const { return groups_.size(); }
+
+  // Checkpoints -------------------------------------------------------------------------------
+
+  void TrackChanges() { track_ = true; }
+
+  void TakeChanges(StateChanges& out) {
+    const std::string& rule_id = rule_.info->id;
+    for (const std::string& key : erased_) out.deletes.push_back(StateKeyFor('g', rule_id, key));
+    erased_.clear();
+    for (const std::string& key : changed_) {
+      auto it = groups_.find(key);
+      if (it == groups_.end() || !it->second.changed) continue;
+      std::string value;
+      Encode(it->second, value);
+      out.puts.emplace_back(StateKeyFor('g', rule_id, key), std::move(value));
+      it->second.changed = false;
+      it->second.persisted = true;
+    }
+    changed_.clear();
+  }
+
+  // Returns false on damaged bytes; `shape_ok` false (and nothing restored) when the entry was
+  // written for a rule of another type, steps or group-by.
+  bool Restore(const std::vector<std::string>& values, std::string_view blob,
+               const Correlator& c, bool& shape_ok) {
+    Reader r(blob);
+    uint64_t version, type, steps, group_by;
+    if (!r.U64(version) || version != kStateVersion) return false;
+    if (!r.U64(type) || !r.U64(steps) || !r.U64(group_by)) return false;
+    shape_ok = type == static_cast<uint64_t>(rule_.type) && steps == rule_.rules.size() &&
+               group_by == rule_.group_by.size() && values.size() == group_by;
+    if (!shape_ok) return true;
+    Group g;
+    g.values = values;
+    double sum, compensation;
+    if (!r.U64(g.touched) || !r.I64(g.last_time) || !r.I64(g.episode_start) ||
+        !r.I64(g.episode_end) || !r.Double(sum) || !r.Double(compensation)) {
+      return false;
+    }
+    std::vector<std::string> sources, rule_ids;
+    if (!ReadDictionary(r, sources) || !ReadDictionary(r, rule_ids)) return false;
+    std::vector<uint32_t> detections(rule_ids.size(), UINT32_MAX);
+    std::vector<std::shared_ptr<const RuleInfo>> infos(rule_ids.size());
+    for (size_t i = 0; i < rule_ids.size(); ++i) {
+      auto d = c.detection_by_id_.find(rule_ids[i]);
+      if (d == c.detection_by_id_.end()) continue;  // a rule since removed: its evidence stays
+      detections[i] = d->second;
+      infos[i] = rules_.detections[d->second].info;
+    }
+    auto read_position = [&](SourcePosition& p) {
+      uint64_t src;
+      if (!r.U64(src) || src >= sources.size()) return false;
+      p.source = sources[src];
+      return r.I32(p.partition) && r.I64(p.offset);
+    };
+    size_t n;
+    if (!r.Count(n)) return false;
+    for (size_t i = 0; i < n; ++i) {
+      Entry e{};
+      uint64_t detection = 0;
+      bool has_alert = false;
+      if (!r.I64(e.time) || !ReadHash(r, e.record_id) || !read_position(e.position) ||
+          !r.U32(e.step) || !r.U64(detection) || !r.Str(e.value) || !r.Bool(e.missing_value) ||
+          !r.Double(e.number) || !r.Bool(has_alert)) {
+        return false;
+      }
+      if (e.step >= rule_.rules.size()) return false;
+      e.detection = UINT32_MAX;
+      if (detection > 0) {
+        if (detection > detections.size()) return false;
+        // UINT32_MAX when the rule is gone: the entry still counts, its evidence has no rule.
+        e.detection = detections[detection - 1];
+      }
+      if (has_alert) {
+        auto a = std::make_shared<Alert>();
+        a->rule = rule_.StepIsCorrelation(e.step)
+                      ? rules_.correlations[rule_.rules[e.step]].info
+                      : nullptr;
+        size_t k;
+        if (!ReadHash(r, a->id) || !r.I64(a->time) || !r.Count(k)) return false;
+        for (size_t j = 0; j < k; ++j) {
+          Evidence ev;
+          uint64_t rule;
+          if (!read_position(ev.position) || !r.I64(ev.time) || !ReadHash(r, ev.record_id) ||
+              !r.U64(rule) || rule > infos.size()) {
+            return false;
+          }
+          if (rule > 0) ev.rule = infos[rule - 1];
+          a->evidence.push_back(std::move(ev));
+        }
+        e.alert = std::move(a);
+      }
+      Push(g, std::move(e));
+    }
+    // The running sum as it was: recomputing it would round differently.
+    g.sum.sum = sum;
+    g.sum.compensation = compensation;
+    if (!r.done()) return false;
+    if (groups_.size() >= max_groups_) return true;  // a smaller cap than before: keep the first
+    g.persisted = true;
+    std::string key = GroupKey(values);
+    auto [it, fresh] = groups_.insert_or_assign(std::move(key), std::move(g));
+    (void)fresh;
+    return true;
+  }
+
+  // After Restore: the update order, and the timers of windows the watermark has not passed.
+  void FinishRestore(TimeNs watermark, Correlator& c) {
+    std::vector<std::pair<uint64_t, std::unordered_map<std::string, Group>::iterator>> order;
+    order.reserve(groups_.size());
+    for (auto it = groups_.begin(); it != groups_.end(); ++it) {
+      order.emplace_back(it->second.touched, it);
+    }
+    std::sort(order.begin(), order.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    lru_.clear();
+    for (auto& [touched, it] : order) {
+      it->second.lru = lru_.insert(lru_.end(), &it->first);
+      touch_seq_ = std::max(touch_seq_, touched);
+      const Group& g = it->second;
+      auto timer = [&](TimeNs t) {
+        if (watermark == kNoTime || t >= watermark) {
+          c.timers_.insert(Timer{t, rule_.level, index_, it->first});
+        }
+      };
+      if (mode_ == Mode::kAtClose && g.episode_end != kNoTime) timer(g.episode_end);
+      if (mode_ == Mode::kSequence) {
+        for (const Entry& e : g.entries) {
+          if (!trailing_ && e.step == present_.back()) timer(e.time);
+          if (trailing_ && e.step == present_.front()) timer(e.time + rule_.timespan);
+        }
+      }
+    }
+  }
 
  private:
   struct Entry {
@@ -261,7 +476,74 @@ class Correlator::Window {
     TimeNs last_time = kNoTime;
     TimeNs episode_start = kNoTime;  // kAtClose: the open episode's window
     TimeNs episode_end = kNoTime;
+    uint64_t touched = 0;    // the window's update count when it was last updated
+    bool changed = false;    // checkpoints: updated since the last TakeChanges
+    bool persisted = false;  // checkpoints: in the stored state
   };
+
+  using GroupIt = std::unordered_map<std::string, Group>::iterator;
+
+  void MarkChanged(GroupIt it) {
+    if (track_ && !it->second.changed) {
+      it->second.changed = true;
+      changed_.push_back(it->first);
+    }
+  }
+
+  void Encode(const Group& g, std::string& out) const {
+    Writer w(out);
+    w.U64(kStateVersion);
+    w.U64(static_cast<uint64_t>(rule_.type));
+    w.U64(rule_.rules.size());
+    w.U64(rule_.group_by.size());
+    w.U64(g.touched);
+    w.I64(g.last_time);
+    w.I64(g.episode_start);
+    w.I64(g.episode_end);
+    w.Double(g.sum.sum);
+    w.Double(g.sum.compensation);
+    // Dictionaries of the sources and rule ids the entries name, written before the entries.
+    Dictionary sources, rule_ids;
+    std::string body;
+    Writer b(body);
+    auto position = [&](const SourcePosition& p) {
+      b.U64(sources.Index(p.source));
+      b.I64(p.partition);
+      b.I64(p.offset);
+    };
+    auto rule_index = [&](const RuleInfo* info) -> uint64_t {
+      return info == nullptr ? 0 : rule_ids.Index(info->id) + 1;
+    };
+    b.U64(g.entries.size());
+    for (const Entry& e : g.entries) {
+      b.I64(e.time);
+      WriteHash(b, e.record_id);
+      position(e.position);
+      b.U64(e.step);
+      b.U64(e.detection < rules_.detections.size()
+                ? rule_index(rules_.detections[e.detection].info.get())
+                : 0);
+      b.Str(e.value);
+      b.Bool(e.missing_value);
+      b.Double(e.number);
+      b.Bool(e.alert != nullptr);
+      if (e.alert) {
+        // What an outer window uses of a chained alert: its id and evidence.
+        WriteHash(b, e.alert->id);
+        b.I64(e.alert->time);
+        b.U64(e.alert->evidence.size());
+        for (const Evidence& ev : e.alert->evidence) {
+          position(ev.position);
+          b.I64(ev.time);
+          WriteHash(b, ev.record_id);
+          b.U64(rule_index(ev.rule.get()));
+        }
+      }
+    }
+    sources.Write(w);
+    rule_ids.Write(w);
+    out.append(body);
+  }
 
   bool IsAbsent(size_t k) const { return k < rule_.absent.size() && rule_.absent[k]; }
 
@@ -414,6 +696,7 @@ class Correlator::Window {
   }
 
   void Erase(std::unordered_map<std::string, Group>::iterator it) {
+    if (track_ && it->second.persisted) erased_.push_back(it->first);
     lru_.erase(it->second.lru);
     groups_.erase(it);
   }
@@ -468,8 +751,10 @@ class Correlator::Window {
         a.evidence.insert(a.evidence.end(), e.alert->evidence.begin(), e.alert->evidence.end());
         a.chained.push_back(e.alert->id);
       } else {
-        a.evidence.push_back(
-            Evidence{e.position, e.time, e.record_id, rules_.detections[e.detection].info});
+        a.evidence.push_back(Evidence{e.position, e.time, e.record_id,
+                                      e.detection < rules_.detections.size()
+                                          ? rules_.detections[e.detection].info
+                                          : nullptr});
       }
     }
     a.condition = ConditionText();
@@ -499,6 +784,11 @@ class Correlator::Window {
   std::unordered_map<std::string, Group> groups_;
   // Group keys (pointing into groups_, whose nodes do not move), least recently updated first.
   std::list<const std::string*> lru_;
+  uint64_t touch_seq_ = 0;
+  // Checkpoints: groups changed, and stored groups erased, since TakeChanges.
+  bool track_ = false;
+  std::vector<std::string> changed_;
+  std::vector<std::string> erased_;
 };
 
 bool Correlator::PendingOrder::operator()(const Pending& x, const Pending& y) const {
@@ -637,6 +927,7 @@ void Correlator::Fired(uint32_t correlation, Alert alert, const std::string& gro
   if (!rule.emits_alerts) return;
   if (rule.suppress > 0) {
     Suppression& s = suppression_[correlation][group];
+    if (track_changes_) suppression_changed_.emplace_back(correlation, group);
     if (s.last_emitted != kNoTime && alert.time <= s.last_emitted + rule.suppress) {
       if (s.count++ == 0) s.first = alert.time;
       s.last = alert.time;
@@ -701,11 +992,155 @@ void Correlator::ExpireSuppression(TimeNs watermark) {
     for (auto it = groups.begin(); it != groups.end();) {
       // Kept while it holds alerts back, and while it has suppressed alerts to report.
       if (it->second.count == 0 && it->second.last_emitted + suppress < watermark) {
+        if (track_changes_) suppression_changed_.emplace_back(correlation, it->first);
         it = groups.erase(it);
       } else {
         ++it;
       }
     }
+  }
+}
+
+// Checkpoints ---------------------------------------------------------------------------------
+
+bool ParseStateKey(std::string_view key, StateKey& out) {
+  out = StateKey{};
+  if (key.empty()) return false;
+  out.kind = key[0];
+  if (out.kind == 'm') return key == kStreamsStateKey;
+  if (out.kind != 'g' && out.kind != 's') return false;
+  const size_t nul = key.find('\0', 1);
+  if (nul == std::string_view::npos) return false;
+  out.rule_id = std::string(key.substr(1, nul - 1));
+  return DecodeGroupKey(key.substr(nul + 1), out.group);
+}
+
+void Correlator::TrackChanges() {
+  track_changes_ = true;
+  for (auto& w : windows_) w->TrackChanges();
+}
+
+void Correlator::TakeChanges(StateChanges& out) {
+  for (auto& w : windows_) w->TakeChanges(out);
+  std::sort(suppression_changed_.begin(), suppression_changed_.end());
+  suppression_changed_.erase(std::unique(suppression_changed_.begin(), suppression_changed_.end()),
+                             suppression_changed_.end());
+  for (const auto& [correlation, group] : suppression_changed_) {
+    std::string key = StateKeyFor('s', rules_.correlations[correlation].info->id, group);
+    const Suppression* found = nullptr;
+    if (auto g = suppression_.find(correlation); g != suppression_.end()) {
+      if (auto it = g->second.find(group); it != g->second.end()) found = &it->second;
+    }
+    if (found == nullptr) {
+      out.deletes.push_back(std::move(key));
+      continue;
+    }
+    std::string value;
+    Writer w(value);
+    w.U64(kStateVersion);
+    w.I64(found->last_emitted);
+    w.I64(found->count);
+    w.I64(found->first);
+    w.I64(found->last);
+    out.puts.emplace_back(std::move(key), std::move(value));
+  }
+  suppression_changed_.clear();
+}
+
+std::string Correlator::SaveStreams(TimeNs last_expiry) const {
+  std::string out;
+  Writer w(out);
+  w.U64(kStateVersion);
+  w.I64(watermark_);
+  w.I64(last_expiry);
+  w.U64(streams_.size());
+  for (const auto& [key, stream] : streams_) {
+    w.Str(key.first);
+    w.I64(key.second);
+    w.I64(stream.max_time);
+    w.Bool(stream.idle);
+  }
+  return out;
+}
+
+bool Correlator::RestoreStreams(std::string_view blob, TimeNs& last_expiry) {
+  Reader r(blob);
+  uint64_t version;
+  TimeNs watermark;
+  size_t n;
+  if (!r.U64(version) || version != kStateVersion || !r.I64(watermark) || !r.I64(last_expiry) ||
+      !r.Count(n)) {
+    return false;
+  }
+  std::map<std::pair<std::string, int32_t>, Stream> streams;
+  for (size_t i = 0; i < n; ++i) {
+    std::string source;
+    int32_t partition;
+    Stream s;
+    if (!r.Str(source) || !r.I32(partition) || !r.I64(s.max_time) || !r.Bool(s.idle)) {
+      return false;
+    }
+    streams[{std::move(source), partition}] = s;
+  }
+  if (!r.done()) return false;
+  streams_ = std::move(streams);
+  watermark_ = watermark;
+  return true;
+}
+
+Status Correlator::RestoreEntry(const StateKey& key, std::string_view value) {
+  if (correlation_by_id_.empty()) {
+    for (uint32_t i = 0; i < rules_.correlations.size(); ++i) {
+      correlation_by_id_.emplace(rules_.correlations[i].info->id, i);
+    }
+    for (uint32_t i = 0; i < rules_.detections.size(); ++i) {
+      detection_by_id_.emplace(rules_.detections[i].info->id, i);
+    }
+  }
+  auto c = correlation_by_id_.find(key.rule_id);
+  if (c == correlation_by_id_.end()) {
+    ++stats_.dropped_state;
+    return Ok();
+  }
+  if (key.kind == 's') {
+    Reader r(value);
+    uint64_t version;
+    Suppression s;
+    if (!r.U64(version) || version != kStateVersion || !r.I64(s.last_emitted) ||
+        !r.I64(s.count) || !r.I64(s.first) || !r.I64(s.last) || !r.done()) {
+      return Error(fmt::format("checkpoint: damaged suppression state of rule '{}'", key.rule_id));
+    }
+    if (rules_.correlations[c->second].suppress > 0) {
+      suppression_[c->second][GroupKey(key.group)] = s;
+    } else {
+      ++stats_.dropped_state;
+    }
+    return Ok();
+  }
+  bool shape_ok = true;
+  if (!windows_[c->second]->Restore(key.group, value, *this, shape_ok)) {
+    return Error(fmt::format("checkpoint: damaged window state of rule '{}'", key.rule_id));
+  }
+  if (shape_ok) {
+    ++stats_.restored_groups;
+  } else {
+    ++stats_.dropped_state;
+  }
+  return Ok();
+}
+
+void Correlator::FinishRestore(TimeNs watermark, TimeNs last_expiry) {
+  watermark_ = watermark;
+  last_expiry_ = last_expiry;
+  for (auto& w : windows_) w->FinishRestore(watermark, *this);
+}
+
+void Correlator::PendingFloor(std::map<std::pair<std::string, int32_t>, int64_t>& floor) const {
+  for (const Pending& p : pending_) {
+    if (p.signal.alert) continue;  // chained: made from alerts, not read from a stream
+    const SourcePosition& pos = p.signal.position;
+    auto [it, fresh] = floor.try_emplace({pos.source, pos.partition}, pos.offset);
+    if (!fresh) it->second = std::min(it->second, pos.offset);
   }
 }
 

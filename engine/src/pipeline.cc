@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -193,6 +194,25 @@ struct Tick {
   uint32_t single_end = 0;
 };
 
+using StreamKey = std::pair<std::string, int32_t>;
+
+// The last position of each stream in a batch, records and rejected input alike.
+void LastPositions(const RecordBatch& b, std::vector<SourcePosition>& out) {
+  std::map<std::pair<uint32_t, int32_t>, int64_t> last;
+  for (size_t i = 0; i < b.size(); ++i) {
+    const RecordMeta& m = b.meta(i);
+    auto [it, fresh] = last.try_emplace({m.source, m.partition}, m.offset);
+    if (!fresh) it->second = std::max(it->second, m.offset);
+  }
+  for (const RejectedRecord& r : b.rejected()) {
+    auto [it, fresh] = last.try_emplace({r.meta.source, r.meta.partition}, r.meta.offset);
+    if (!fresh) it->second = std::max(it->second, r.meta.offset);
+  }
+  for (const auto& [key, offset] : last) {
+    out.push_back(SourcePosition{b.sources()[key.first], key.second, offset});
+  }
+}
+
 // For each correlation, the chain it belongs to: the smallest index of the correlations
 // connected to it by references (itself when it is in no chain), or -1 when in none.
 std::vector<int64_t> ChainComponents(const RuleSet& rules) {
@@ -223,10 +243,11 @@ std::vector<int64_t> ChainComponents(const RuleSet& rules) {
 // fields) lives in one shard as a whole, chosen by its smallest correlation: its inner alerts
 // become signals of the outer correlations right there, in the order an unsharded correlator
 // gives them. Chains do not spread over shards; each chain is serial.
-size_t ShardOf(const Signal& s, size_t shards, const std::vector<int64_t>& chains) {
+size_t ShardOf(uint32_t correlation, const std::vector<std::string>& group, size_t shards,
+               const std::vector<int64_t>& chains) {
   if (shards == 1) return 0;
-  if (s.correlation < chains.size() && chains[s.correlation] >= 0) {
-    return static_cast<size_t>(chains[s.correlation]) % shards;
+  if (correlation < chains.size() && chains[correlation] >= 0) {
+    return static_cast<size_t>(chains[correlation]) % shards;
   }
   // FNV-1a: cheap, and the same on every platform, so a group's shard is too.
   uint64_t h = 0xcbf29ce484222325ULL;
@@ -234,8 +255,8 @@ size_t ShardOf(const Signal& s, size_t shards, const std::vector<int64_t>& chain
     h ^= c;
     h *= 0x100000001b3ULL;
   };
-  for (int i = 0; i < 4; ++i) mix(static_cast<unsigned char>(s.correlation >> (8 * i)));
-  for (const std::string& v : s.group) {
+  for (int i = 0; i < 4; ++i) mix(static_cast<unsigned char>(correlation >> (8 * i)));
+  for (const std::string& v : group) {
     for (const char c : v) mix(static_cast<unsigned char>(c));
     mix(0xff);  // not a byte of UTF-8 text: separates values
   }
@@ -307,6 +328,22 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
       }
     }
     return true;
+  };
+
+  // Positions go back to the source once sinks hold the batch; with checkpoints, only at a
+  // checkpoint, and there the positions a restarted reader starts from.
+  auto commit = [&](const BatchOutput& out) {
+    Status st = Ok();
+    if (!out.checkpointing) {
+      st = source.Commit(out.positions);
+    } else if (out.checkpoint) {
+      std::vector<SourcePosition> resume;
+      for (const StreamCheckpoint& s : out.checkpoint->streams) {
+        resume.push_back(SourcePosition{s.source, s.partition, s.resume - 1});
+      }
+      st = source.Commit(resume);
+    }
+    if (!st.ok()) state.Fail(st.error().message());
   };
 
   auto read = [&](tbb::flow_control& fc) -> Work* {
@@ -392,6 +429,70 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
   for (size_t i = 0; i < shard_count; ++i) {
     shards.push_back(std::make_unique<Correlator>(rules_, shard_options));
   }
+
+  // Checkpoints: changes are tracked in the shards; the tracker's streams are saved whole.
+  const bool checkpointing = options_.checkpoint.enabled;
+  if (checkpointing) {
+    for (auto& shard : shards) shard->TrackChanges();
+  }
+  if (options_.restore != nullptr) {
+    std::unordered_map<std::string, uint32_t> correlation_by_id;
+    for (uint32_t i = 0; i < rules_.correlations.size(); ++i) {
+      correlation_by_id.emplace(rules_.correlations[i].info->id, i);
+    }
+    TimeNs last_expiry = kNoTime;
+    StateKey key;
+    Status st = options_.restore->ForEachState(
+        [&](std::string_view k, std::string_view v) -> Status {
+          if (!ParseStateKey(k, key)) return Error("checkpoint: damaged state key");
+          if (key.kind == 'm') {
+            if (!tracker.RestoreStreams(v, last_expiry)) {
+              return Error("checkpoint: damaged streams record");
+            }
+            return Ok();
+          }
+          // A group lives in the shard its key hashes to, whatever the shard count was.
+          auto c = correlation_by_id.find(key.rule_id);
+          const size_t shard =
+              c == correlation_by_id.end() ? 0 : ShardOf(c->second, key.group, shard_count, chains);
+          return shards[shard]->RestoreEntry(key, v);
+        });
+    if (!st.ok()) return st.error();
+    for (auto& shard : shards) shard->FinishRestore(tracker.watermark(), last_expiry);
+  }
+  // Replay after a restart: per stream, the last record whose results are already stored.
+  // Until every stream has replayed, the watermark is held where the checkpoint left it: a
+  // stream that runs ahead must not push it past signals another stream has yet to re-read.
+  std::map<StreamKey, int64_t> replay_until = options_.replay_until;
+  const TimeNs held_watermark = tracker.watermark();
+  auto held = [&](TimeNs watermark) {
+    return replay_until.empty() ? watermark : std::min(watermark, held_watermark);
+  };
+  std::vector<uint8_t> replayed;
+  // Per stream, the last record correlated so far; and the checkpoint cadence.
+  std::map<StreamKey, int64_t> last_positions;
+  uint64_t records_since_checkpoint = 0;
+  Clock::time_point last_checkpoint = Clock::now();
+  auto make_checkpoint = [&]() {
+    auto cp = std::make_shared<Checkpoint>();
+    cp->number = ++stats.checkpoints;
+    for (auto& shard : shards) shard->TakeChanges(cp->state);
+    cp->state.puts.emplace_back(std::string(kStreamsStateKey),
+                                tracker.SaveStreams(shards.front()->last_expiry()));
+    std::map<StreamKey, int64_t> floor;
+    for (const auto& shard : shards) shard->PendingFloor(floor);
+    for (const auto& [stream, last] : last_positions) {
+      int64_t resume = last + 1;
+      if (auto f = floor.find(stream); f != floor.end()) resume = std::min(resume, f->second);
+      cp->streams.push_back(StreamCheckpoint{stream.first, stream.second, last, resume});
+    }
+    for (const auto& k : cp->state.deletes) stats.checkpoint_bytes += k.size();
+    for (const auto& [k, v] : cp->state.puts) stats.checkpoint_bytes += k.size() + v.size();
+    records_since_checkpoint = 0;
+    last_checkpoint = Clock::now();
+    return cp;
+  };
+
   // Per shard, the alerts of the batch being correlated, with the tick that released them.
   std::vector<std::vector<std::pair<uint32_t, Alert>>> shard_alerts(shard_count);
   std::vector<Tick> ticks;
@@ -403,6 +504,25 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
       // 1. Serially, record by record: stream events and event times move the watermark; each
       //    signal goes to its shard (or is late). Each step that may release alerts is a tick.
       const RecordBatch& b = w->batch;
+      // After a restart, records whose results are already stored only rebuild waiting signals.
+      const bool replaying = !replay_until.empty();
+      if (replaying) {
+        replayed.assign(b.size(), 0);
+        for (size_t i = 0; i < b.size(); ++i) {
+          const RecordMeta& m = b.meta(i);
+          auto it = replay_until.find({b.sources()[m.source], m.partition});
+          if (it != replay_until.end() && m.offset <= it->second) replayed[i] = 1;
+        }
+        auto& dls = w->out.dead_letters;
+        dls.erase(std::remove_if(dls.begin(), dls.end(),
+                                 [&](const DeadLetter& d) {
+                                   auto it = replay_until.find({d.position.source,
+                                                                d.position.partition});
+                                   return it != replay_until.end() &&
+                                          d.position.offset <= it->second;
+                                 }),
+                  dls.end());
+      }
       std::map<uint32_t, std::set<uint32_t>> late_rules;
       std::map<uint32_t, std::pair<TimeNs, TimeNs>> late_times;  // event time, watermark
       const auto& changes = b.stream_events();
@@ -418,25 +538,32 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
             case StreamEvent::Kind::kIdle: tracker.MarkIdle(stream, e.partition); break;
             case StreamEvent::Kind::kRevoked: tracker.Revoke(stream, e.partition); break;
           }
+          // A stream at its end (or gone) has nothing more to replay.
+          if (e.kind != StreamEvent::Kind::kAssigned) replay_until.erase({stream, e.partition});
           any = true;
         }
-        if (any) ticks.push_back(Tick{tracker.CurrentWatermark(), 0, 0});
+        if (any) ticks.push_back(Tick{held(tracker.CurrentWatermark()), 0, 0});
       };
       for (const EventResult& ev : w->events) {
         apply_stream_events(ev.record);
         const RecordMeta& m = b.meta(ev.record);
         tracker.Observe(b.sources()[m.source], m.partition, ev.time);
-        const TimeNs watermark = tracker.CurrentWatermark();
+        const TimeNs watermark = held(tracker.CurrentWatermark());
         for (uint32_t s = ev.signal_begin; s < ev.signal_end; ++s) {
           Signal& sig = w->signals[s];
           const uint32_t c = sig.correlation;
-          const size_t shard = ShardOf(sig, shard_count, chains);
-          if (!shards[shard]->AddAt(std::move(sig), watermark)) {
+          const size_t shard = ShardOf(sig.correlation, sig.group, shard_count, chains);
+          if (!shards[shard]->AddAt(std::move(sig), watermark) &&
+              !(replaying && replayed[ev.record])) {
             late_rules[ev.record].insert(c);
             late_times[ev.record] = {ev.time, watermark};
           }
         }
-        ticks.push_back(Tick{watermark, ev.single_begin, ev.single_end});
+        if (replaying && replayed[ev.record]) {
+          ticks.push_back(Tick{watermark, 0, 0});
+        } else {
+          ticks.push_back(Tick{watermark, ev.single_begin, ev.single_end});
+        }
       }
       apply_stream_events(UINT32_MAX);
 
@@ -481,6 +608,30 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
         w->out.dead_letters.push_back(std::move(d));
       }
       stats.late_records += late_rules.size();
+
+      // 4. Positions, and the checkpoint when one is due.
+      LastPositions(b, w->out.positions);
+      for (const SourcePosition& p : w->out.positions) {
+        const StreamKey key{p.source, p.partition};
+        auto [it, fresh] = last_positions.try_emplace(key, p.offset);
+        if (!fresh) it->second = std::max(it->second, p.offset);
+        if (replaying) {
+          auto r = replay_until.find(key);
+          if (r != replay_until.end() && p.offset > r->second) replay_until.erase(r);
+        }
+      }
+      if (replaying) {
+        stats.replayed_records += static_cast<uint64_t>(
+            std::count(replayed.begin(), replayed.end(), uint8_t{1}));
+      }
+      w->out.checkpointing = checkpointing;
+      if (checkpointing) {
+        records_since_checkpoint += b.size() + b.rejected().size();
+        if (records_since_checkpoint >= options_.checkpoint.records ||
+            Clock::now() - last_checkpoint >= options_.checkpoint.interval) {
+          w->out.checkpoint = make_checkpoint();
+        }
+      }
     } catch (const std::exception& e) {
       state.Fail(fmt::format("correlate: {}", e.what()));
     }
@@ -492,25 +643,8 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
     if (!state.failed.load()) {
       try {
         const RecordBatch& b = w->batch;
-        // The last position of each stream in the batch.
-        std::map<std::pair<uint32_t, int32_t>, int64_t> last;
-        for (size_t i = 0; i < b.size(); ++i) {
-          const RecordMeta& m = b.meta(i);
-          auto& off = last[{m.source, m.partition}];
-          off = std::max(off, m.offset);
-        }
-        for (const RejectedRecord& r : b.rejected()) {
-          auto [it, fresh] = last.try_emplace({r.meta.source, r.meta.partition}, r.meta.offset);
-          if (!fresh) it->second = std::max(it->second, r.meta.offset);
-        }
-        for (const auto& [key, offset] : last) {
-          w->out.positions.push_back(SourcePosition{b.sources()[key.first], key.second, offset});
-        }
         w->out.sequence = b.sequence;
-        if (write_sinks(w->out)) {
-          Status st = source.Commit(w->out.positions);
-          if (!st.ok()) state.Fail(st.error().message());
-        }
+        if (write_sinks(w->out)) commit(w->out);
         stats.batches += 1;
         stats.records += b.size();
         stats.bytes += b.byte_size() - b.size() * kRecordPadding;
@@ -542,13 +676,20 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
           tbb::make_filter<Work*, void>(tbb::filter_mode::serial_in_order, emit));
 
   if (!state.failed.load()) {
-    // End of input: every waiting signal is applied, whatever the watermark.
     BatchOutput last;
     last.sequence = sequence;
-    for (auto& shard : shards) shard->Flush(last.alerts);
-    std::sort(last.alerts.begin(), last.alerts.end(), AlertOrder);
+    last.checkpointing = checkpointing;
+    // End of input: every waiting signal is applied, whatever the watermark. A stopped run that
+    // checkpoints keeps its windows open instead, for the next run to carry on.
+    if (!(checkpointing && source.Stopped())) {
+      for (auto& shard : shards) shard->Flush(last.alerts);
+      std::sort(last.alerts.begin(), last.alerts.end(), AlertOrder);
+    }
     stats.alerts += last.alerts.size();
-    if (!last.alerts.empty()) write_sinks(last);
+    if (checkpointing) last.checkpoint = make_checkpoint();
+    if (!last.alerts.empty() || last.checkpoint) {
+      if (write_sinks(last)) commit(last);
+    }
     for (AlertSink* sink : sinks) {
       Status st = sink->Finish();
       if (!st.ok()) state.Fail(st.error().message());
@@ -559,6 +700,8 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
   }
   for (const auto& shard : shards) {
     const CorrelatorStats& cs = shard->stats();
+    stats.restored_groups += cs.restored_groups;
+    stats.dropped_state += cs.dropped_state;
     stats.signals += cs.signals;
     stats.late_signals += cs.late_signals;
     stats.correlation_alerts += cs.alerts;

@@ -38,6 +38,8 @@ bool FileSource::OpenNext() {
     auto pin = options_.formats.find(current_);
     if (pin == options_.formats.end()) pin = options_.formats.find("");
     current_format_ = pin == options_.formats.end() ? 0 : pin->second;
+    auto start = options_.start_lines.find(current_);
+    current_start_ = start == options_.start_lines.end() ? 0 : start->second;
     file_ = current_ == "-" ? stdin : std::fopen(current_.c_str(), "rb");
     if (file_ != nullptr) return true;
   }
@@ -65,6 +67,7 @@ Result<bool> FileSource::Next(RecordBatch& batch) {
     // An over-long line is cut; the parser then rejects it as malformed and it is dead-lettered.
     if (text.size() > options_.max_record_bytes) text = text.substr(0, options_.max_record_bytes);
     ++line_number_;
+    if (line_number_ < current_start_) continue;
     if (text.find_first_not_of(" \t") == std::string_view::npos) continue;
     RecordMeta meta{source, -1, line_number_, kNoTime};
     meta.format = current_format_;

@@ -99,6 +99,14 @@ void KafkaSource::OnRebalance(rd_kafka_s* rk, int err,
   auto* self = static_cast<KafkaSource*>(opaque);
   const bool assign = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
   const bool cooperative = std::string_view(rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE";
+  if (assign) {
+    // The store's checkpoint, not the group's committed offset, says where to resume.
+    for (int i = 0; i < partitions->cnt; ++i) {
+      auto& p = partitions->elems[i];
+      auto start = self->options_.start_offsets.find({p.topic, p.partition});
+      if (start != self->options_.start_offsets.end()) p.offset = start->second;
+    }
+  }
   if (cooperative) {
     rd_kafka_error_t* e = assign ? rd_kafka_incremental_assign(rk, partitions)
                                  : rd_kafka_incremental_unassign(rk, partitions);

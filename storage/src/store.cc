@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -19,12 +20,21 @@ namespace {
 constexpr const char* kAlerts = "alerts";
 constexpr const char* kDeadLetters = "dead_letters";
 constexpr const char* kPositions = "positions";
+constexpr const char* kState = "state";
 
 Error RocksError(std::string_view what, const rocksdb::Status& s) {
   return Error(fmt::format("store: {}: {}", what, s.ToString()));
 }
 
+// Errors a store can recover from once their cause is gone: I/O errors, disk full.
+bool Retriable(const rocksdb::Status& s) {
+  return s.IsIOError() || s.IsNoSpace() || s.IsBusy() || s.IsTryAgain() ||
+         s.IsIncomplete();
+}
+
 }  // namespace
+
+Store::Store() : pending_(std::make_unique<rocksdb::WriteBatch>()) {}
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& path, StoreOptions options) {
   std::unique_ptr<Store> store(new Store());
@@ -41,13 +51,14 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, StoreOptions
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 4;
+  if (options.env != nullptr) db_options.env = options.env;
 
   // Open every column family the database has (later versions add some) plus ours.
   std::vector<std::string> names;
   rocksdb::Status s = rocksdb::DB::ListColumnFamilies(db_options, path, &names);
   if (!s.ok()) names.clear();
   for (const char* name : {rocksdb::kDefaultColumnFamilyName.c_str(), kAlerts, kDeadLetters,
-                           kPositions}) {
+                           kPositions, kState}) {
     if (std::find(names.begin(), names.end(), name) == names.end()) names.emplace_back(name);
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
@@ -61,6 +72,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, StoreOptions
     if (h->GetName() == kAlerts) store->alerts_ = h;
     if (h->GetName() == kDeadLetters) store->dead_letters_ = h;
     if (h->GetName() == kPositions) store->positions_ = h;
+    if (h->GetName() == kState) store->state_ = h;
   }
   return store;
 }
@@ -72,9 +84,7 @@ Store::~Store() {
   }
 }
 
-Status Store::Write(const BatchOutput& batch) {
-  if (batch.alerts.empty() && batch.dead_letters.empty() && batch.positions.empty()) return Ok();
-  rocksdb::WriteBatch wb;
+void Store::AddAlertsAndDeadLetters(rocksdb::WriteBatch& wb, const BatchOutput& batch) {
   for (const Alert& a : batch.alerts) {
     wb.Put(alerts_, AlertKey(a.time, a.id), AlertToOcsfJson(a));
   }
@@ -91,14 +101,63 @@ Status Store::Write(const BatchOutput& batch) {
     wb.Put(dead_letters_, DeadLetterKey(d.kind, d.position),
            j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
+}
+
+Status Store::Write(const BatchOutput& batch) {
+  if (batch.checkpointing) {
+    AddAlertsAndDeadLetters(*pending_, batch);
+    if (!batch.checkpoint) return Ok();
+    rocksdb::WriteBatch& wb = *pending_;
+    for (const std::string& k : batch.checkpoint->state.deletes) wb.Delete(state_, k);
+    for (const auto& [k, v] : batch.checkpoint->state.puts) wb.Put(state_, k, v);
+    for (const StreamCheckpoint& p : batch.checkpoint->streams) {
+      wb.Put(positions_, PositionKey(p.source, p.partition),
+             EncodeI64(p.last) + EncodeI64(p.resume));
+    }
+    Status st = Commit(wb, "writing a checkpoint");
+    if (st.ok()) wb.Clear();
+    return st;
+  }
+  if (batch.alerts.empty() && batch.dead_letters.empty() && batch.positions.empty()) return Ok();
+  rocksdb::WriteBatch wb;
+  AddAlertsAndDeadLetters(wb, batch);
   for (const SourcePosition& p : batch.positions) {
     wb.Put(positions_, PositionKey(p.source, p.partition), EncodeI64(p.offset));
   }
+  return Commit(wb, "writing a batch");
+}
+
+Status Store::Commit(rocksdb::WriteBatch& wb, std::string_view what) {
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;
-  rocksdb::Status s = db_->Write(wo, &wb);
-  if (!s.ok()) return RocksError("writing a batch", s);
-  return Ok();
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point started = Clock::now();
+  std::chrono::milliseconds wait = options_.retry_initial;
+  for (int attempt = 0;; ++attempt) {
+    rocksdb::Status s = db_->Write(wo, &wb);
+    if (s.ok()) {
+      if (attempt > 0) {
+        const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+        stalled_seconds_.store(stalled_seconds_.load() + seconds);
+        fmt::print(stderr, "tuttle: store: writable again after {:.1f} s; consuming again\n",
+                   seconds);
+      }
+      return Ok();
+    }
+    if (!Retriable(s) || (cancelled_ && cancelled_())) return RocksError(what, s);
+    if (attempt == 0) {
+      stalled_writes_.fetch_add(1);
+      fmt::print(stderr,
+                 "tuttle: store: {} failed: {}\n"
+                 "tuttle: store: consumption paused, no position advances; retrying until the "
+                 "store is writable again (free disk space, fix the device)\n",
+                 what, s.ToString());
+    }
+    std::this_thread::sleep_for(wait);
+    wait = std::min(wait * 2, options_.retry_max);
+    // A failed write leaves RocksDB in read-only mode until the error is cleared.
+    db_->Resume();
+  }
 }
 
 Status Store::Finish() {
@@ -140,12 +199,60 @@ Result<std::vector<StoredDeadLetter>> Store::DeadLetters(size_t limit) const {
   return out;
 }
 
+Result<std::vector<StreamCheckpoint>> Store::Streams() const {
+  std::vector<StreamCheckpoint> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), positions_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    const std::string_view value = it->value().ToStringView();
+    const size_t nul = key.find('\0');
+    if (nul == std::string_view::npos || key.size() != nul + 5 || value.size() < 8) continue;
+    StreamCheckpoint s;
+    s.source = std::string(key.substr(0, nul));
+    s.partition = DecodeI32(key.substr(nul + 1));
+    s.last = DecodeI64(value);
+    s.resume = value.size() >= 16 ? DecodeI64(value.substr(8)) : s.last + 1;
+    out.push_back(std::move(s));
+  }
+  if (!it->status().ok()) return RocksError("reading positions", it->status());
+  return out;
+}
+
+Status Store::ForEachState(
+    const std::function<Status(std::string_view key, std::string_view value)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), state_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    Status st = fn(it->key().ToStringView(), it->value().ToStringView());
+    if (!st.ok()) return st;
+  }
+  if (!it->status().ok()) return RocksError("reading window state", it->status());
+  return Ok();
+}
+
+Status Store::ResetCheckpoint() {
+  rocksdb::WriteBatch wb;
+  for (rocksdb::ColumnFamilyHandle* cf : {state_, positions_}) {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) wb.Delete(cf, it->key());
+    if (!it->status().ok()) return RocksError("resetting the checkpoint", it->status());
+  }
+  return Commit(wb, "resetting the checkpoint");
+}
+
+Result<bool> Store::HasState() const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), state_));
+  it->SeekToFirst();
+  if (!it->status().ok()) return RocksError("reading window state", it->status());
+  return it->Valid();
+}
+
 Result<std::optional<int64_t>> Store::Position(const std::string& source, int32_t partition) const {
   std::string value;
   rocksdb::Status s =
       db_->Get(rocksdb::ReadOptions(), positions_, PositionKey(source, partition), &value);
   if (s.IsNotFound()) return std::optional<int64_t>();
   if (!s.ok()) return RocksError("reading a position", s);
+  if (value.size() < 8) return Error("store: damaged position");
   return std::optional<int64_t>(DecodeI64(value));
 }
 

@@ -41,7 +41,7 @@ std::string TuttleBinary() {
 }
 
 ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string& input,
-                         int interrupt_after_ms) {
+                         int interrupt_after_ms, int interrupt_signal) {
   const auto started = std::chrono::steady_clock::now();
   bool interrupted = false;
   int in_pipe[2], out_pipe[2], err_pipe[2];
@@ -85,7 +85,7 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string
                                std::chrono::steady_clock::now() - started)
                                .count();
       if (elapsed >= interrupt_after_ms) {
-        kill(pid, SIGINT);
+        kill(pid, interrupt_signal);
         interrupted = true;
       } else {
         timeout = static_cast<int>(interrupt_after_ms - elapsed);

@@ -24,9 +24,10 @@ struct ProcessResult {
 };
 
 // Runs `argv` (no shell), feeding `input` on stdin, and collects stdout and stderr. With
-// `interrupt_after_ms` > 0, sends SIGINT that long after the start (as Ctrl-C would).
+// `interrupt_after_ms` > 0, sends `interrupt_signal` (default SIGINT, as Ctrl-C would) that long
+// after the start.
 ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string& input = "",
-                         int interrupt_after_ms = 0);
+                         int interrupt_after_ms = 0, int interrupt_signal = 2);
 
 // A fresh empty folder under the system temp folder, removed by the destructor.
 class TempDir {

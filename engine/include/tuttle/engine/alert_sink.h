@@ -4,10 +4,12 @@
 // source positions are committed only after every sink accepted it.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "tuttle/engine/alert.h"
+#include "tuttle/engine/checkpoint.h"
 #include "tuttle/engine/record.h"
 #include "tuttle/engine/result.h"
 
@@ -33,6 +35,10 @@ struct BatchOutput {
   std::vector<DeadLetter> dead_letters;
   // The last position of each stream in the batch: committed once sinks have written the batch.
   std::vector<SourcePosition> positions;
+  // Checkpointing runs (PipelineOptions::checkpoint): a durable store keeps this batch's alerts
+  // and dead letters until a batch that carries a checkpoint, and writes them all with it.
+  bool checkpointing = false;
+  std::shared_ptr<const Checkpoint> checkpoint;
 };
 
 class AlertSink {

@@ -46,6 +46,7 @@
 
 #include "tuttle/engine/alert.h"
 #include "tuttle/engine/alert_sink.h"
+#include "tuttle/engine/checkpoint.h"
 #include "tuttle/engine/rule_set.h"
 #include "tuttle/engine/signal.h"
 
@@ -75,7 +76,20 @@ struct CorrelatorStats {
   uint64_t alerts = 0;               // alerts emitted (after generate and suppression)
   uint64_t suppressed_alerts = 0;    // alerts held back by `suppress`, reported in later alerts
   uint64_t chained_alerts = 0;       // alerts of correlations that other correlations reference
+  uint64_t restored_groups = 0;      // groups read back from a checkpoint
+  uint64_t dropped_state = 0;        // checkpointed groups of rules no longer loaded, or changed
 };
+
+// What a key of the state column family names (Correlator::TakeChanges): a correlation group
+// ('g') or a group's suppression state ('s') of the rule `rule_id`, or the streams record ('m').
+struct StateKey {
+  char kind = 0;
+  std::string rule_id;
+  std::vector<std::string> group;  // the group-by values
+};
+bool ParseStateKey(std::string_view key, StateKey& out);
+// The key of the streams and watermark record.
+inline constexpr std::string_view kStreamsStateKey = "m";
 
 class Correlator {
  public:
@@ -120,6 +134,27 @@ class Correlator {
   // one per referencing step, with that correlation's group-by values read from the alert's.
   static void ChainSignals(const RuleSet& rules, uint32_t correlation,
                            const std::shared_ptr<const Alert>& alert, std::vector<Signal>& out);
+
+  // Checkpoints (checkpoint.h, docs/storage.md). Tracking is off by default; on, it costs a flag
+  // test per applied signal.
+  void TrackChanges();
+  // The groups and suppression state changed since the previous call, as state entries keyed
+  // by rule id and group values, so they restore into any number of shards.
+  void TakeChanges(StateChanges& out);
+  // The tracker's record: the streams, the watermark, and `last_expiry` (the shards').
+  std::string SaveStreams(TimeNs last_expiry) const;
+  // Reads it back. Returns false on damaged bytes.
+  bool RestoreStreams(std::string_view blob, TimeNs& last_expiry);
+  // One group or suppression entry of a checkpoint. Entries of rules no longer loaded, or whose
+  // type, steps or group-by changed, are skipped and counted (stats().dropped_state); damaged
+  // bytes are an error.
+  Status RestoreEntry(const StateKey& key, std::string_view value);
+  // After the entries: rebuilds the window timers the watermark has not passed yet, and the
+  // groups' update order.
+  void FinishRestore(TimeNs watermark, TimeNs last_expiry);
+  // Per stream, the lowest offset among the signals waiting for the watermark.
+  void PendingFloor(std::map<std::pair<std::string, int32_t>, int64_t>& floor) const;
+  TimeNs last_expiry() const { return last_expiry_; }
 
   TimeNs watermark() const { return watermark_; }
   size_t pending() const { return pending_.size(); }
@@ -176,6 +211,11 @@ class Correlator {
   // correlation -> group key -> suppression state
   std::map<uint32_t, std::unordered_map<std::string, Suppression>> suppression_;
   CorrelatorStats stats_;
+  bool track_changes_ = false;
+  // (correlation, group key) whose suppression state changed since TakeChanges.
+  std::vector<std::pair<uint32_t, std::string>> suppression_changed_;
+  std::unordered_map<std::string, uint32_t> detection_by_id_;  // for restoring
+  std::unordered_map<std::string, uint32_t> correlation_by_id_;
 };
 
 }  // namespace tuttle

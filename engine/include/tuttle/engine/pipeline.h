@@ -11,12 +11,14 @@
 // Stages keep batch order, so results do not depend on the number of threads. Backpressure
 // comes from the token limit: at most `tokens` batches are in flight.
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "tuttle/engine/alert_sink.h"
+#include "tuttle/engine/checkpoint.h"
 #include "tuttle/engine/correlator.h"
 #include "tuttle/engine/record_parser.h"
 #include "tuttle/engine/record_source.h"
@@ -26,6 +28,15 @@
 namespace tuttle {
 
 inline constexpr size_t kDefaultCorrelationShards = 8;
+
+// Checkpoints (checkpoint.h): every `interval` of wall time or every `records` records, whichever
+// comes first, the correlate stage hands the emit stage the window state that changed and the
+// positions it belongs to; sinks write both with the alerts since the previous checkpoint.
+struct CheckpointOptions {
+  bool enabled = false;
+  std::chrono::milliseconds interval{1000};
+  uint64_t records = 100'000;
+};
 
 struct PipelineOptions {
   // Worker threads; 0 means one per core.
@@ -38,6 +49,13 @@ struct PipelineOptions {
   // so the alerts, do not depend on the thread count.
   int correlation_shards = 0;
   CorrelatorOptions correlator;
+  CheckpointOptions checkpoint;
+  // Restart: the state to start from (a store's checkpoint), and per stream (source,
+  // partition) the last record the checkpoint covers (StreamCheckpoint::last). The source
+  // resumes at StreamCheckpoint::resume; records up to `replay_until` only rebuild the signals
+  // waiting for the watermark: their alerts and dead letters were written before the restart.
+  const CheckpointReader* restore = nullptr;
+  std::map<std::pair<std::string, int32_t>, int64_t> replay_until;
 };
 
 struct PipelineStats {
@@ -60,6 +78,11 @@ struct PipelineStats {
   uint64_t evicted_groups = 0;       // correlation groups dropped at the per-rule cap
   uint64_t missing_group_field = 0;  // signals whose record lacked a group-by field
   double seconds = 0;  // wall time from the first record read to the last batch written
+  uint64_t checkpoints = 0;
+  uint64_t checkpoint_bytes = 0;   // state written by checkpoints (keys and values)
+  uint64_t restored_groups = 0;    // correlation groups read back at start
+  uint64_t dropped_state = 0;      // checkpointed groups of rules no longer loaded, or changed
+  uint64_t replayed_records = 0;   // records read again after a restart, already accounted for
 };
 
 class Pipeline {

@@ -25,6 +25,8 @@ class RecordSource {
 
   // Asks a live source to finish: Next() returns false soon after. Safe from any thread.
   virtual void Stop() = 0;
+  // Whether Stop() was called: the input did not end, it was interrupted.
+  virtual bool Stopped() const { return false; }
 };
 
 }  // namespace tuttle

@@ -52,6 +52,7 @@ class CriLogSource final : public RecordSource {
   Result<bool> Next(RecordBatch& batch) override;
   Status Commit(const std::vector<SourcePosition>& positions) override;
   void Stop() override { inner_->Stop(); }
+  bool Stopped() const override { return inner_->Stopped(); }
 
   // Unfinished sequences held now (for tests and metrics).
   size_t pending() const;

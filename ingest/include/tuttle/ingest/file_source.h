@@ -23,6 +23,9 @@ struct FileSourceOptions {
   // The format pinned for a file's records (RecordMeta::format), by path as given; the key ""
   // applies to every file not named. Default: none, the parser detects each record's format.
   std::map<std::string, uint16_t> formats;
+  // Resuming after a checkpoint: by path, the first line to deliver (earlier lines are skipped
+  // unread, though still counted). Default: none, every line.
+  std::map<std::string, int64_t> start_lines;
 };
 
 class FileSource final : public RecordSource {
@@ -35,6 +38,7 @@ class FileSource final : public RecordSource {
   Result<bool> Next(RecordBatch& batch) override;
   Status Commit(const std::vector<SourcePosition>&) override { return Ok(); }
   void Stop() override { stop_.store(true); }
+  bool Stopped() const override { return stop_.load(); }
 
  private:
   FileSource(std::vector<std::string> paths, FileSourceOptions options);
@@ -46,6 +50,7 @@ class FileSource final : public RecordSource {
   std::FILE* file_ = nullptr;
   std::string current_;
   uint16_t current_format_ = 0;
+  int64_t current_start_ = 0;
   int64_t line_number_ = 0;
   char* line_ = nullptr;  // getline(3) buffer
   size_t line_capacity_ = 0;

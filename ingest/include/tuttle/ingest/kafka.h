@@ -37,6 +37,9 @@ struct KafkaSourceOptions {
   // The format pinned for a topic's records (RecordMeta::format), by topic; the key "" applies
   // to every topic not named. Default: none, the parser detects each record's format.
   std::map<std::string, uint16_t> formats;
+  // Resuming after a checkpoint: by (topic, partition), the offset to read from when the group
+  // assigns the partition, overriding the group's committed offset. Default: none.
+  std::map<std::pair<std::string, int32_t>, int64_t> start_offsets;
   // Messages per batch at most. Default: 2048.
   size_t batch_records = 2048;
   // How long one poll waits for messages. Default: 100 ms.
@@ -60,6 +63,7 @@ class KafkaSource final : public RecordSource {
   Result<bool> Next(RecordBatch& batch) override;
   Status Commit(const std::vector<SourcePosition>& positions) override;
   void Stop() override { stop_.store(true); }
+  bool Stopped() const override { return stop_.load(); }
 
   // Partitions assigned to this member right now.
   std::vector<std::pair<std::string, int32_t>> Assignment() const;

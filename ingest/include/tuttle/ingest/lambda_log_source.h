@@ -57,6 +57,7 @@ class LambdaLogSource final : public RecordSource {
     return inner_->Commit(positions);
   }
   void Stop() override { inner_->Stop(); }
+  bool Stopped() const override { return inner_->Stopped(); }
 
   // Converts one input record (envelope, platform event or line) into `out`, for callers that
   // frame records themselves (and for the fuzz target and benchmarks). `meta.source` must be an

@@ -1,30 +1,45 @@
 #pragma once
-// Store: Tuttle's RocksDB database. Each batch the pipeline finishes is written in one atomic
-// WriteBatch: its alerts, its dead letters and the source positions it consumed, so what is
-// stored never shows an alert without the positions that produced it, or the reverse.
+// Store: Tuttle's RocksDB database (docs/storage.md).
 //
 // Column families and keys (integers big-endian, signed ones with the sign bit flipped so that
 // byte order is numeric order):
 //   alerts        time (i64 ns) | alert id (16 bytes)         -> OCSF JSON
 //   dead_letters  kind (1) | source | 0x00 | partition (i32) | offset (i64)  -> JSON
-//   positions     source | 0x00 | partition (i32)            -> offset (i64)
+//   positions     source | 0x00 | partition (i32)            -> last (i64) [| resume (i64)]
+//   state         correlation groups, suppression, streams (Correlator::TakeChanges)
 // Alert ids are deterministic, so writing the same input twice stores each alert once.
+//
+// Writes: without checkpoints, each batch is one atomic WriteBatch of its alerts, dead letters
+// and positions. With checkpoints (BatchOutput::checkpointing), batches accumulate and the batch
+// that carries a checkpoint writes everything since the previous one, the window state and the
+// positions in one atomic WriteBatch: the store always holds the results of one stream prefix
+// and the state that goes with them, whenever the process dies.
+//
+// Write errors (disk full, I/O errors) do not lose anything: the write is retried, with the
+// error reported once, until it succeeds or the run is cancelled; meanwhile the pipeline's
+// last stage waits, so consumption pauses and no position advances.
 //
 // Thread-safety: Write() is called from one thread (the pipeline's last stage); reads may run
 // concurrently with it (RocksDB guarantees consistent reads).
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "tuttle/engine/alert_sink.h"
+#include "tuttle/engine/checkpoint.h"
 #include "tuttle/engine/result.h"
 
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+class Env;
+class WriteBatch;
 }  // namespace rocksdb
 
 namespace tuttle::storage {
@@ -35,6 +50,11 @@ struct StoreOptions {
   bool sync = false;
   // Create the database (and its folders) when absent. Default: true.
   bool create_if_missing = true;
+  // Write errors: first wait before retrying, doubling up to the maximum.
+  std::chrono::milliseconds retry_initial{100};
+  std::chrono::milliseconds retry_max{2000};
+  // The RocksDB environment (tests inject I/O faults through it). Default: the OS.
+  rocksdb::Env* env = nullptr;
 };
 
 struct StoredAlert {
@@ -51,14 +71,15 @@ struct StoredDeadLetter {
   TimeNs event_time = kNoTime;
 };
 
-class Store final : public AlertSink {
+class Store final : public AlertSink, public CheckpointReader {
  public:
   static Result<std::unique_ptr<Store>> Open(const std::string& path, StoreOptions options = {});
   ~Store() override;
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  // Writes the batch's alerts, dead letters and positions atomically.
+  // Writes the batch's alerts, dead letters and positions atomically; with checkpoints, keeps
+  // them until the checkpoint and writes them with it.
   Status Write(const BatchOutput& batch) override;
   Status Finish() override;
 
@@ -67,11 +88,31 @@ class Store final : public AlertSink {
   Result<std::vector<StoredDeadLetter>> DeadLetters(size_t limit = 0) const;
   // The last processed offset (or line) of a stream, if any.
   Result<std::optional<int64_t>> Position(const std::string& source, int32_t partition) const;
+  // Every stream's position as of the last checkpoint (resume: where to read from).
+  Result<std::vector<StreamCheckpoint>> Streams() const;
+  // CheckpointReader: every entry of the state column family.
+  Status ForEachState(const std::function<Status(std::string_view key, std::string_view value)>&
+                          fn) const override;
+  // Whether a checkpoint was ever written (there is state to restore).
+  Result<bool> HasState() const;
+  // Forgets the window state and positions (alerts and dead letters stay): the next run starts
+  // from the beginning of its input.
+  Status ResetCheckpoint();
+
+  // A write waiting for the store to become writable again gives up once `cancelled` says so
+  // (e.g. the source was stopped by a signal).
+  void CancelWhen(std::function<bool()> cancelled) { cancelled_ = std::move(cancelled); }
+  // Writes that waited for the store to become writable, and for how long in all.
+  uint64_t stalled_writes() const { return stalled_writes_.load(); }
+  double stalled_seconds() const { return stalled_seconds_.load(); }
 
   const std::string& path() const { return path_; }
 
  private:
-  Store() = default;
+  Store();
+  // Writes `wb`, retrying on I/O errors (see the class comment).
+  Status Commit(rocksdb::WriteBatch& wb, std::string_view what);
+  void AddAlertsAndDeadLetters(rocksdb::WriteBatch& wb, const BatchOutput& batch);
 
   std::string path_;
   StoreOptions options_;
@@ -80,6 +121,12 @@ class Store final : public AlertSink {
   rocksdb::ColumnFamilyHandle* alerts_ = nullptr;
   rocksdb::ColumnFamilyHandle* dead_letters_ = nullptr;
   rocksdb::ColumnFamilyHandle* positions_ = nullptr;
+  rocksdb::ColumnFamilyHandle* state_ = nullptr;
+  // Checkpointing: what the batches since the last checkpoint wrote.
+  std::unique_ptr<rocksdb::WriteBatch> pending_;
+  std::function<bool()> cancelled_;
+  std::atomic<uint64_t> stalled_writes_{0};
+  std::atomic<double> stalled_seconds_{0};
 };
 
 }  // namespace tuttle::storage
