@@ -5,6 +5,7 @@
 //   tuttle replay   run the same pipeline over JSON-lines files or stdin; alerts as JSON lines
 //   tuttle rules check PATH...   validate Sigma rules: diagnostics, counts, compile time
 //   tuttle rules test PATH...    run the rule tests (*.test.yml) found beside the rules
+//   tuttle alerts, dead-letters, db   query and maintain the store (store_commands.h)
 //   tuttle version
 
 #include <CLI/CLI.hpp>
@@ -25,6 +26,7 @@
 #include "embedded.h"
 #include "engine_setup.h"
 #include "rules_command.h"
+#include "store_commands.h"
 #include "tuttle/engine/pipeline.h"
 #include "tuttle/ingest/cri_log_source.h"
 #include "tuttle/ingest/file_source.h"
@@ -49,6 +51,7 @@ struct CommonOptions {
   bool strict = false;
   std::vector<std::string> formats;
   size_t max_record_bytes = size_t{1} << 20;
+  storage::StoreOptions store_options;  // retention
 };
 
 void AddPipelineOption(CLI::App* cmd, std::vector<std::string>& pipelines) {
@@ -84,6 +87,7 @@ void AddCommon(CLI::App* cmd, CommonOptions& o) {
                   "Records longer than this are dead-lettered unread")
       ->check(CLI::Range(size_t{64}, size_t{1} << 30))
       ->capture_default_str();
+  AddRetentionOptions(cmd, o.store_options);
 }
 
 ingest::JsonRecordParserOptions ParserOptions(const CommonOptions& o) {
@@ -255,7 +259,7 @@ int Run(const RunOptions& o) {
   if (!kafka.ok()) return Fail(kafka.error());
   std::unique_ptr<RecordSource> source = WithTextLogs(std::move(*kafka), *pins);
 
-  auto store = storage::Store::Open(o.common.store);
+  auto store = storage::Store::Open(o.common.store, o.common.store_options);
   if (!store.ok()) return Fail(store.error());
   AlertPrinter printer(stdout, o.json ? AlertPrinter::Format::kJson : AlertPrinter::Format::kText);
   std::vector<AlertSink*> sinks = {store->get()};
@@ -294,7 +298,7 @@ int Replay(const ReplayOptions& o) {
   std::unique_ptr<RecordSource> source = WithTextLogs(std::move(*files), *pins);
   std::unique_ptr<storage::Store> store;
   if (!o.common.store.empty()) {
-    auto s = storage::Store::Open(o.common.store);
+    auto s = storage::Store::Open(o.common.store, o.common.store_options);
     if (!s.ok()) return Fail(s.error());
     store = std::move(*s);
   }
@@ -378,12 +382,14 @@ int main(int argc, char** argv) {
   AddPipelineOption(test_cmd, test.pipelines);
 
   CLI::App* version_cmd = app.add_subcommand("version", "Print the version");
+  StoreCommands store_commands(app);
 
   CLI11_PARSE(app, argc, argv);
   if (run_cmd->parsed()) return Run(run);
   if (replay_cmd->parsed()) return Replay(replay);
   if (check_cmd->parsed()) return RulesCheck(check);
   if (test_cmd->parsed()) return RulesTest(test);
+  if (auto rc = store_commands.Run()) return *rc;
   if (version_cmd->parsed()) {
     fmt::print("tuttle {}\n", TUTTLE_VERSION);
     return 0;

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tuttle/storage/key_codec.h"
+#include "retention.h"
 
 namespace tuttle::storage {
 namespace {
@@ -19,6 +20,8 @@ namespace {
 constexpr const char* kAlerts = "alerts";
 constexpr const char* kDeadLetters = "dead_letters";
 constexpr const char* kPositions = "positions";
+constexpr const char* kAlertIndex = "alert_index";
+constexpr const char* kAlertStatus = "alert_status";
 
 Error RocksError(std::string_view what, const rocksdb::Status& s) {
   return Error(fmt::format("store: {}: {}", what, s.ToString()));
@@ -31,7 +34,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, StoreOptions
   store->path_ = path;
   store->options_ = options;
   std::error_code ec;
-  if (options.create_if_missing) {
+  if (options.create_if_missing && !options.read_only) {
     std::filesystem::create_directories(path, ec);
     if (ec) return Error(fmt::format("store: cannot create '{}': {}", path, ec.message()));
   }
@@ -46,21 +49,28 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, StoreOptions
   std::vector<std::string> names;
   rocksdb::Status s = rocksdb::DB::ListColumnFamilies(db_options, path, &names);
   if (!s.ok()) names.clear();
+  // A read-only open can only open the column families that exist.
+  if (options.read_only && names.empty()) return RocksError(fmt::format("opening '{}'", path), s);
   for (const char* name : {rocksdb::kDefaultColumnFamilyName.c_str(), kAlerts, kDeadLetters,
-                           kPositions}) {
+                           kPositions, kAlertIndex, kAlertStatus}) {
+    if (options.read_only) break;
     if (std::find(names.begin(), names.end(), name) == names.end()) names.emplace_back(name);
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const auto& n : names) descriptors.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  for (const auto& n : names) descriptors.emplace_back(n, ColumnFamilyOptionsFor(n, *store));
 
   rocksdb::DB* db = nullptr;
-  s = rocksdb::DB::Open(db_options, path, descriptors, &store->handles_, &db);
+  s = options.read_only ? rocksdb::DB::OpenForReadOnly(db_options, path, descriptors,
+                                                         &store->handles_, &db)
+                        : rocksdb::DB::Open(db_options, path, descriptors, &store->handles_, &db);
   if (!s.ok()) return RocksError(fmt::format("opening '{}'", path), s);
   store->db_.reset(db);
   for (auto* h : store->handles_) {
     if (h->GetName() == kAlerts) store->alerts_ = h;
     if (h->GetName() == kDeadLetters) store->dead_letters_ = h;
     if (h->GetName() == kPositions) store->positions_ = h;
+    if (h->GetName() == kAlertIndex) store->alert_index_ = h;
+    if (h->GetName() == kAlertStatus) store->alert_status_ = h;
   }
   return store;
 }
@@ -76,7 +86,7 @@ Status Store::Write(const BatchOutput& batch) {
   if (batch.alerts.empty() && batch.dead_letters.empty() && batch.positions.empty()) return Ok();
   rocksdb::WriteBatch wb;
   for (const Alert& a : batch.alerts) {
-    wb.Put(alerts_, AlertKey(a.time, a.id), AlertToOcsfJson(a));
+    PutAlert(wb, a);
   }
   for (const DeadLetter& d : batch.dead_letters) {
     nlohmann::json j = {
@@ -88,6 +98,7 @@ Status Store::Write(const BatchOutput& batch) {
         {"record", d.record},
     };
     if (d.event_time != kNoTime) j["event_time"] = d.event_time;
+    j["stored_at"] = Now();  // what dead-letter retention ages by
     wb.Put(dead_letters_, DeadLetterKey(d.kind, d.position),
            j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }

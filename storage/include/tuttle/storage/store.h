@@ -8,12 +8,17 @@
 //   alerts        time (i64 ns) | alert id (16 bytes)         -> OCSF JSON
 //   dead_letters  kind (1) | source | 0x00 | partition (i32) | offset (i64)  -> JSON
 //   positions     source | 0x00 | partition (i32)            -> offset (i64)
+//   alert_index   secondary indexes of the alerts (alert_index.h)
+//   alert_status  alert id (16 bytes) -> analyst status history (alert_status.h)
+// Retention (retention.h) drops old alerts, index entries, statuses and dead letters in
+// compaction. docs/storage.md has the whole picture.
 // Alert ids are deterministic, so writing the same input twice stores each alert once.
 //
 // Thread-safety: Write() is called from one thread (the pipeline's last stage); reads may run
 // concurrently with it (RocksDB guarantees consistent reads).
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,6 +30,7 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+class WriteBatch;
 }  // namespace rocksdb
 
 namespace tuttle::storage {
@@ -35,6 +41,19 @@ struct StoreOptions {
   bool sync = false;
   // Create the database (and its folders) when absent. Default: true.
   bool create_if_missing = true;
+  // Open without write access (RocksDB's read-only mode): takes no lock, so it works while a
+  // `tuttle run` writes the store, and sees what was written up to the moment it opened.
+  // Write() then fails. Default: false.
+  bool read_only = false;
+  // Retention, applied when RocksDB compacts: alerts whose event time is older than
+  // `alert_retention` (with their index and status entries), and dead letters stored longer
+  // ago than `dead_letter_retention`, are dropped. 0 keeps them forever. Defaults: 90 and 7
+  // days. Alerts age by event time, so replayed archives need a longer retention (or 0).
+  TimeNs alert_retention = TimeNs{90} * 24 * 3600 * kNsPerSecond;
+  TimeNs dead_letter_retention = TimeNs{7} * 24 * 3600 * kNsPerSecond;
+  // The wall clock of retention and of dead letters' `stored_at`. Default (empty): the system
+  // clock. Tests inject a virtual one.
+  std::function<TimeNs()> clock;
 };
 
 struct StoredAlert {
@@ -69,9 +88,23 @@ class Store final : public AlertSink {
   Result<std::optional<int64_t>> Position(const std::string& source, int32_t partition) const;
 
   const std::string& path() const { return path_; }
+  const StoreOptions& options() const { return options_; }
+  // The database and its column families, for the query, status and maintenance code beside
+  // this class (alert_query.h, alert_status.h, db_admin.h). In a read-only store opened before
+  // a column family existed, its handle is nullptr.
+  rocksdb::DB* db() const { return db_.get(); }
+  rocksdb::ColumnFamilyHandle* alerts_handle() const { return alerts_; }
+  rocksdb::ColumnFamilyHandle* dead_letters_handle() const { return dead_letters_; }
+  rocksdb::ColumnFamilyHandle* alert_index_handle() const { return alert_index_; }
+  rocksdb::ColumnFamilyHandle* alert_status_handle() const { return alert_status_; }
+  const std::vector<rocksdb::ColumnFamilyHandle*>& handles() const { return handles_; }
+  // Now, by the store's clock.
+  TimeNs Now() const;
 
  private:
   Store() = default;
+  // Adds the alert and its index entries to `wb` (alert_index.cc).
+  void PutAlert(rocksdb::WriteBatch& wb, const Alert& alert);
 
   std::string path_;
   StoreOptions options_;
@@ -80,6 +113,8 @@ class Store final : public AlertSink {
   rocksdb::ColumnFamilyHandle* alerts_ = nullptr;
   rocksdb::ColumnFamilyHandle* dead_letters_ = nullptr;
   rocksdb::ColumnFamilyHandle* positions_ = nullptr;
+  rocksdb::ColumnFamilyHandle* alert_index_ = nullptr;
+  rocksdb::ColumnFamilyHandle* alert_status_ = nullptr;
 };
 
 }  // namespace tuttle::storage

@@ -1,0 +1,455 @@
+#include "tuttle/storage/alert_query.h"
+
+#include <rocksdb/db.h>
+
+#include <algorithm>
+#include <memory>
+#include <set>
+#include <tuple>
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tuttle/engine/ascii.h"
+#include "tuttle/storage/alert_index.h"
+#include "tuttle/storage/key_codec.h"
+#include "tuttle/storage/store.h"
+
+namespace tuttle::storage {
+namespace {
+
+// Builds "literal" + value without GCC 12's false -Wrestrict on operator+.
+std::string Cat(std::string a, std::string_view b) {
+  a += b;
+  return a;
+}
+
+using nlohmann::json;
+
+char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle) {
+  if (needle.empty()) return true;
+  auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
+                        [](char a, char b) { return Lower(a) == Lower(b); });
+  return it != haystack.end();
+}
+
+std::string ToHex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 0xf]);
+  }
+  return out;
+}
+
+std::optional<std::string> FromHex(std::string_view hex) {
+  auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  if (hex.size() % 2 != 0) return std::nullopt;
+  std::string out;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = digit(hex[i]), lo = digit(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
+}
+
+// The entries of one prefix whose suffix (the alerts key: time | id) lies in [lo, hi), in
+// order or in reverse. An empty `hi` is no upper bound. Keys whose suffix is not an alerts key
+// (a value holding 0x00 makes a longer key under a shorter value's prefix) are skipped.
+class PrefixScan {
+ public:
+  PrefixScan(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, std::string prefix,
+             const std::string& lo, const std::string& hi, bool reverse)
+      : it_(db->NewIterator(rocksdb::ReadOptions(), cf)),
+        prefix_(std::move(prefix)),
+        lo_(lo),
+        hi_(hi),
+        reverse_(reverse) {
+    if (!reverse_) {
+      it_->Seek(prefix_ + lo_);
+    } else if (hi_.empty()) {
+      if (prefix_.empty()) {
+        it_->SeekToLast();
+      } else {
+        it_->SeekForPrev(prefix_ + std::string(kAlertKeySize, '\xff'));
+      }
+    } else {
+      it_->SeekForPrev(prefix_ + hi_);
+    }
+    Settle();
+  }
+
+  bool Valid() const { return valid_; }
+  std::string_view suffix() const {
+    return it_->key().ToStringView().substr(prefix_.size());
+  }
+  std::string_view value() const { return it_->value().ToStringView(); }
+  void Next() {
+    if (reverse_) {
+      it_->Prev();
+    } else {
+      it_->Next();
+    }
+    Settle();
+  }
+  rocksdb::Status status() const { return it_->status(); }
+
+ private:
+  void Settle() {
+    valid_ = false;
+    while (it_->Valid()) {
+      const std::string_view key = it_->key().ToStringView();
+      if (!key.starts_with(prefix_)) return;
+      const std::string_view s = key.substr(prefix_.size());
+      const bool in_range = s.size() == kAlertKeySize && (hi_.empty() || s < hi_);
+      if (!in_range && !reverse_ && s.size() == kAlertKeySize) return;  // past hi
+      if (in_range && s < lo_) {
+        if (reverse_) return;  // below lo
+      } else if (in_range) {
+        valid_ = true;
+        return;
+      }
+      if (reverse_) {
+        it_->Prev();
+      } else {
+        it_->Next();
+      }
+    }
+  }
+
+  std::unique_ptr<rocksdb::Iterator> it_;
+  std::string prefix_;
+  std::string lo_, hi_;
+  bool reverse_;
+  bool valid_ = false;
+};
+
+// Several prefixes of one column family merged in time order; an alert under two prefixes is
+// yielded once.
+class MergedScan {
+ public:
+  MergedScan(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
+             const std::vector<std::string>& prefixes, const std::string& lo,
+             const std::string& hi, bool reverse)
+      : reverse_(reverse) {
+    for (const auto& p : prefixes) {
+      scans_.push_back(std::make_unique<PrefixScan>(db, cf, p, lo, hi, reverse));
+    }
+    Pick();
+  }
+  bool Valid() const { return current_ != nullptr; }
+  std::string_view suffix() const { return current_->suffix(); }
+  std::string_view value() const { return current_->value(); }
+  void Next() {
+    const std::string last(current_->suffix());
+    for (auto& s : scans_) {
+      while (s->Valid() && s->suffix() == last) s->Next();
+    }
+    Pick();
+  }
+  rocksdb::Status status() const {
+    for (const auto& s : scans_) {
+      if (!s->status().ok()) return s->status();
+    }
+    return rocksdb::Status::OK();
+  }
+
+ private:
+  void Pick() {
+    current_ = nullptr;
+    for (auto& s : scans_) {
+      if (!s->Valid()) continue;
+      if (current_ == nullptr || (reverse_ ? s->suffix() > current_->suffix()
+                                           : s->suffix() < current_->suffix())) {
+        current_ = s.get();
+      }
+    }
+  }
+
+  std::vector<std::unique_ptr<PrefixScan>> scans_;
+  PrefixScan* current_ = nullptr;
+  bool reverse_;
+};
+
+// An indexed filter: the index prefixes whose union holds every alert it admits.
+struct Driver {
+  std::string name;  // for the plan
+  std::vector<std::string> prefixes;
+};
+
+// The rule filter as index prefixes: the rule id itself when some alert has it, else every
+// rule whose title or name contains the text. Walks the distinct rule ids of the index, one
+// seek and one alert read per rule, not per alert.
+Result<std::vector<std::string>> RulePrefixes(const Store& store, const std::string& rule,
+                                              bool& exact_id) {
+  rocksdb::DB* db = store.db();
+  const std::string exact = IndexPrefix(IndexKind::kRule, rule);
+  std::unique_ptr<rocksdb::Iterator> it(
+      db->NewIterator(rocksdb::ReadOptions(), store.alert_index_handle()));
+  it->Seek(exact);
+  if (it->Valid() && it->key().starts_with(exact)) {
+    exact_id = true;
+    return std::vector<std::string>{exact};
+  }
+  exact_id = false;
+  std::vector<std::string> out;
+  const char kind = static_cast<char>(IndexKind::kRule);
+  it->Seek(std::string(1, kind));
+  while (it->Valid() && !it->key().empty() && it->key()[0] == kind) {
+    const std::string_view key = it->key().ToStringView();
+    if (key.size() < 2 + kAlertKeySize) {
+      it->Next();
+      continue;
+    }
+    const std::string_view id = key.substr(1, key.size() - 2 - kAlertKeySize);
+    std::string finding;
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), store.alerts_handle(),
+                                rocksdb::Slice(key.substr(key.size() - kAlertKeySize)), &finding);
+    if (s.ok()) {
+      const json j = json::parse(finding, nullptr, false);
+      if (!j.is_discarded()) {
+        const std::string title = j["finding_info"].value("title", "");
+        const std::string name = j["unmapped"]["tuttle"].value("rule_name", "");
+        if (ContainsIgnoreCase(title, rule) || ContainsIgnoreCase(name, rule)) {
+          out.push_back(IndexPrefix(IndexKind::kRule, id));
+        }
+      }
+    } else if (!s.IsNotFound()) {
+      return Error(fmt::format("store: reading alerts: {}", s.ToString()));
+    }
+    // The next rule id: past every key of this one (its prefix ends in 0x00).
+    std::string next = IndexPrefix(IndexKind::kRule, id);
+    next.back() = '\x01';
+    it->Seek(next);
+  }
+  if (!it->status().ok()) return Error(fmt::format("store: reading the index: {}", it->status().ToString()));
+  return out;
+}
+
+// Entries under `prefixes` in [lo, hi), counted up to `limit`.
+size_t CountEntries(const Store& store, const std::vector<std::string>& prefixes,
+                    const std::string& lo, const std::string& hi, size_t limit) {
+  size_t n = 0;
+  for (const auto& p : prefixes) {
+    PrefixScan scan(store.db(), store.alert_index_handle(), p, lo, hi, false);
+    for (; scan.Valid() && n < limit; scan.Next()) ++n;
+    if (n >= limit) break;
+  }
+  return n;
+}
+
+// Splits NAME=VALUE; no '=' matches VALUE under any name.
+std::pair<std::string, std::string> SplitEntity(const std::string& entity) {
+  const size_t eq = entity.find('=');
+  if (eq == std::string::npos) return {"", entity};
+  return {entity.substr(0, eq), entity.substr(eq + 1)};
+}
+
+bool NamesContain(std::string_view names, std::string_view name) {
+  size_t start = 0;
+  while (start <= names.size()) {
+    size_t end = names.find('\n', start);
+    if (end == std::string_view::npos) end = names.size();
+    if (names.substr(start, end - start) == name) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+// The checks on an alert's finding that the scanned index did not already make.
+class RowFilter {
+ public:
+  RowFilter(const AlertFilter& f, bool exact_rule_id) : f_(f), exact_rule_id_(exact_rule_id) {
+    std::tie(entity_name_, entity_value_) = SplitEntity(f.entity);
+  }
+  bool Matches(const json& j) const {
+    if (!f_.rule.empty()) {
+      const std::string uid = j["finding_info"]["analytic"].value("uid", "");
+      bool ok = uid == f_.rule;
+      if (!ok && !exact_rule_id_) {
+        ok = ContainsIgnoreCase(j["finding_info"].value("title", ""), f_.rule) ||
+             ContainsIgnoreCase(j["unmapped"]["tuttle"].value("rule_name", ""), f_.rule);
+      }
+      if (!ok) return false;
+    }
+    const int level = j.value("severity_id", 0);
+    if (f_.severity && level != static_cast<int>(*f_.severity)) return false;
+    if (f_.min_severity && level < static_cast<int>(*f_.min_severity)) return false;
+    const json& t = j["unmapped"]["tuttle"];
+    if (!f_.tenant.empty() && t.value("tenant", "") != f_.tenant) return false;
+    if (!f_.entity.empty() && !EntityMatches(t)) return false;
+    return true;
+  }
+
+ private:
+  bool EntityMatches(const json& t) const {
+    for (const char* section : {"entity", "group_by"}) {
+      if (!t.contains(section) || !t[section].is_object()) continue;
+      for (const auto& [name, value] : t[section].items()) {
+        if (!value.is_string() || value.get<std::string>() != entity_value_) continue;
+        if (entity_name_.empty() || name == entity_name_) return true;
+      }
+    }
+    return false;
+  }
+
+  const AlertFilter& f_;
+  bool exact_rule_id_;
+  std::string entity_name_, entity_value_;
+};
+
+}  // namespace
+
+std::optional<Level> ParseLevel(std::string_view name) {
+  for (int l = static_cast<int>(Level::kInformational); l <= static_cast<int>(Level::kCritical);
+       ++l) {
+    if (AsciiEqualsIgnoreCase(name, LevelName(static_cast<Level>(l)))) {
+      return static_cast<Level>(l);
+    }
+  }
+  if (AsciiEqualsIgnoreCase(name, "info")) return Level::kInformational;
+  return std::nullopt;
+}
+
+Result<std::string> PageTokenAfter(const Store& store, const Hash128& id) {
+  if (store.alert_index_handle() == nullptr) return Error("this store has no alert index");
+  std::string time;
+  rocksdb::Status s =
+      store.db()->Get(rocksdb::ReadOptions(), store.alert_index_handle(), IdIndexKey(id), &time);
+  if (s.IsNotFound()) return Error(fmt::format("no alert {} in the store", id.Uuid()));
+  if (!s.ok() || time.size() != 8) {
+    return Error(fmt::format("store: looking up alert {}: {}", id.Uuid(), s.ToString()));
+  }
+  return ToHex(AlertKey(DecodeI64(time), id));
+}
+
+Result<AlertPage> QueryAlerts(const Store& store, const AlertQuery& query) {
+  const AlertFilter& f = query.filter;
+  const bool reverse = !query.oldest_first;
+  // Bounds on the alerts key (time | id): lo inclusive, hi exclusive, "" = none.
+  std::string lo = f.since == kNoTime ? std::string() : EncodeI64(f.since);
+  std::string hi = f.until == kNoTime ? std::string() : EncodeI64(f.until);
+  if (!query.page_token.empty()) {
+    auto token = FromHex(query.page_token);
+    if (!token || token->size() != kAlertKeySize) {
+      return Error(fmt::format("malformed page token '{}'", query.page_token));
+    }
+    if (reverse) {
+      if (hi.empty() || *token < hi) hi = *token;
+    } else {
+      std::string after = *token + '\0';  // the first key after the token's alert
+      if (after > lo) lo = std::move(after);
+    }
+  }
+
+  AlertPage page;
+  bool exact_rule_id = false;
+  std::vector<Driver> drivers;
+  if (store.alert_index_handle() != nullptr) {
+    if (!f.entity.empty()) {
+      drivers.push_back({Cat("e:", SplitEntity(f.entity).second),
+                         {IndexPrefix(IndexKind::kEntity, SplitEntity(f.entity).second)}});
+    }
+    if (!f.rule.empty()) {
+      auto prefixes = RulePrefixes(store, f.rule, exact_rule_id);
+      if (!prefixes.ok()) return prefixes.error();
+      drivers.push_back({Cat("r:", f.rule), std::move(*prefixes)});
+    }
+    if (!f.tenant.empty()) {
+      drivers.push_back({Cat("t:", f.tenant), {IndexPrefix(IndexKind::kTenant, f.tenant)}});
+    }
+    if (f.severity || f.min_severity) {
+      Driver d{"s:", {}};
+      for (int l = 1; l <= 5; ++l) {
+        if (f.severity && l != static_cast<int>(*f.severity)) continue;
+        if (f.min_severity && l < static_cast<int>(*f.min_severity)) continue;
+        const std::string_view name = LevelName(static_cast<Level>(l));
+        d.name += name;
+        d.name += ',';
+        d.prefixes.push_back(IndexPrefix(IndexKind::kSeverity, name));
+      }
+      if (!d.name.empty() && d.name.back() == ',') d.name.pop_back();
+      drivers.push_back(std::move(d));
+    }
+  }
+
+  const Driver* driver = nullptr;
+  size_t best = 0;
+  for (const Driver& d : drivers) {
+    const size_t n = CountEntries(store, d.prefixes, lo, hi, kIndexProbeLimit);
+    if (driver == nullptr || n < best) {
+      driver = &d;
+      best = n;
+    }
+  }
+  std::unique_ptr<MergedScan> scan;
+  if (driver != nullptr) {
+    page.plan = fmt::format("index {} ({}{} entries)", driver->name,
+                            best >= kIndexProbeLimit ? ">=" : "", best);
+    scan = std::make_unique<MergedScan>(store.db(), store.alert_index_handle(), driver->prefixes,
+                                        lo, hi, reverse);
+  } else {
+    page.plan = "scan alerts";
+    scan = std::make_unique<MergedScan>(store.db(), store.alerts_handle(),
+                                        std::vector<std::string>{""}, lo, hi, reverse);
+  }
+  const bool from_index = driver != nullptr;
+  const std::string entity_name = SplitEntity(f.entity).first;
+  const bool entity_driver = from_index && driver->name.starts_with("e:");
+
+  RowFilter filter(f, exact_rule_id);
+  const size_t want = query.limit == 0 ? SIZE_MAX : query.limit;
+  std::string last_key;
+  for (; scan->Valid(); scan->Next()) {
+    // The entity index names the fields carrying the value: NAME=VALUE is checked here, before
+    // reading the alert.
+    if (entity_driver && !entity_name.empty() && !NamesContain(scan->value(), entity_name)) {
+      continue;
+    }
+    const std::string key(scan->suffix());
+    std::string finding;
+    if (from_index) {
+      rocksdb::Status s =
+          store.db()->Get(rocksdb::ReadOptions(), store.alerts_handle(), key, &finding);
+      if (s.IsNotFound()) continue;  // an entry retention has not reached yet
+      if (!s.ok()) return Error(fmt::format("store: reading alerts: {}", s.ToString()));
+    } else {
+      finding.assign(scan->value());
+    }
+    ++page.examined;
+    const json j = json::parse(finding, nullptr, false);
+    if (j.is_discarded() || !filter.Matches(j)) continue;
+    const Hash128 id = AlertIdFromBytes(std::string_view(key).substr(8));
+    auto status_doc = AlertStatusDocument(store, id);
+    if (!status_doc.ok()) return status_doc.error();
+    const AlertStatus status = *status_doc ? CurrentStatus(**status_doc) : AlertStatus::kNew;
+    if (f.status && status != *f.status) continue;
+    if (page.alerts.size() == want) {
+      // One more matching alert exists: the page gets a token.
+      page.next_page_token = ToHex(last_key);
+      break;
+    }
+    QueriedAlert a;
+    a.time = DecodeI64(key);
+    a.id = id.Uuid();
+    a.status = status;
+    a.json = *status_doc ? MergeStatus(finding, **status_doc) : std::move(finding);
+    page.alerts.push_back(std::move(a));
+    last_key = key;
+  }
+  if (!scan->status().ok()) {
+    return Error(fmt::format("store: scanning alerts: {}", scan->status().ToString()));
+  }
+  return page;
+}
+
+}  // namespace tuttle::storage
