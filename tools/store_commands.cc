@@ -1,19 +1,17 @@
 #include "store_commands.h"
 
-#include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <fmt/format.h>
-
-#include <nlohmann/json.hpp>
 
 #include "alert_printer.h"
 #include "engine_setup.h"
@@ -100,10 +98,14 @@ std::string Truncate(std::string s, size_t width) {
 
 std::string StatusWord(storage::AlertStatus s) {
   switch (s) {
-    case storage::AlertStatus::kNew: return "new";
-    case storage::AlertStatus::kInProgress: return "acknowledged";
-    case storage::AlertStatus::kSuppressed: return "suppressed";
-    case storage::AlertStatus::kResolved: return "closed";
+    case storage::AlertStatus::kNew:
+      return "new";
+    case storage::AlertStatus::kInProgress:
+      return "acknowledged";
+    case storage::AlertStatus::kSuppressed:
+      return "suppressed";
+    case storage::AlertStatus::kResolved:
+      return "closed";
   }
   return "?";
 }
@@ -203,28 +205,36 @@ int Alerts(const AlertsOptions& o) {
   const TimeNs now = (*store)->Now();
   if (!o.since.empty()) {
     auto t = ParseTimeBound(o.since, now);
-    if (!t) return Fail(fmt::format("--since '{}': expected RFC 3339 or a duration (1h, 7d)", o.since));
+    if (!t)
+      return Fail(fmt::format("--since '{}': expected RFC 3339 or a duration (1h, 7d)", o.since));
     f.since = *t;
   }
   if (!o.until.empty()) {
     auto t = ParseTimeBound(o.until, now);
-    if (!t) return Fail(fmt::format("--until '{}': expected RFC 3339 or a duration (1h, 7d)", o.until));
+    if (!t)
+      return Fail(fmt::format("--until '{}': expected RFC 3339 or a duration (1h, 7d)", o.until));
     f.until = *t;
   }
   f.rule = o.rule;
   if (!o.severity.empty()) {
     f.severity = storage::ParseLevel(o.severity);
-    if (!f.severity) return Fail(fmt::format("--severity '{}': expected informational, low, medium, high or critical", o.severity));
+    if (!f.severity)
+      return Fail(fmt::format(
+          "--severity '{}': expected informational, low, medium, high or critical", o.severity));
   }
   if (!o.min_severity.empty()) {
     f.min_severity = storage::ParseLevel(o.min_severity);
-    if (!f.min_severity) return Fail(fmt::format("--min-severity '{}': expected informational, low, medium, high or critical", o.min_severity));
+    if (!f.min_severity)
+      return Fail(
+          fmt::format("--min-severity '{}': expected informational, low, medium, high or critical",
+                      o.min_severity));
   }
   f.entity = o.entity;
   f.tenant = o.tenant;
   if (!o.status.empty()) {
     f.status = storage::ParseAlertStatus(o.status);
-    if (!f.status) return Fail(fmt::format("--status '{}': expected new, acknowledged or closed", o.status));
+    if (!f.status)
+      return Fail(fmt::format("--status '{}': expected new, acknowledged or closed", o.status));
   }
   if (!o.after.empty()) {
     auto id = storage::ParseAlertId(o.after);
@@ -244,8 +254,8 @@ int Alerts(const AlertsOptions& o) {
       const json j = json::parse(a.json, nullptr, false);
       if (j.is_discarded()) continue;
       const json& t = j["unmapped"]["tuttle"];
-      const int64_t count = t.contains("count") ? t.value("count", int64_t{0})
-                                                : j.value("count", int64_t{1});
+      const int64_t count =
+          t.contains("count") ? t.value("count", int64_t{0}) : j.value("count", int64_t{1});
       rows.push_back({FormatTimestamp(a.time), t.value("rule_level", ""), StatusWord(a.status),
                       Truncate(j["finding_info"].value("title", ""), 48),
                       Truncate(EntityCell(j), 48), std::to_string(count), a.id});
@@ -271,8 +281,7 @@ struct StatusOptions {
   std::string note;
 };
 
-int SetStatus(const std::string& store_path, const StatusOptions& o,
-              storage::AlertStatus status) {
+int SetStatus(const std::string& store_path, const StatusOptions& o, storage::AlertStatus status) {
   std::string by = o.by;
   if (by.empty()) {
     if (const char* user = std::getenv("USER")) by = user;
@@ -333,9 +342,13 @@ int ListDeadLetters(const DeadLetterOptions& o) {
   if (o.output == "json") {
     for (const auto& r : *rows) {
       const DeadLetter& d = r.letter;
-      json j = {{"kind", DeadLetterKindName(d.kind)}, {"source", d.position.source},
-                {"partition", d.position.partition}, {"offset", d.position.offset},
-                {"reason", d.reason}, {"size", d.record.size()}, {"record", d.record}};
+      json j = {{"kind", DeadLetterKindName(d.kind)},
+                {"source", d.position.source},
+                {"partition", d.position.partition},
+                {"offset", d.position.offset},
+                {"reason", d.reason},
+                {"size", d.record.size()},
+                {"record", d.record}};
       if (d.event_time != kNoTime) j["event_time"] = FormatTimestampNs(d.event_time);
       if (r.stored_at != kNoTime) j["stored_at"] = FormatTimestamp(r.stored_at);
       fmt::print("{}\n", j.dump(-1, ' ', false, json::error_handler_t::replace));
@@ -546,8 +559,9 @@ StoreCommands::StoreCommands(CLI::App& app) : state_(std::make_unique<State>()) 
   State& s = *state_;
   AlertsOptions& a = s.alerts;
   s.alerts_cmd = app.add_subcommand(
-      "alerts", "Query stored alerts, newest first (works while `tuttle run` holds the store); "
-                "ack, close, reopen them");
+      "alerts",
+      "Query stored alerts, newest first (works while `tuttle run` holds the store); "
+      "ack, close, reopen them");
   CLI::App* c = s.alerts_cmd;
   c->require_subcommand(0, 1);
   AddStoreOption(c, a.store);
@@ -580,9 +594,10 @@ StoreCommands::StoreCommands(CLI::App& app) : state_(std::make_unique<State>()) 
   status_cmd(s.reopen_cmd, s.reopen, "reopen", "Reopen alerts (OCSF status New)");
 
   DeadLetterOptions& d = s.dead_letters;
-  s.dead_letters_cmd = app.add_subcommand(
-      "dead-letters", "List the records that could not be processed (parse) or came too late "
-                      "for correlation windows (late); re-drive them");
+  s.dead_letters_cmd =
+      app.add_subcommand("dead-letters",
+                         "List the records that could not be processed (parse) or came too late "
+                         "for correlation windows (late); re-drive them");
   c = s.dead_letters_cmd;
   c->require_subcommand(0, 1);
   AddStoreOption(c, d.store);
@@ -594,9 +609,10 @@ StoreCommands::StoreCommands(CLI::App& app) : state_(std::make_unique<State>()) 
 
   RedriveOptions& r = s.redrive;
   s.redrive_cmd = s.dead_letters_cmd->add_subcommand(
-      "redrive", "Run dead letters through the pipeline again (after a rule, format or limit "
-                 "fix): alerts are stored and printed as JSON lines; records that now parse "
-                 "leave the dead letters, the others stay with their new reason");
+      "redrive",
+      "Run dead letters through the pipeline again (after a rule, format or limit "
+      "fix): alerts are stored and printed as JSON lines; records that now parse "
+      "leave the dead letters, the others stay with their new reason");
   c = s.redrive_cmd;
   // The selection is the parent's: --store, --kind (default here: parse), --reason, --source,
   // --limit (default here: all), before or after `redrive`.

@@ -1,15 +1,13 @@
 #include "tuttle/storage/alert_query.h"
 
+#include <fmt/format.h>
 #include <rocksdb/db.h>
 
 #include <algorithm>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <tuple>
-
-#include <fmt/format.h>
-
-#include <nlohmann/json.hpp>
 
 #include "tuttle/engine/ascii.h"
 #include "tuttle/storage/alert_index.h"
@@ -89,9 +87,7 @@ class PrefixScan {
   }
 
   bool Valid() const { return valid_; }
-  std::string_view suffix() const {
-    return it_->key().ToStringView().substr(prefix_.size());
-  }
+  std::string_view suffix() const { return it_->key().ToStringView().substr(prefix_.size()); }
   std::string_view value() const { return it_->value().ToStringView(); }
   void Next() {
     if (reverse_) {
@@ -134,22 +130,31 @@ class PrefixScan {
 };
 
 // Several prefixes of one column family merged in time order; an alert under two prefixes is
-// yielded once.
+// yielded once. Or a list of alerts keys, in order.
 class MergedScan {
  public:
+  // `keys`: alerts keys, sorted.
+  MergedScan(std::vector<std::string> keys, bool reverse)
+      : reverse_(reverse), keys_(std::move(keys)), listed_(true) {
+    if (reverse_) std::reverse(keys_.begin(), keys_.end());
+  }
   MergedScan(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
-             const std::vector<std::string>& prefixes, const std::string& lo,
-             const std::string& hi, bool reverse)
+             const std::vector<std::string>& prefixes, const std::string& lo, const std::string& hi,
+             bool reverse)
       : reverse_(reverse) {
     for (const auto& p : prefixes) {
       scans_.push_back(std::make_unique<PrefixScan>(db, cf, p, lo, hi, reverse));
     }
     Pick();
   }
-  bool Valid() const { return current_ != nullptr; }
-  std::string_view suffix() const { return current_->suffix(); }
-  std::string_view value() const { return current_->value(); }
+  bool Valid() const { return listed_ ? next_key_ < keys_.size() : current_ != nullptr; }
+  std::string_view suffix() const { return listed_ ? keys_[next_key_] : current_->suffix(); }
+  std::string_view value() const { return listed_ ? std::string_view() : current_->value(); }
   void Next() {
+    if (listed_) {
+      ++next_key_;
+      return;
+    }
     const std::string last(current_->suffix());
     for (auto& s : scans_) {
       while (s->Valid() && s->suffix() == last) s->Next();
@@ -168,8 +173,8 @@ class MergedScan {
     current_ = nullptr;
     for (auto& s : scans_) {
       if (!s->Valid()) continue;
-      if (current_ == nullptr || (reverse_ ? s->suffix() > current_->suffix()
-                                           : s->suffix() < current_->suffix())) {
+      if (current_ == nullptr ||
+          (reverse_ ? s->suffix() > current_->suffix() : s->suffix() < current_->suffix())) {
         current_ = s.get();
       }
     }
@@ -178,13 +183,42 @@ class MergedScan {
   std::vector<std::unique_ptr<PrefixScan>> scans_;
   PrefixScan* current_ = nullptr;
   bool reverse_;
+  std::vector<std::string> keys_;
+  size_t next_key_ = 0;
+  bool listed_ = false;
 };
 
-// An indexed filter: the index prefixes whose union holds every alert it admits.
+// An indexed filter: the index prefixes whose union holds every alert it admits, or the list
+// of their alerts keys.
 struct Driver {
   std::string name;  // for the plan
   std::vector<std::string> prefixes;
+  std::optional<std::vector<std::string>> keys;
 };
+
+// The alerts keys, sorted, of the alerts in [lo, hi) whose status is `status`. Only alerts an
+// analyst changed have a status document, so for any status but New this is a small set.
+Result<std::vector<std::string>> StatusKeys(const Store& store, AlertStatus status,
+                                            const std::string& lo, const std::string& hi) {
+  std::vector<std::string> keys;
+  std::unique_ptr<rocksdb::Iterator> it(
+      store.db()->NewIterator(rocksdb::ReadOptions(), store.alert_status_handle()));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (it->key().size() != 16) continue;
+    const json j = json::parse(it->value().ToStringView(), nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("alert_time")) continue;
+    if (CurrentStatus(it->value().ToStringView()) != status) continue;
+    std::string key = EncodeI64(j["alert_time"].get<TimeNs>());
+    key += it->key().ToStringView();
+    if (key < lo || (!hi.empty() && key >= hi)) continue;
+    keys.push_back(std::move(key));
+  }
+  if (!it->status().ok()) {
+    return Error(fmt::format("store: reading statuses: {}", it->status().ToString()));
+  }
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
 
 // The rule filter as index prefixes: the rule id itself when some alert has it, else every
 // rule whose title or name contains the text. Walks the distinct rule ids of the index, one
@@ -231,7 +265,8 @@ Result<std::vector<std::string>> RulePrefixes(const Store& store, const std::str
     next.back() = '\x01';
     it->Seek(next);
   }
-  if (!it->status().ok()) return Error(fmt::format("store: reading the index: {}", it->status().ToString()));
+  if (!it->status().ok())
+    return Error(fmt::format("store: reading the index: {}", it->status().ToString()));
   return out;
 }
 
@@ -357,18 +392,20 @@ Result<AlertPage> QueryAlerts(const Store& store, const AlertQuery& query) {
   if (store.alert_index_handle() != nullptr) {
     if (!f.entity.empty()) {
       drivers.push_back({Cat("e:", SplitEntity(f.entity).second),
-                         {IndexPrefix(IndexKind::kEntity, SplitEntity(f.entity).second)}});
+                         {IndexPrefix(IndexKind::kEntity, SplitEntity(f.entity).second)},
+                         std::nullopt});
     }
     if (!f.rule.empty()) {
       auto prefixes = RulePrefixes(store, f.rule, exact_rule_id);
       if (!prefixes.ok()) return prefixes.error();
-      drivers.push_back({Cat("r:", f.rule), std::move(*prefixes)});
+      drivers.push_back({Cat("r:", f.rule), std::move(*prefixes), std::nullopt});
     }
     if (!f.tenant.empty()) {
-      drivers.push_back({Cat("t:", f.tenant), {IndexPrefix(IndexKind::kTenant, f.tenant)}});
+      drivers.push_back(
+          {Cat("t:", f.tenant), {IndexPrefix(IndexKind::kTenant, f.tenant)}, std::nullopt});
     }
     if (f.severity || f.min_severity) {
-      Driver d{"s:", {}};
+      Driver d{"s:", {}, std::nullopt};
       for (int l = 1; l <= 5; ++l) {
         if (f.severity && l != static_cast<int>(*f.severity)) continue;
         if (f.min_severity && l < static_cast<int>(*f.min_severity)) continue;
@@ -381,11 +418,17 @@ Result<AlertPage> QueryAlerts(const Store& store, const AlertQuery& query) {
       drivers.push_back(std::move(d));
     }
   }
+  if (f.status && *f.status != AlertStatus::kNew && store.alert_status_handle() != nullptr) {
+    auto keys = StatusKeys(store, *f.status, lo, hi);
+    if (!keys.ok()) return keys.error();
+    drivers.push_back({Cat("status:", AlertStatusName(*f.status)), {}, std::move(*keys)});
+  }
 
   const Driver* driver = nullptr;
   size_t best = 0;
   for (const Driver& d : drivers) {
-    const size_t n = CountEntries(store, d.prefixes, lo, hi, kIndexProbeLimit);
+    const size_t n =
+        d.keys ? d.keys->size() : CountEntries(store, d.prefixes, lo, hi, kIndexProbeLimit);
     if (driver == nullptr || n < best) {
       driver = &d;
       best = n;
@@ -395,8 +438,12 @@ Result<AlertPage> QueryAlerts(const Store& store, const AlertQuery& query) {
   if (driver != nullptr) {
     page.plan = fmt::format("index {} ({}{} entries)", driver->name,
                             best >= kIndexProbeLimit ? ">=" : "", best);
-    scan = std::make_unique<MergedScan>(store.db(), store.alert_index_handle(), driver->prefixes,
-                                        lo, hi, reverse);
+    if (driver->keys) {
+      scan = std::make_unique<MergedScan>(*driver->keys, reverse);
+    } else {
+      scan = std::make_unique<MergedScan>(store.db(), store.alert_index_handle(), driver->prefixes,
+                                          lo, hi, reverse);
+    }
   } else {
     page.plan = "scan alerts";
     scan = std::make_unique<MergedScan>(store.db(), store.alerts_handle(),

@@ -1,8 +1,7 @@
 #include "tuttle/storage/alert_status.h"
 
-#include <rocksdb/db.h>
-
 #include <fmt/format.h>
+#include <rocksdb/db.h>
 
 #include <nlohmann/json.hpp>
 
@@ -21,10 +20,14 @@ std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_hand
 
 std::string_view AlertStatusName(AlertStatus status) {
   switch (status) {
-    case AlertStatus::kNew: return "New";
-    case AlertStatus::kInProgress: return "In Progress";
-    case AlertStatus::kSuppressed: return "Suppressed";
-    case AlertStatus::kResolved: return "Resolved";
+    case AlertStatus::kNew:
+      return "New";
+    case AlertStatus::kInProgress:
+      return "In Progress";
+    case AlertStatus::kSuppressed:
+      return "Suppressed";
+    case AlertStatus::kResolved:
+      return "Resolved";
   }
   return "Unknown";
 }
@@ -47,9 +50,8 @@ Result<std::string> UpdateAlertStatus(Store& store, const Hash128& id, const Sta
   }
   // The alert's time: the status ages with its alert (retention), and an unknown id is a typo.
   std::string time_bytes;
-  rocksdb::Status s =
-      store.db()->Get(rocksdb::ReadOptions(), store.alert_index_handle(), IdIndexKey(id),
-                      &time_bytes);
+  rocksdb::Status s = store.db()->Get(rocksdb::ReadOptions(), store.alert_index_handle(),
+                                      IdIndexKey(id), &time_bytes);
   if (s.IsNotFound()) return Error(fmt::format("no alert {} in the store", id.Uuid()));
   if (!s.ok()) return Error(fmt::format("store: reading alert {}: {}", id.Uuid(), s.ToString()));
 
@@ -81,17 +83,19 @@ Result<std::string> UpdateAlertStatus(Store& store, const Hash128& id, const Sta
   const std::string value = Dump(doc);
   s = store.db()->Put(rocksdb::WriteOptions(), store.alert_status_handle(), AlertIdBytes(id),
                       value);
-  if (!s.ok()) return Error(fmt::format("store: writing the status of {}: {}", id.Uuid(), s.ToString()));
+  if (!s.ok())
+    return Error(fmt::format("store: writing the status of {}: {}", id.Uuid(), s.ToString()));
   return value;
 }
 
 Result<std::optional<std::string>> AlertStatusDocument(const Store& store, const Hash128& id) {
   if (store.alert_status_handle() == nullptr) return std::optional<std::string>();
   std::string value;
-  rocksdb::Status s =
-      store.db()->Get(rocksdb::ReadOptions(), store.alert_status_handle(), AlertIdBytes(id), &value);
+  rocksdb::Status s = store.db()->Get(rocksdb::ReadOptions(), store.alert_status_handle(),
+                                      AlertIdBytes(id), &value);
   if (s.IsNotFound()) return std::optional<std::string>();
-  if (!s.ok()) return Error(fmt::format("store: reading the status of {}: {}", id.Uuid(), s.ToString()));
+  if (!s.ok())
+    return Error(fmt::format("store: reading the status of {}: {}", id.Uuid(), s.ToString()));
   return std::optional<std::string>(std::move(value));
 }
 

@@ -1,11 +1,10 @@
 #include "tuttle/storage/db_admin.h"
 
+#include <fmt/format.h>
 #include <rocksdb/db.h>
 
 #include <filesystem>
 #include <memory>
-
-#include <fmt/format.h>
 
 #include "tuttle/storage/store.h"
 

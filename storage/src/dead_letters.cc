@@ -1,13 +1,11 @@
 #include "tuttle/storage/dead_letters.h"
 
+#include <fmt/format.h>
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
 #include <memory>
-
-#include <fmt/format.h>
-
 #include <nlohmann/json.hpp>
 
 #include "tuttle/storage/store.h"
@@ -97,9 +95,9 @@ Result<bool> DeadLetterSource::Next(RecordBatch& batch) {
     ++next_;
     // Rows come in key order, so a stream's records are contiguous: past its last, it is idle
     // and no longer holds the watermark back.
-    const bool last_of_stream =
-        next_ == rows_.size() || rows_[next_].letter.position.source != d.position.source ||
-        rows_[next_].letter.position.partition != d.position.partition;
+    const bool last_of_stream = next_ == rows_.size() ||
+                                rows_[next_].letter.position.source != d.position.source ||
+                                rows_[next_].letter.position.partition != d.position.partition;
     if (last_of_stream) {
       batch.AddStreamEvent(StreamEvent{source, d.position.partition, StreamEvent::Kind::kIdle});
     }

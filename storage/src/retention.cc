@@ -2,10 +2,9 @@
 
 #include <rocksdb/compaction_filter.h>
 
-#include <chrono>
 #include <charconv>
+#include <chrono>
 #include <memory>
-
 #include <nlohmann/json.hpp>
 
 #include "tuttle/storage/alert_index.h"

@@ -5,12 +5,10 @@
 #include "tuttle/storage/alert_query.h"
 
 #include <gtest/gtest.h>
-
-#include <nlohmann/json.hpp>
-
 #include <rocksdb/db.h>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "support/test_support.h"
@@ -87,8 +85,9 @@ class AlertQueryTest : public ::testing::Test {
       alerts_.push_back(MakeAlert(spec));
     }
     // A correlation alert grouped by user.
-    AlertSpec corr{"corr", Level::kCritical, kBase + 100 * kSecond, "", "payments",
-                   {{"user.username", "alice"}}, ""};
+    AlertSpec corr{"corr", Level::kCritical, kBase + 100 * kSecond,
+                   "",     "payments",       {{"user.username", "alice"}},
+                   ""};
     alerts_.push_back(MakeAlert(corr));
     BatchOutput batch;
     batch.alerts = alerts_;
@@ -246,7 +245,8 @@ TEST_F(AlertQueryTest, CombinesFiltersScanningTheMostSelectiveIndex) {
   std::string plan;
   const auto ids = Ids(q, &plan);
   EXPECT_EQ(plan, "index e:p1 (4 entries)");
-  EXPECT_EQ(ids, Expect([](const Alert& a) { return a.entities.pod == "p1" && a.rule->id == "r1"; }));
+  EXPECT_EQ(ids,
+            Expect([](const Alert& a) { return a.entities.pod == "p1" && a.rule->id == "r1"; }));
   EXPECT_FALSE(ids.empty());
 }
 
@@ -312,6 +312,9 @@ TEST_F(AlertQueryTest, StatusHistorySurvivesTheEngineRewritingTheAlert) {
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->alerts.size(), 1u);
   EXPECT_EQ(page->alerts[0].id, a.id.Uuid());
+  // Changed statuses are few: they drive the query instead of a scan of every alert.
+  EXPECT_EQ(page->plan, "index status:Resolved (1 entries)");
+  EXPECT_EQ(page->examined, 1u);
   const json j = json::parse(page->alerts[0].json);
   EXPECT_EQ(j["status_id"], 4);
   EXPECT_EQ(j["status"], "Resolved");

@@ -2,12 +2,10 @@
 // in a temporary folder. Retention runs on a virtual clock.
 
 #include <gtest/gtest.h>
-
-#include <nlohmann/json.hpp>
-
 #include <rocksdb/db.h>
 
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "support/test_support.h"
 #include "tuttle/storage/alert_index.h"

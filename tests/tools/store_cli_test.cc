@@ -4,9 +4,8 @@
 
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
@@ -134,21 +133,20 @@ TEST_F(StoreCli, FiltersByRuleEntitySeverityAndTime) {
     return a["finding_info"]["title"] == "Falco Cryptocurrency Miner Activity";
   });
   const std::string rule_id = miner["finding_info"]["analytic"]["uid"];
-  const auto want = Replayed([&](const json& a) {
-    return a["finding_info"]["analytic"]["uid"] == rule_id;
-  });
+  const auto want =
+      Replayed([&](const json& a) { return a["finding_info"]["analytic"]["uid"] == rule_id; });
   ASSERT_GE(want.size(), 2u);
   for (const std::string& rule : {rule_id, std::string("cryptocurrency miner")}) {
-    ProcessResult r = Tuttle({"alerts", "--store", *store_, "-o", "json", "--rule", rule,
-                              "--explain"});
+    ProcessResult r =
+        Tuttle({"alerts", "--store", *store_, "-o", "json", "--rule", rule, "--explain"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(Uids(JsonLines(r.out)), want) << rule;
     EXPECT_NE(r.err.find("plan: index r:"), std::string::npos) << r.err;
   }
 
   // An entity under one name: the namespace of single alerts or a correlation's group-by.
-  ProcessResult r = Tuttle({"alerts", "--store", *store_, "-o", "json", "--entity",
-                            "namespace=payments", "--explain"});
+  ProcessResult r = Tuttle(
+      {"alerts", "--store", *store_, "-o", "json", "--entity", "namespace=payments", "--explain"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto payments = Replayed([](const json& a) {
     const json& t = a["unmapped"]["tuttle"];
@@ -207,8 +205,8 @@ TEST_F(StoreCli, PagesCoverEveryAlertOnceInEitherOrder) {
   }
   // --after ID continues after that alert.
   const auto all = UidList(JsonLines(Tuttle({"alerts", "--store", *store_, "-o", "json"}).out));
-  ProcessResult r = Tuttle({"alerts", "--store", *store_, "-o", "json", "-n", "2", "--after",
-                            all[3]});
+  ProcessResult r =
+      Tuttle({"alerts", "--store", *store_, "-o", "json", "-n", "2", "--after", all[3]});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(UidList(JsonLines(r.out)), (std::vector<std::string>{all[4], all[5]}));
 }
@@ -228,8 +226,8 @@ TEST(StoreCliStatus, AcknowledgedAlertsStaySoAfterAReplayAndAWriterLocksStatusOu
   r = RunProcess({TuttleBinary(), "replay", "--store", store, SamplePath()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
 
-  r = RunProcess({TuttleBinary(), "alerts", "--store", store, "--status", "acknowledged", "-o",
-                  "json"});
+  r = RunProcess(
+      {TuttleBinary(), "alerts", "--store", store, "--status", "acknowledged", "-o", "json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto acked = JsonLines(r.out);
   ASSERT_EQ(acked.size(), 1u);
@@ -265,8 +263,8 @@ TEST(StoreCliDeadLetters, RedriveRecoversRecordsOnceTheLimitIsRaised) {
   const ProcessResult normal = RunProcess({TuttleBinary(), "replay", SamplePath()});
   ASSERT_EQ(normal.exit_code, 0) << normal.err;
   // Too small a record limit: every record is dead-lettered, no alert.
-  ProcessResult r = RunProcess({TuttleBinary(), "replay", "--store", store, "--max-record-bytes",
-                                "64", SamplePath()});
+  ProcessResult r = RunProcess(
+      {TuttleBinary(), "replay", "--store", store, "--max-record-bytes", "64", SamplePath()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(r.out.empty());
   r = RunProcess({TuttleBinary(), "dead-letters", "--store", store, "-o", "json", "-n", "0",
