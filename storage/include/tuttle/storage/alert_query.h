@@ -3,12 +3,14 @@
 // tenant and status; newest first (or oldest first); pages of `limit` alerts continued with an
 // opaque token.
 //
-// How: the filters that have an index (alert_index.h) each name a set of index prefixes; the
-// query counts each filter's entries in the time range (up to kIndexProbeLimit) and scans the
-// smallest, merging its prefixes in time order; the other filters are checked on each alert it
-// yields. With no indexed filter, the alerts column family is scanned over the time range.
-// Either way, only the alerts in the range are read, newest (or oldest) first, until a page is
-// full.
+// How: the filters that have an index (alert_index.h), and a status other than New (few alerts
+// have one), each name a set of index prefixes or alerts; the query counts each filter's entries
+// in the time range (up to kIndexProbeLimit) and scans the smallest, merging its prefixes in time
+// order. The other filters are checked by point lookups of the same alert in their indexes, so
+// only matching alerts are read. With no such filter, the alerts column family is scanned over
+// the time range. Either way, alerts are visited newest (or oldest) first until a page is full.
+// A store without the index (a read-only open of a store from an earlier version) answers time
+// and status filters only.
 //
 // Thread-safety: a query only reads; run as many as you like, also while the store is written
 // (each sees the store as it was when its scans started; open a read-only Store to query a
