@@ -367,3 +367,46 @@ TEST(AlertStatusWords, MapToOcsfStatuses) {
 
 }  // namespace
 }  // namespace tuttle::storage
+
+namespace tuttle::storage {
+namespace {
+
+// A store written before the index existed: only default and alerts column families.
+TEST(AlertQueryWithoutIndex, AnswersTimeFiltersAndRefusesIndexedOnes) {
+  testing::TempDir dir;
+  const Alert a = MakeAlert({"r1", Level::kHigh, kBase, "p", "default", {}, ""});
+  {
+    rocksdb::DBOptions o;
+    o.create_if_missing = true;
+    o.create_missing_column_families = true;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+        {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
+        {"alerts", rocksdb::ColumnFamilyOptions()}};
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(o, dir.path().string(), cfs, &handles, &db).ok());
+    ASSERT_TRUE(
+        db->Put(rocksdb::WriteOptions(), handles[1], AlertKey(a.time, a.id), AlertToOcsfJson(a))
+            .ok());
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    delete db;
+  }
+  StoreOptions ro;
+  ro.read_only = true;
+  auto store = Store::Open(dir.path().string(), ro);
+  ASSERT_TRUE(store.ok()) << store.error().message();
+  EXPECT_EQ((*store)->alert_index_handle(), nullptr);
+  AlertQuery q;
+  q.filter.since = kBase;
+  auto page = QueryAlerts(**store, q);
+  ASSERT_TRUE(page.ok()) << page.error().message();
+  ASSERT_EQ(page->alerts.size(), 1u);
+  EXPECT_EQ(page->alerts[0].id, a.id.Uuid());
+  q.filter.rule = "r1";
+  page = QueryAlerts(**store, q);
+  ASSERT_FALSE(page.ok());
+  EXPECT_NE(page.error().message().find("no alert index"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tuttle::storage

@@ -299,8 +299,12 @@ TEST(StoreCliDeadLetters, RedriveRecoversRecordsOnceTheLimitIsRaised) {
 TEST(StoreCliDb, StatsCountTheStoreAndCompactAppliesRetention) {
   testing::TempDir dir;
   const std::string store = (dir.path() / "store").string();
-  ProcessResult r = RunProcess({TuttleBinary(), "replay", "--store", store, SamplePath()});
+  ProcessResult r = RunProcess({TuttleBinary(), "replay", "--store", store, "--alert-retention",
+                                "0", "--dead-letter-retention", "1d", SamplePath()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = RunProcess({TuttleBinary(), "replay", "--dead-letter-retention", "a week", SamplePath()});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--dead-letter-retention 'a week'"), std::string::npos) << r.err;
   r = RunProcess({TuttleBinary(), "db", "stats", "--store", store, "--exact"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::map<std::string, std::vector<std::string>> rows;
