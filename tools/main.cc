@@ -5,6 +5,7 @@
 //   tuttle replay   run the same pipeline over JSON-lines files or stdin; alerts as JSON lines
 //   tuttle rules check PATH...   validate Sigma rules: diagnostics, counts, compile time
 //   tuttle rules test PATH...    run the rule tests (*.test.yml) found beside the rules
+//   tuttle alerts, dead-letters, db   query and maintain the store (store_commands.h)
 //   tuttle version
 
 #include <CLI/CLI.hpp>
@@ -26,6 +27,7 @@
 #include "embedded.h"
 #include "engine_setup.h"
 #include "rules_command.h"
+#include "store_commands.h"
 #include "tuttle/engine/pipeline.h"
 #include "tuttle/ingest/cri_log_source.h"
 #include "tuttle/ingest/file_source.h"
@@ -53,6 +55,7 @@ struct CommonOptions {
   std::string checkpoint_interval = "1s";
   uint64_t checkpoint_records = 100'000;
   size_t batch_records = 0;
+  storage::StoreOptions store_options;  // retention
 };
 
 void AddCheckpointOptions(CLI::App* cmd, CommonOptions& o) {
@@ -103,6 +106,7 @@ void AddCommon(CLI::App* cmd, CommonOptions& o) {
                   "Records longer than this are dead-lettered unread")
       ->check(CLI::Range(size_t{64}, size_t{1} << 30))
       ->capture_default_str();
+  AddRetentionOptions(cmd, o.store_options);
 }
 
 ingest::JsonRecordParserOptions ParserOptions(const CommonOptions& o) {
@@ -336,7 +340,7 @@ int Run(const RunOptions& o) {
   if (!pins.ok()) return Fail(pins.error());
   ko.formats = *pins;
 
-  auto store = storage::Store::Open(o.common.store);
+  auto store = storage::Store::Open(o.common.store, o.common.store_options);
   if (!store.ok()) return Fail(store.error());
   // The embedded cluster starts empty each run: nothing to resume.
   auto start = PrepareCheckpoints(**store, !cluster, o.common, *pipeline_options);
@@ -383,7 +387,7 @@ int Replay(const ReplayOptions& o) {
   std::unique_ptr<storage::Store> store;
   if (o.resume && o.common.store.empty()) return Fail(Error("--resume needs --store"));
   if (!o.common.store.empty()) {
-    auto s = storage::Store::Open(o.common.store);
+    auto s = storage::Store::Open(o.common.store, o.common.store_options);
     if (!s.ok()) return Fail(s.error());
     store = std::move(*s);
     auto start = PrepareCheckpoints(*store, o.resume, o.common, *pipeline_options);
@@ -486,12 +490,14 @@ int main(int argc, char** argv) {
   AddPipelineOption(test_cmd, test.pipelines);
 
   CLI::App* version_cmd = app.add_subcommand("version", "Print the version");
+  StoreCommands store_commands(app);
 
   CLI11_PARSE(app, argc, argv);
   if (run_cmd->parsed()) return Run(run);
   if (replay_cmd->parsed()) return Replay(replay);
   if (check_cmd->parsed()) return RulesCheck(check);
   if (test_cmd->parsed()) return RulesTest(test);
+  if (auto rc = store_commands.Run()) return *rc;
   if (version_cmd->parsed()) {
     fmt::print("tuttle {}\n", TUTTLE_VERSION);
     return 0;

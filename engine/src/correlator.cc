@@ -1047,11 +1047,11 @@ void Correlator::TakeChanges(StateChanges& out) {
   suppression_changed_.clear();
 }
 
-std::string Correlator::SaveStreams(TimeNs last_expiry) const {
+std::string Correlator::SaveStreams(TimeNs watermark, TimeNs last_expiry) const {
   std::string out;
   Writer w(out);
   w.U64(kStateVersion);
-  w.I64(watermark_);
+  w.I64(watermark);
   w.I64(last_expiry);
   w.U64(streams_.size());
   for (const auto& [key, stream] : streams_) {

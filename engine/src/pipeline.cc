@@ -468,6 +468,8 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
   auto held = [&](TimeNs watermark) {
     return replay_until.empty() ? watermark : std::min(watermark, held_watermark);
   };
+  // The watermark the shards were last advanced to: what a checkpoint's state is as of.
+  TimeNs shard_watermark = held_watermark;
   std::vector<uint8_t> replayed;
   // Per stream, the last record correlated so far; and the checkpoint cadence.
   std::map<StreamKey, int64_t> last_positions;
@@ -477,8 +479,11 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
     auto cp = std::make_shared<Checkpoint>();
     cp->number = ++stats.checkpoints;
     for (auto& shard : shards) shard->TakeChanges(cp->state);
-    cp->state.puts.emplace_back(std::string(kStreamsStateKey),
-                                tracker.SaveStreams(shards.front()->last_expiry()));
+    // The watermark the shards have reached, which the replay after a restart may hold below
+    // the tracker's.
+    cp->state.puts.emplace_back(
+        std::string(kStreamsStateKey),
+        tracker.SaveStreams(shard_watermark, shards.front()->last_expiry()));
     std::map<StreamKey, int64_t> floor;
     for (const auto& shard : shards) shard->PendingFloor(floor);
     for (const auto& [stream, last] : last_positions) {
@@ -578,6 +583,10 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
           for (Alert& a : alerts) out.emplace_back(t, std::move(a));
         }
       });
+
+      for (const Tick& t : ticks) {
+        if (t.watermark != kNoTime) shard_watermark = std::max(shard_watermark, t.watermark);
+      }
 
       // 3. Merge in tick order: a record's single-event alerts, then the correlation alerts its
       //    arrival released, in an order that does not depend on the shards. So the alerts and

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <mutex>
+#include <shared_mutex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -13,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tuttle/storage/key_codec.h"
+#include "retention.h"
 
 namespace tuttle::storage {
 namespace {
@@ -21,6 +24,8 @@ constexpr const char* kAlerts = "alerts";
 constexpr const char* kDeadLetters = "dead_letters";
 constexpr const char* kPositions = "positions";
 constexpr const char* kState = "state";
+constexpr const char* kAlertIndex = "alert_index";
+constexpr const char* kAlertStatus = "alert_status";
 
 Error RocksError(std::string_view what, const rocksdb::Status& s) {
   return Error(fmt::format("store: {}: {}", what, s.ToString()));
@@ -41,52 +46,71 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, StoreOptions
   store->path_ = path;
   store->options_ = options;
   std::error_code ec;
-  if (options.create_if_missing) {
+  if (options.create_if_missing && !options.read_only) {
     std::filesystem::create_directories(path, ec);
     if (ec) return Error(fmt::format("store: cannot create '{}': {}", path, ec.message()));
   }
 
-  rocksdb::DBOptions db_options;
-  db_options.create_if_missing = options.create_if_missing;
-  db_options.create_missing_column_families = true;
-  db_options.max_background_jobs = 2;
-  db_options.keep_log_file_num = 4;
-  if (options.env != nullptr) db_options.env = options.env;
-
-  // Open every column family the database has (later versions add some) plus ours.
-  std::vector<std::string> names;
-  rocksdb::Status s = rocksdb::DB::ListColumnFamilies(db_options, path, &names);
-  if (!s.ok()) names.clear();
-  for (const char* name : {rocksdb::kDefaultColumnFamilyName.c_str(), kAlerts, kDeadLetters,
-                           kPositions, kState}) {
-    if (std::find(names.begin(), names.end(), name) == names.end()) names.emplace_back(name);
-  }
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const auto& n : names) descriptors.emplace_back(n, rocksdb::ColumnFamilyOptions());
-
-  rocksdb::DB* db = nullptr;
-  s = rocksdb::DB::Open(db_options, path, descriptors, &store->handles_, &db);
-  if (!s.ok()) return RocksError(fmt::format("opening '{}'", path), s);
-  store->db_.reset(db);
-  for (auto* h : store->handles_) {
-    if (h->GetName() == kAlerts) store->alerts_ = h;
-    if (h->GetName() == kDeadLetters) store->dead_letters_ = h;
-    if (h->GetName() == kPositions) store->positions_ = h;
-    if (h->GetName() == kState) store->state_ = h;
-  }
+  Status st = store->OpenDb();
+  if (!st.ok()) return st.error();
   return store;
 }
 
-Store::~Store() {
-  if (db_) {
-    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
-    db_->Close();
+Status Store::OpenDb() {
+  std::unique_lock lock(db_mu_);
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = options_.create_if_missing;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  db_options.keep_log_file_num = 4;
+  if (options_.env != nullptr) db_options.env = options_.env;
+
+  // Open every column family the database has (later versions add some) plus ours.
+  std::vector<std::string> names;
+  rocksdb::Status s = rocksdb::DB::ListColumnFamilies(db_options, path_, &names);
+  if (!s.ok()) names.clear();
+  // A read-only open can only open the column families that exist.
+  if (options_.read_only && names.empty()) return RocksError(fmt::format("opening '{}'", path_), s);
+  for (const char* name : {rocksdb::kDefaultColumnFamilyName.c_str(), kAlerts, kDeadLetters,
+                           kPositions, kState, kAlertIndex, kAlertStatus}) {
+    if (options_.read_only) break;
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.emplace_back(name);
   }
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const auto& n : names) descriptors.emplace_back(n, ColumnFamilyOptionsFor(n, *this));
+
+  rocksdb::DB* db = nullptr;
+  s = options_.read_only ? rocksdb::DB::OpenForReadOnly(db_options, path_, descriptors,
+                                                         &handles_, &db)
+                        : rocksdb::DB::Open(db_options, path_, descriptors, &handles_, &db);
+  if (!s.ok()) return RocksError(fmt::format("opening '{}'", path_), s);
+  db_.reset(db);
+  for (auto* h : handles_) {
+    if (h->GetName() == kAlerts) alerts_ = h;
+    if (h->GetName() == kDeadLetters) dead_letters_ = h;
+    if (h->GetName() == kPositions) positions_ = h;
+    if (h->GetName() == kState) state_ = h;
+    if (h->GetName() == kAlertIndex) alert_index_ = h;
+    if (h->GetName() == kAlertStatus) alert_status_ = h;
+  }
+  return Ok();
 }
+
+void Store::CloseDb() {
+  std::unique_lock lock(db_mu_);
+  if (!db_) return;
+  for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  handles_.clear();
+  alerts_ = dead_letters_ = positions_ = state_ = alert_index_ = alert_status_ = nullptr;
+  db_->Close();
+  db_.reset();
+}
+
+Store::~Store() { CloseDb(); }
 
 void Store::AddAlertsAndDeadLetters(rocksdb::WriteBatch& wb, const BatchOutput& batch) {
   for (const Alert& a : batch.alerts) {
-    wb.Put(alerts_, AlertKey(a.time, a.id), AlertToOcsfJson(a));
+    PutAlert(wb, a);
   }
   for (const DeadLetter& d : batch.dead_letters) {
     nlohmann::json j = {
@@ -98,6 +122,7 @@ void Store::AddAlertsAndDeadLetters(rocksdb::WriteBatch& wb, const BatchOutput& 
         {"record", d.record},
     };
     if (d.event_time != kNoTime) j["event_time"] = d.event_time;
+    j["stored_at"] = Now();  // what dead-letter retention ages by
     wb.Put(dead_letters_, DeadLetterKey(d.kind, d.position),
            j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
@@ -134,7 +159,13 @@ Status Store::Commit(rocksdb::WriteBatch& wb, std::string_view what) {
   const Clock::time_point started = Clock::now();
   std::chrono::milliseconds wait = options_.retry_initial;
   for (int attempt = 0;; ++attempt) {
-    rocksdb::Status s = db_->Write(wo, &wb);
+    rocksdb::Status s;
+    if (!db_) {
+      // Reopening replays the WAL up to the last whole write and starts a new one.
+      Status reopened = OpenDb();
+      if (!reopened.ok()) s = rocksdb::Status::IOError(reopened.error().message());
+    }
+    if (db_) s = db_->Write(wo, &wb);
     if (s.ok()) {
       if (attempt > 0) {
         const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
@@ -155,8 +186,10 @@ Status Store::Commit(rocksdb::WriteBatch& wb, std::string_view what) {
     }
     std::this_thread::sleep_for(wait);
     wait = std::min(wait * 2, options_.retry_max);
-    // A failed write leaves RocksDB in read-only mode until the error is cleared.
-    db_->Resume();
+    // A failed write leaves the WAL writer unusable (RocksDB 7 asserts on its next write, and
+    // Resume() cannot clear a WAL error): close the database; the next attempt reopens it,
+    // which replays the WAL up to the last whole write and starts a new one.
+    CloseDb();
   }
 }
 
@@ -167,6 +200,8 @@ Status Store::Finish() {
 }
 
 Result<std::vector<StoredAlert>> Store::Alerts(size_t limit) const {
+  std::shared_lock lock(db_mu_);
+  if (!db_) return Error("store: being reopened after a write error; try again");
   std::vector<StoredAlert> out;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), alerts_));
   for (it->SeekToFirst(); it->Valid() && (limit == 0 || out.size() < limit); it->Next()) {
@@ -180,6 +215,8 @@ Result<std::vector<StoredAlert>> Store::Alerts(size_t limit) const {
 }
 
 Result<std::vector<StoredDeadLetter>> Store::DeadLetters(size_t limit) const {
+  std::shared_lock lock(db_mu_);
+  if (!db_) return Error("store: being reopened after a write error; try again");
   std::vector<StoredDeadLetter> out;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), dead_letters_));
   for (it->SeekToFirst(); it->Valid() && (limit == 0 || out.size() < limit); it->Next()) {
@@ -200,6 +237,8 @@ Result<std::vector<StoredDeadLetter>> Store::DeadLetters(size_t limit) const {
 }
 
 Result<std::vector<StreamCheckpoint>> Store::Streams() const {
+  std::shared_lock lock(db_mu_);
+  if (!db_) return Error("store: being reopened after a write error; try again");
   std::vector<StreamCheckpoint> out;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), positions_));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -220,6 +259,8 @@ Result<std::vector<StreamCheckpoint>> Store::Streams() const {
 
 Status Store::ForEachState(
     const std::function<Status(std::string_view key, std::string_view value)>& fn) const {
+  std::shared_lock lock(db_mu_);
+  if (!db_) return Error("store: being reopened after a write error; try again");
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), state_));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     Status st = fn(it->key().ToStringView(), it->value().ToStringView());
@@ -240,6 +281,8 @@ Status Store::ResetCheckpoint() {
 }
 
 Result<bool> Store::HasState() const {
+  std::shared_lock lock(db_mu_);
+  if (!db_) return Error("store: being reopened after a write error; try again");
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), state_));
   it->SeekToFirst();
   if (!it->status().ok()) return RocksError("reading window state", it->status());
@@ -247,6 +290,8 @@ Result<bool> Store::HasState() const {
 }
 
 Result<std::optional<int64_t>> Store::Position(const std::string& source, int32_t partition) const {
+  std::shared_lock lock(db_mu_);
+  if (!db_) return Error("store: being reopened after a write error; try again");
   std::string value;
   rocksdb::Status s =
       db_->Get(rocksdb::ReadOptions(), positions_, PositionKey(source, partition), &value);

@@ -206,7 +206,8 @@ TEST(TuttleRun, PrintsOneReadableLinePerAlertThenASummary) {
     }
   }
   EXPECT_EQ(alert_lines, 26);
-  EXPECT_EQ(summary_lines, 2);
+  EXPECT_EQ(summary_lines, 3);  // counts, checkpoints, where it stored them
+  EXPECT_NE(r.out.find(" checkpoints ("), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("Exec Into Pod, Shell, Then Its Service Account Reads Secrets"),
             std::string::npos);
   EXPECT_NE(r.out.find("namespace=payments"), std::string::npos);

@@ -141,8 +141,9 @@ class Correlator {
   // The groups and suppression state changed since the previous call, as state entries keyed
   // by rule id and group values, so they restore into any number of shards.
   void TakeChanges(StateChanges& out);
-  // The tracker's record: the streams, the watermark, and `last_expiry` (the shards').
-  std::string SaveStreams(TimeNs last_expiry) const;
+  // The tracker's record: the streams, `watermark` (the one the shards were last advanced to,
+  // which a restart's replay may hold below the tracker's own), and `last_expiry` (the shards').
+  std::string SaveStreams(TimeNs watermark, TimeNs last_expiry) const;
   // Reads it back. Returns false on damaged bytes.
   bool RestoreStreams(std::string_view blob, TimeNs& last_expiry);
   // One group or suppression entry of a checkpoint. Entries of rules no longer loaded, or whose

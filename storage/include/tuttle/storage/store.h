@@ -7,6 +7,10 @@
 //   dead_letters  kind (1) | source | 0x00 | partition (i32) | offset (i64)  -> JSON
 //   positions     source | 0x00 | partition (i32)            -> last (i64) [| resume (i64)]
 //   state         correlation groups, suppression, streams (Correlator::TakeChanges)
+//   alert_index   secondary indexes of the alerts (alert_index.h)
+//   alert_status  alert id (16 bytes) -> analyst status history (alert_status.h)
+// Retention (retention.h) drops old alerts, index entries, statuses and dead letters in
+// compaction. docs/storage.md has the whole picture.
 // Alert ids are deterministic, so writing the same input twice stores each alert once.
 //
 // Writes: without checkpoints, each batch is one atomic WriteBatch of its alerts, dead letters
@@ -20,7 +24,8 @@
 // last stage waits, so consumption pauses and no position advances.
 //
 // Thread-safety: Write() is called from one thread (the pipeline's last stage); reads may run
-// concurrently with it (RocksDB guarantees consistent reads).
+// concurrently with it (RocksDB guarantees consistent reads); while a write error is recovered
+// from by reopening the database, they fail with an error saying so.
 
 #include <atomic>
 #include <chrono>
@@ -28,6 +33,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -55,6 +61,19 @@ struct StoreOptions {
   std::chrono::milliseconds retry_max{2000};
   // The RocksDB environment (tests inject I/O faults through it). Default: the OS.
   rocksdb::Env* env = nullptr;
+  // Open without write access (RocksDB's read-only mode): takes no lock, so it works while a
+  // `tuttle run` writes the store, and sees what was written up to the moment it opened.
+  // Write() then fails. Default: false.
+  bool read_only = false;
+  // Retention, applied when RocksDB compacts: alerts whose event time is older than
+  // `alert_retention` (with their index and status entries), and dead letters stored longer
+  // ago than `dead_letter_retention`, are dropped. 0 keeps them forever. Defaults: 90 and 7
+  // days. Alerts age by event time, so replayed archives need a longer retention (or 0).
+  TimeNs alert_retention = TimeNs{90} * 24 * 3600 * kNsPerSecond;
+  TimeNs dead_letter_retention = TimeNs{7} * 24 * 3600 * kNsPerSecond;
+  // The wall clock of retention and of dead letters' `stored_at`. Default (empty): the system
+  // clock. Tests inject a virtual one.
+  std::function<TimeNs()> clock;
 };
 
 struct StoredAlert {
@@ -107,12 +126,28 @@ class Store final : public AlertSink, public CheckpointReader {
   double stalled_seconds() const { return stalled_seconds_.load(); }
 
   const std::string& path() const { return path_; }
+  const StoreOptions& options() const { return options_; }
+  // The database and its column families, for the query, status and maintenance code beside
+  // this class (alert_query.h, alert_status.h, db_admin.h). In a read-only store opened before
+  // a column family existed, its handle is nullptr.
+  rocksdb::DB* db() const { return db_.get(); }
+  rocksdb::ColumnFamilyHandle* alerts_handle() const { return alerts_; }
+  rocksdb::ColumnFamilyHandle* dead_letters_handle() const { return dead_letters_; }
+  rocksdb::ColumnFamilyHandle* alert_index_handle() const { return alert_index_; }
+  rocksdb::ColumnFamilyHandle* alert_status_handle() const { return alert_status_; }
+  const std::vector<rocksdb::ColumnFamilyHandle*>& handles() const { return handles_; }
+  // Now, by the store's clock.
+  TimeNs Now() const;
 
  private:
   Store();
+  Status OpenDb();
+  void CloseDb();
   // Writes `wb`, retrying on I/O errors (see the class comment).
   Status Commit(rocksdb::WriteBatch& wb, std::string_view what);
   void AddAlertsAndDeadLetters(rocksdb::WriteBatch& wb, const BatchOutput& batch);
+  // Adds the alert and its index entries to `wb` (alert_index.cc).
+  void PutAlert(rocksdb::WriteBatch& wb, const Alert& alert);
 
   std::string path_;
   StoreOptions options_;
@@ -125,8 +160,12 @@ class Store final : public AlertSink, public CheckpointReader {
   // Checkpointing: what the batches since the last checkpoint wrote.
   std::unique_ptr<rocksdb::WriteBatch> pending_;
   std::function<bool()> cancelled_;
+  // Held shared by reads, exclusively while the database is closed and reopened.
+  mutable std::shared_mutex db_mu_;
   std::atomic<uint64_t> stalled_writes_{0};
   std::atomic<double> stalled_seconds_{0};
+  rocksdb::ColumnFamilyHandle* alert_index_ = nullptr;
+  rocksdb::ColumnFamilyHandle* alert_status_ = nullptr;
 };
 
 }  // namespace tuttle::storage
