@@ -23,6 +23,10 @@ struct FileSourceOptions {
   // The format pinned for a file's records (RecordMeta::format), by path as given; the key ""
   // applies to every file not named. Default: none, the parser detects each record's format.
   std::map<std::string, uint16_t> formats;
+  // The tenant fixed for a file's records (RecordMeta::tenant, an id of
+  // JsonRecordParserOptions::tenants), by path as given; the key "" applies to every file not
+  // named. Default: none, each record's tenant is the one it names.
+  std::map<std::string, uint16_t> tenants;
 };
 
 class FileSource final : public RecordSource {
@@ -46,6 +50,7 @@ class FileSource final : public RecordSource {
   std::FILE* file_ = nullptr;
   std::string current_;
   uint16_t current_format_ = 0;
+  uint16_t current_tenant_ = 0;
   int64_t line_number_ = 0;
   char* line_ = nullptr;  // getline(3) buffer
   size_t line_capacity_ = 0;

@@ -37,6 +37,10 @@ struct KafkaSourceOptions {
   // The format pinned for a topic's records (RecordMeta::format), by topic; the key "" applies
   // to every topic not named. Default: none, the parser detects each record's format.
   std::map<std::string, uint16_t> formats;
+  // The tenant fixed for a topic's records (RecordMeta::tenant, an id of
+  // JsonRecordParserOptions::tenants), by topic; the key "" applies to every topic not named.
+  // Default: none, each record's tenant is the one it names.
+  std::map<std::string, uint16_t> tenants;
   // Messages per batch at most. Default: 2048.
   size_t batch_records = 2048;
   // How long one poll waits for messages. Default: 100 ms.
