@@ -97,7 +97,11 @@ void LambdaLogSource::ConvertGzip(std::string_view gzip, std::string_view origin
     Result<size_t> used = internal::InflateGzipMember(
         rest, options_.max_decompressed_bytes - total, inflated_);
     if (!used.ok()) {
-      std::string reason = used.error().message();
+      // Over the limit: name the limit of the whole input, not what the last member had left.
+      std::string reason = used.error().message().starts_with("record too large")
+                               ? "record too large: decompressed gzip over the limit of " +
+                                     std::to_string(options_.max_decompressed_bytes) + " bytes"
+                               : used.error().message();
       reason += " (CloudWatch Logs envelope)";
       out.Reject(original, meta, std::move(reason));
       return;

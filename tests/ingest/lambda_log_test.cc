@@ -321,6 +321,15 @@ TEST(LambdaLogSource, DeadLettersDecompressionBombsAndMalformedGzip) {
             "record too large: decompressed gzip over the limit of 1048576 bytes (CloudWatch "
             "Logs envelope)");
   EXPECT_EQ(b.rejected()[0].bytes, bomb);  // the input as it came, for re-drive
+  // The limit holds for all members of an input together.
+  LambdaLogSourceOptions small;
+  small.max_decompressed_bytes = std::string_view(kEnvelope).size() + 10;
+  const RecordBatch two = Convert({Gzip(kEnvelope) + Gzip(kEnvelope)}, small);
+  EXPECT_EQ(two.size(), 4u);  // the first member's
+  ASSERT_EQ(two.rejected().size(), 2u);
+  EXPECT_EQ(two.rejected()[1].reason,
+            "record too large: decompressed gzip over the limit of " +
+                std::to_string(small.max_decompressed_bytes) + " bytes (CloudWatch Logs envelope)");
   EXPECT_TRUE(b.rejected()[1].reason.starts_with("malformed gzip: ")) << b.rejected()[1].reason;
   EXPECT_EQ(b.rejected()[2].reason, "malformed gzip: truncated stream (CloudWatch Logs envelope)");
   // [3] is good's bad REPORT line.
