@@ -2,13 +2,17 @@
 // converter. Items are input lines (log events for envelopes); bytes are input bytes.
 
 #include <benchmark/benchmark.h>
+#include <zlib.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tuttle/engine/record.h"
 #include "tuttle/ingest/cri_assembler.h"
+#include "tuttle/ingest/json_record_parser.h"
 #include "tuttle/ingest/lambda_log_source.h"
 
 namespace {
@@ -65,6 +69,12 @@ void BM_CriAssemble(benchmark::State& state) {
 }
 BENCHMARK(BM_CriAssemble);
 
+class ParseCount final : public RecordParser::EventHandler {
+ public:
+  void OnEvent(const Event&) override { ++events; }
+  int64_t events = 0;
+};
+
 class NoSource final : public RecordSource {
  public:
   Result<bool> Next(RecordBatch&) override { return false; }
@@ -108,9 +118,8 @@ void BM_LambdaLines(benchmark::State& state) {
 }
 BENCHMARK(BM_LambdaLines);
 
-// CloudWatch Logs subscription envelopes of 50 log events each (the same invocations).
-void BM_LambdaEnvelopes(benchmark::State& state) {
-  const auto lines = LambdaLines(10'000);
+// CloudWatch Logs subscription envelopes of 50 log events each, of the invocations in `lines`.
+std::vector<std::string> Envelopes(const std::vector<std::string>& lines) {
   std::vector<std::string> envelopes;
   for (size_t i = 0; i < lines.size(); i += 50) {
     std::string e = R"({"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"/aws/lambda/checkout-api","logStream":"2024/05/01/[$LATEST]5d2fe8a1b2c3","subscriptionFilters":["tuttle"],"logEvents":[)";
@@ -131,6 +140,63 @@ void BM_LambdaEnvelopes(benchmark::State& state) {
     e += "]}";
     envelopes.push_back(std::move(e));
   }
+  return envelopes;
+}
+
+// As a subscription delivers them: gzip (windowBits 15 + 16, zlib's default level).
+std::string Gzip(std::string_view text) {
+  z_stream z{};
+  deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&z, text.size()), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  z.avail_in = static_cast<uInt>(text.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+std::string Base64(std::string_view bytes) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const uint32_t n = (uint32_t{static_cast<unsigned char>(bytes[i])} << 16) |
+                       (uint32_t{static_cast<unsigned char>(bytes[i + 1])} << 8) |
+                       static_cast<unsigned char>(bytes[i + 2]);
+    for (int k = 3; k >= 0; --k) out += kAlphabet[(n >> (6 * k)) & 63];
+  }
+  if (i < bytes.size()) {
+    uint32_t n = uint32_t{static_cast<unsigned char>(bytes[i])} << 16;
+    if (i + 1 < bytes.size()) n |= uint32_t{static_cast<unsigned char>(bytes[i + 1])} << 8;
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += i + 1 < bytes.size() ? kAlphabet[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+// The envelopes as state.range(0) says: 0 plain JSON, 1 gzip, 2 base64 of gzip (Kinesis).
+std::vector<std::string> EncodedEnvelopes(const std::vector<std::string>& lines,
+                                          benchmark::State& state) {
+  auto envelopes = Envelopes(lines);
+  static constexpr const char* kLabels[] = {"json", "gzip", "base64 gzip"};
+  state.SetLabel(kLabels[state.range(0)]);
+  for (auto& e : envelopes) {
+    if (state.range(0) >= 1) e = Gzip(e);
+    if (state.range(0) == 2) e = Base64(e);
+  }
+  return envelopes;
+}
+
+// Envelopes through the decorator only. Bytes are the input's (compressed when it is).
+void BM_LambdaEnvelopes(benchmark::State& state) {
+  const auto lines = LambdaLines(10'000);
+  const auto envelopes = EncodedEnvelopes(lines, state);
   int64_t bytes = 0;
   for (const auto& e : envelopes) bytes += static_cast<int64_t>(e.size());
   ingest::LambdaLogSource source(std::make_unique<NoSource>());
@@ -146,6 +212,41 @@ void BM_LambdaEnvelopes(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(lines.size()));
   state.SetBytesProcessed(state.iterations() * bytes);
 }
-BENCHMARK(BM_LambdaEnvelopes);
+BENCHMARK(BM_LambdaEnvelopes)->DenseRange(0, 2);
+
+// The whole CloudWatch Logs path of the read and parse stages: envelopes (plain, gzip, base64
+// gzip) through the decorator, then each record through the JSON parser (format lambda). Items
+// are log events parsed; bytes are the input's.
+void BM_ParseLambdaEnvelopes(benchmark::State& state) {
+  const auto lines = LambdaLines(10'000);
+  const auto envelopes = EncodedEnvelopes(lines, state);
+  int64_t bytes = 0;
+  for (const auto& e : envelopes) bytes += static_cast<int64_t>(e.size());
+  auto catalog = std::make_shared<FieldCatalog>();
+  ingest::RegisterAdapterFields(*catalog);
+  catalog->Intern("initDurationMs");
+  ingest::JsonRecordParser parser(catalog);
+  auto worker = parser.NewWorker();
+  ingest::LambdaLogSource source(std::make_unique<NoSource>());
+  RecordBatch out;
+  ParseCount handler;
+  for (auto _ : state) {
+    out.Clear();
+    const uint32_t s = out.InternSource("lambda");
+    for (const auto& e : envelopes) source.Convert(e, RecordMeta{s, 0, 0, kNoTime}, out);
+    for (size_t i = 0; i < out.size(); ++i) {
+      if (!worker->Parse(out.bytes(i), out.meta(i), handler).ok()) {
+        state.SkipWithError("a converted record did not parse");
+        return;
+      }
+    }
+  }
+  if (handler.events != state.iterations() * static_cast<int64_t>(lines.size())) {
+    state.SkipWithError("events were lost");
+  }
+  state.SetItemsProcessed(handler.events);
+  state.SetBytesProcessed(state.iterations() * bytes);
+}
+BENCHMARK(BM_ParseLambdaEnvelopes)->DenseRange(0, 2);
 
 }  // namespace

@@ -13,6 +13,9 @@ find_package(yaml-cpp REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(nlohmann_json REQUIRED)
 find_package(Threads REQUIRED)
+# zlib (zlib1g-dev, already pulled in by librocksdb-dev): gzip-compressed CloudWatch Logs
+# subscription envelopes, as Kinesis and Firehose deliver them (docs/formats.md).
+find_package(ZLIB REQUIRED)
 if(TUTTLE_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()

@@ -1,13 +1,16 @@
 #include "engine_setup.h"
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "embedded.h"
+#include "tuttle/engine/group_entities.h"
 #include "tuttle/rules/sigma_loader.h"
 
 namespace tuttle::tools {
@@ -82,6 +85,24 @@ Result<std::map<std::string, uint16_t>> ParseFormatPins(const std::vector<std::s
   return pins;
 }
 
+Result<TenantPins> ParseTenantPins(const std::vector<std::string>& values) {
+  TenantPins pins;
+  for (const std::string& v : values) {
+    const size_t eq = v.rfind('=');
+    const std::string source = eq == std::string::npos ? std::string() : v.substr(0, eq);
+    const std::string name = eq == std::string::npos ? v : v.substr(eq + 1);
+    if (name.empty()) return Error(fmt::format("--tenant '{}': empty tenant name", v));
+    auto known = std::find(pins.names.begin(), pins.names.end(), name);
+    if (known == pins.names.end()) {
+      if (pins.names.size() == UINT16_MAX) return Error("--tenant: too many tenants");
+      pins.names.push_back(name);
+      known = pins.names.end() - 1;
+    }
+    pins.ids[source] = static_cast<uint16_t>(known - pins.names.begin() + 1);
+  }
+  return pins;
+}
+
 Result<Engine> LoadEngine(const std::vector<std::string>& paths,
                           const std::vector<std::string>& pipeline_files, bool strict,
                           ingest::JsonRecordParserOptions parser_options) {
@@ -114,6 +135,7 @@ Result<Engine> LoadEngine(const std::vector<std::string>& paths,
     fmt::print(stderr, "{}\n", d.ToString());
   }
   engine.rules = std::move(*compiled);
+  AssignGroupEntityRoles(engine.rules, ingest::EntityRoleOfPath);
   engine.parser =
       std::make_unique<ingest::JsonRecordParser>(engine.rules.catalog, parser_options);
   fmt::print(stderr, "tuttle: rules: {} detection, {} correlation ({}){}\n",

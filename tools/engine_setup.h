@@ -37,6 +37,15 @@ Result<Engine> LoadEngine(const std::vector<std::string>& paths,
 // unknown format and list the known ones.
 Result<std::map<std::string, uint16_t>> ParseFormatPins(const std::vector<std::string>& values);
 
+// `--tenant [SOURCE=]NAME` values: the parser's tenant table (JsonRecordParserOptions::tenants)
+// and the tenant id (RecordMeta::tenant) fixed for each named source and for every other source
+// (key ""). SOURCE is split off at the last '='. An empty NAME is an error.
+struct TenantPins {
+  std::vector<std::string> names;         // id k names names[k - 1]
+  std::map<std::string, uint16_t> ids;   // by source
+};
+Result<TenantPins> ParseTenantPins(const std::vector<std::string>& values);
+
 // "612 records (598.1 KB), 611 events, ... 12,345 events/s".
 std::string Summary(const PipelineStats& stats, int threads);
 

@@ -51,6 +51,7 @@ struct CommonOptions {
   size_t max_groups = 100'000;
   bool strict = false;
   std::vector<std::string> formats;
+  std::vector<std::string> tenants;
   size_t max_record_bytes = size_t{1} << 20;
   std::string checkpoint_interval = "1s";
   uint64_t checkpoint_records = 100'000;
@@ -102,6 +103,12 @@ void AddCommon(CLI::App* cmd, CommonOptions& o) {
                   "(repeatable; docs/formats.md). Default: detected per record")
       ->type_name("[SOURCE=]FORMAT")
       ->allow_extra_args(false);
+  cmd->add_option("--tenant", o.tenants,
+                  "Fix the tenant: SOURCE=NAME for one file or topic, NAME for all (repeatable; "
+                  "docs/formats.md). Default: the account, project or subscription the record "
+                  "names")
+      ->type_name("[SOURCE=]NAME")
+      ->allow_extra_args(false);
   cmd->add_option("--max-record-bytes", o.max_record_bytes,
                   "Records longer than this are dead-lettered unread")
       ->check(CLI::Range(size_t{64}, size_t{1} << 30))
@@ -109,16 +116,22 @@ void AddCommon(CLI::App* cmd, CommonOptions& o) {
   AddRetentionOptions(cmd, o.store_options);
 }
 
-ingest::JsonRecordParserOptions ParserOptions(const CommonOptions& o) {
+ingest::JsonRecordParserOptions ParserOptions(const CommonOptions& o, const TenantPins& tenants) {
   ingest::JsonRecordParserOptions p;
   p.max_record_bytes = o.max_record_bytes;
+  p.tenants = tenants.names;
   return p;
 }
 
 // CRI container logs and Lambda logs are text: a decorator in the read stage turns them into JSON
 // records (docs/formats.md). The sources pinned to those formats are read through it.
+// Compressed Lambda log envelopes may inflate to this many times --max-record-bytes (each log
+// event in them is still held to --max-record-bytes as a record).
+constexpr size_t kDecompressionFactor = 16;
+
 std::unique_ptr<RecordSource> WithTextLogs(std::unique_ptr<RecordSource> source,
-                                           const std::map<std::string, uint16_t>& pins) {
+                                           const std::map<std::string, uint16_t>& pins,
+                                           size_t max_record_bytes) {
   auto applies = [&pins](std::string_view format)
       -> std::optional<std::function<bool(std::string_view)>> {
     const std::optional<uint16_t> id = ingest::JsonRecordParser::FormatId(format);
@@ -143,9 +156,22 @@ std::unique_ptr<RecordSource> WithTextLogs(std::unique_ptr<RecordSource> source,
   if (auto lambda = applies("lambda")) {
     ingest::LambdaLogSourceOptions o;
     o.applies_to = std::move(*lambda);
+    o.max_decompressed_bytes = max_record_bytes * kDecompressionFactor;
     source = std::make_unique<ingest::LambdaLogSource>(std::move(source), std::move(o));
   }
   return source;
+}
+
+// A pin (`--format`, `--tenant`) for a source that is not read is a mistake worth stopping for.
+Status CheckPinnedSources(const std::map<std::string, uint16_t>& pins, std::string_view option,
+                          const std::vector<std::string>& sources, std::string_view kind) {
+  for (const auto& [source, id] : pins) {
+    if (source.empty()) continue;
+    if (std::find(sources.begin(), sources.end(), source) == sources.end()) {
+      return Error(fmt::format("{} '{}=...': no {} '{}' is read", option, source, kind, source));
+    }
+  }
+  return Ok();
 }
 
 // The pins of `--format`, checked against the sources given: a pin for a source that is not
@@ -155,12 +181,7 @@ Result<std::map<std::string, uint16_t>> FormatPins(const CommonOptions& o,
                                                    std::string_view kind) {
   auto pins = ParseFormatPins(o.formats);
   if (!pins.ok()) return pins;
-  for (const auto& [source, id] : *pins) {
-    if (source.empty()) continue;
-    if (std::find(sources.begin(), sources.end(), source) == sources.end()) {
-      return Error(fmt::format("--format '{}=...': no {} '{}' is read", source, kind, source));
-    }
-  }
+  if (Status st = CheckPinnedSources(*pins, "--format", sources, kind); !st.ok()) return st.error();
   return pins;
 }
 
@@ -296,8 +317,10 @@ Status FeedDemoTopic(const std::string& brokers, const std::string& sample_path)
 int Run(const RunOptions& o) {
   auto pipeline_options = MakePipelineOptions(o.common);
   if (!pipeline_options.ok()) return Fail(pipeline_options.error());
-  auto engine =
-      LoadEngine(o.common.rules, o.common.pipelines, o.common.strict, ParserOptions(o.common));
+  auto tenants = ParseTenantPins(o.common.tenants);
+  if (!tenants.ok()) return Fail(tenants.error());
+  auto engine = LoadEngine(o.common.rules, o.common.pipelines, o.common.strict,
+                           ParserOptions(o.common, *tenants));
   if (!engine.ok()) return Fail(engine.error());
 
   std::unique_ptr<ingest::MockCluster> cluster;
@@ -339,6 +362,10 @@ int Run(const RunOptions& o) {
   auto pins = FormatPins(o.common, ko.topics, "topic");
   if (!pins.ok()) return Fail(pins.error());
   ko.formats = *pins;
+  if (Status st = CheckPinnedSources(tenants->ids, "--tenant", ko.topics, "topic"); !st.ok()) {
+    return Fail(st.error());
+  }
+  ko.tenants = tenants->ids;
 
   auto store = storage::Store::Open(o.common.store, o.common.store_options);
   if (!store.ok()) return Fail(store.error());
@@ -349,7 +376,8 @@ int Run(const RunOptions& o) {
   if (o.common.batch_records > 0) ko.batch_records = o.common.batch_records;
   auto kafka = ingest::KafkaSource::Open(ko);
   if (!kafka.ok()) return Fail(kafka.error());
-  std::unique_ptr<RecordSource> source = WithTextLogs(std::move(*kafka), *pins);
+  std::unique_ptr<RecordSource> source =
+      WithTextLogs(std::move(*kafka), *pins, o.common.max_record_bytes);
   (*store)->CancelWhen([src = source.get()] { return src->Stopped(); });
   AlertPrinter printer(stdout, o.json ? AlertPrinter::Format::kJson : AlertPrinter::Format::kText);
   std::vector<AlertSink*> sinks = {store->get()};
@@ -376,13 +404,19 @@ struct ReplayOptions {
 int Replay(const ReplayOptions& o) {
   auto pipeline_options = MakePipelineOptions(o.common);
   if (!pipeline_options.ok()) return Fail(pipeline_options.error());
-  auto engine =
-      LoadEngine(o.common.rules, o.common.pipelines, o.common.strict, ParserOptions(o.common));
+  auto tenants = ParseTenantPins(o.common.tenants);
+  if (!tenants.ok()) return Fail(tenants.error());
+  auto engine = LoadEngine(o.common.rules, o.common.pipelines, o.common.strict,
+                           ParserOptions(o.common, *tenants));
   if (!engine.ok()) return Fail(engine.error());
   auto pins = FormatPins(o.common, o.files, "file");
   if (!pins.ok()) return Fail(pins.error());
+  if (Status st = CheckPinnedSources(tenants->ids, "--tenant", o.files, "file"); !st.ok()) {
+    return Fail(st.error());
+  }
   ingest::FileSourceOptions fo;
   fo.formats = *pins;
+  fo.tenants = tenants->ids;
   if (o.common.batch_records > 0) fo.batch_records = o.common.batch_records;
   std::unique_ptr<storage::Store> store;
   if (o.resume && o.common.store.empty()) return Fail(Error("--resume needs --store"));
@@ -398,7 +432,8 @@ int Replay(const ReplayOptions& o) {
   fo.max_record_bytes = std::max(fo.max_record_bytes, o.common.max_record_bytes + 1);
   auto files = ingest::FileSource::Open(o.files, fo);
   if (!files.ok()) return Fail(files.error());
-  std::unique_ptr<RecordSource> source = WithTextLogs(std::move(*files), *pins);
+  std::unique_ptr<RecordSource> source =
+      WithTextLogs(std::move(*files), *pins, o.common.max_record_bytes);
   if (store) store->CancelWhen([src = source.get()] { return src->Stopped(); });
   AlertPrinter printer(stdout, AlertPrinter::Format::kJson);
   std::vector<AlertSink*> sinks;

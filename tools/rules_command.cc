@@ -8,6 +8,7 @@
 
 #include "engine_setup.h"
 #include "rule_tests.h"
+#include "tuttle/engine/group_entities.h"
 #include "tuttle/rules/log_sources.h"
 #include "tuttle/ingest/json_record_parser.h"
 #include "tuttle/rules/sigma_loader.h"
@@ -34,6 +35,7 @@ Result<Loaded> Load(const std::vector<std::string>& paths,
   auto rs = rules::CompileRules(*sources, catalog, options, out.report);
   if (!rs.ok()) return rs.error();
   out.rules = std::move(*rs);
+  AssignGroupEntityRoles(out.rules, ingest::EntityRoleOfPath);
   return out;
 }
 

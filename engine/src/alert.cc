@@ -238,6 +238,8 @@ std::string AlertToOcsfJson(const Alert& alert) {
       {"evidences", std::move(evidences)},
       {"unmapped", {{"tuttle", std::move(tuttle)}}},
   };
+  // OCSF 1.1 metadata.tenant_uid: the tenant that owns the data (docs/formats.md, "Tenant").
+  if (!alert.tenant.empty()) doc["metadata"]["tenant_uid"] = alert.tenant;
   if (!observables.empty()) doc["observables"] = std::move(observables);
   AddEntities(alert.entities, doc, doc["evidences"], doc["unmapped"]["tuttle"]);
   return doc.dump(-1, ' ', false, json::error_handler_t::replace);

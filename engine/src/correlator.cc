@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "state_codec.h"
+#include "tuttle/engine/group_entities.h"
 
 namespace tuttle {
 namespace {
@@ -745,6 +746,7 @@ class Correlator::Window {
     for (size_t i = 0; i < rule_.group_by.size() && i < g.values.size(); ++i) {
       a.group.emplace_back(rule_.group_by[i], g.values[i]);
     }
+    SetGroupEntities(rule_, a);
     for (const Entry& e : g.entries) {
       if (e.time < window_start || e.time > window_end) continue;
       if (e.alert) {

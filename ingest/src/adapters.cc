@@ -574,8 +574,8 @@ Status Read(RecordView& r, Event& e) {
 }  // namespace cri
 
 namespace lambda {
-enum : size_t { kFormat, kTime, kFunctionName, kVersion, kCount };
-constexpr std::string_view kFields[] = {"format", "time", "functionName", "version"};
+enum : size_t { kFormat, kTime, kFunctionName, kVersion, kOwner, kCount };
+constexpr std::string_view kFields[] = {"format", "time", "functionName", "version", "owner"};
 static_assert(std::size(kFields) == kCount);
 
 bool Detect(const RecordView& r) { return r.Str(kFormat) == "lambda" && r.IsString(kTime); }
@@ -584,6 +584,7 @@ Status Read(RecordView& r, Event& e) {
   e.time = Rfc3339(r.Str(kTime));
   e.entities.function_name = r.Str(kFunctionName);
   e.entities.function_version = r.Str(kVersion);
+  e.entities.tenant = r.Str(kOwner);  // the envelope's AWS account
   return Ok();
 }
 }  // namespace lambda
@@ -618,8 +619,56 @@ constexpr Adapter kAdapters[] = {
 };
 static_assert(kAdapters[kK8sAuditIndex].detect == k8s::Detect);
 
+using R = EntityRole;
+constexpr EntityPath kEntityPaths[] = {
+    // Kubernetes audit (and GKE's derived paths)
+    {"objectRef.namespace", R::kNamespace},
+    {"user.username", R::kPrincipal},
+    {"sourceIPs", R::kSourceAddress},
+    // GCP Cloud Audit Logs
+    {"protoPayload.authenticationInfo.principalEmail", R::kPrincipal},
+    {"protoPayload.requestMetadata.callerIp", R::kSourceAddress},
+    {"resource.labels.project_id", R::kTenant},
+    {"resource.labels.cluster_name", R::kCluster},
+    {"resource.labels.function_name", R::kFunctionName},
+    {"resource.labels.service_name", R::kFunctionName},
+    {"resource.labels.revision_name", R::kFunctionVersion},
+    // Falco
+    {"output_fields.container.image.digest", R::kImageDigest},
+    {"output_fields.k8s.ns.name", R::kNamespace},
+    {"output_fields.k8s.pod.name", R::kPod},
+    {"output_fields.user.name", R::kPrincipal},
+    {"output_fields.ka.user.name", R::kPrincipal},
+    {"output_fields.ka.target.namespace", R::kNamespace},
+    // CloudTrail (a functionName that is an ARN becomes the function ARN)
+    {"userIdentity.arn", R::kPrincipal},
+    {"recipientAccountId", R::kTenant},
+    {"requestParameters.functionName", R::kFunctionName},
+    {"responseElements.functionArn", R::kFunctionArn},
+    {"requestParameters.repositoryName", R::kImage},
+    // Docker
+    {"Actor.Attributes.image", R::kImage},
+    {"Actor.Attributes.io.kubernetes.pod.name", R::kPod},
+    {"Actor.Attributes.io.kubernetes.pod.namespace", R::kNamespace},
+    {"Actor.Attributes.com.docker.compose.service", R::kWorkload},
+    // Azure
+    {"callerIpAddress", R::kSourceAddress},
+    {"properties.appName", R::kWorkload},
+    // Image scans
+    {"repositoryName", R::kImage},
+    {"imageId.imageDigest", R::kImageDigest},
+    {"registryId", R::kTenant},
+    // CRI and Lambda records
+    {"kubernetes.pod_name", R::kPod},
+    {"kubernetes.namespace_name", R::kNamespace},
+    {"kubernetes.container_id", R::kContainerId},
+    {"functionName", R::kFunctionName},
+    {"owner", R::kTenant},
+};
+
 }  // namespace
 
 std::span<const Adapter> All() { return kAdapters; }
+std::span<const EntityPath> EntityPaths() { return kEntityPaths; }
 
 }  // namespace tuttle::ingest::adapters

@@ -125,6 +125,14 @@ struct Adapter {
 // Every adapter, in detection order (more specific ones first).
 std::span<const Adapter> All();
 
+// A field whose value an adapter takes verbatim as an entity (not parts of it, not one of
+// several candidates it picks by other fields): a correlation grouped by it groups by the entity.
+struct EntityPath {
+  std::string_view path;
+  EntityRole role;
+};
+std::span<const EntityPath> EntityPaths();
+
 // The index in All() of the Kubernetes audit adapter (AKS reads its inner event as one).
 inline constexpr size_t kK8sAuditIndex = 0;
 

@@ -29,7 +29,7 @@ void CriAssembler::AddLine(std::string_view source, std::string_view line, const
   auto parsed = ParseCriLine(line);
   auto reject = [&](std::string reason) {
     out.Reject(line, RecordMeta{out.InternSource(source), meta.partition, meta.offset,
-                                meta.transport_time},
+                                meta.transport_time, 0, meta.tenant},
                std::move(reason));
   };
   if (!parsed.ok()) {
@@ -48,8 +48,8 @@ void CriAssembler::AddLine(std::string_view source, std::string_view line, const
                          options_.max_message_bytes));
       return;
     }
-    Emit(source, meta.partition, meta.offset, meta.transport_time, l.timestamp, l.is_stderr,
-         l.message, 1, out);
+    Emit(source, meta.partition, meta.offset, meta.transport_time, meta.tenant, l.timestamp,
+         l.is_stderr, l.message, 1, out);
     return;
   }
   MakeKey(source, meta.partition, l.is_stderr);
@@ -61,8 +61,8 @@ void CriAssembler::AddLine(std::string_view source, std::string_view line, const
                            l.message.size(), options_.max_message_bytes));
         return;
       }
-      Emit(source, meta.partition, meta.offset, meta.transport_time, l.timestamp, l.is_stderr,
-           l.message, 1, out);
+      Emit(source, meta.partition, meta.offset, meta.transport_time, meta.tenant, l.timestamp,
+           l.is_stderr, l.message, 1, out);
       return;
     }
     Pending& p = pending_[key_];
@@ -72,6 +72,7 @@ void CriAssembler::AddLine(std::string_view source, std::string_view line, const
     p.first_offset = meta.offset;
     p.last_offset = meta.offset;
     p.transport_time = meta.transport_time;
+    p.tenant = meta.tenant;
     p.timestamp.assign(l.timestamp);
     p.message.assign(l.message);
     p.lines = 1;
@@ -99,16 +100,17 @@ void CriAssembler::AddLine(std::string_view source, std::string_view line, const
   }
   if (l.partial) return;
   if (!p.discarding) {
-    Emit(p.source, p.partition, meta.offset, p.transport_time, p.timestamp, p.is_stderr,
-         p.message, p.lines, out);
+    Emit(p.source, p.partition, meta.offset, p.transport_time, p.tenant, p.timestamp,
+         p.is_stderr, p.message, p.lines, out);
   }
   CloseSpan(p.source, p.partition, p.first_offset, meta.offset);
   pending_.erase(it);
 }
 
 void CriAssembler::Emit(std::string_view source, int32_t partition, int64_t offset,
-                        TimeNs transport_time, std::string_view timestamp, bool is_stderr,
-                        std::string_view message, size_t lines, RecordBatch& out) {
+                        TimeNs transport_time, uint16_t tenant, std::string_view timestamp,
+                        bool is_stderr, std::string_view message, size_t lines,
+                        RecordBatch& out) {
   if (options_.container_from_path && partition < 0 && source != path_source_) {
     path_source_.assign(source);
     path_kubernetes_.clear();
@@ -145,7 +147,8 @@ void CriAssembler::Emit(std::string_view source, int32_t partition, int64_t offs
     record_ += internal::Trim(message);
   }
   record_ += '}';
-  out.Add(record_, RecordMeta{out.InternSource(source), partition, offset, transport_time});
+  out.Add(record_,
+          RecordMeta{out.InternSource(source), partition, offset, transport_time, 0, tenant});
 }
 
 void CriAssembler::RejectTruncated(const Pending& p, std::string_view why, RecordBatch& out) {
@@ -154,7 +157,7 @@ void CriAssembler::RejectTruncated(const Pending& p, std::string_view why, Recor
   raw += p.is_stderr ? " stderr P " : " stdout P ";
   raw += p.message;
   out.Reject(raw, RecordMeta{out.InternSource(p.source), p.partition, p.first_offset,
-                             p.transport_time},
+                             p.transport_time, 0, p.tenant},
              fmt::format("truncated CRI sequence ({}): {} partial line(s) of {} from {} {} on, "
                          "{} bytes, no F line",
                          why, p.lines, p.is_stderr ? "stderr" : "stdout",

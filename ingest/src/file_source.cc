@@ -40,6 +40,9 @@ bool FileSource::OpenNext() {
     current_format_ = pin == options_.formats.end() ? 0 : pin->second;
     auto start = options_.start_lines.find(current_);
     current_start_ = start == options_.start_lines.end() ? 0 : start->second;
+    auto tenant = options_.tenants.find(current_);
+    if (tenant == options_.tenants.end()) tenant = options_.tenants.find("");
+    current_tenant_ = tenant == options_.tenants.end() ? 0 : tenant->second;
     file_ = current_ == "-" ? stdin : std::fopen(current_.c_str(), "rb");
     if (file_ != nullptr) return true;
   }
@@ -71,6 +74,7 @@ Result<bool> FileSource::Next(RecordBatch& batch) {
     if (text.find_first_not_of(" \t") == std::string_view::npos) continue;
     RecordMeta meta{source, -1, line_number_, kNoTime};
     meta.format = current_format_;
+    meta.tenant = current_tenant_;
     batch.Add(text, meta);
   }
   return true;

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "adapters.h"
+#include "gzip.h"
 #include "tuttle/engine/field_table.h"
 #include "tuttle/engine/hash.h"
 #include "tuttle/engine/record.h"
@@ -36,12 +37,13 @@ using adapters::RecordState;
 
 // Fills a FieldTable with the catalogued fields of one JSON document. With `envelopes`, the
 // elements of a top-level "Records" or "records" array are not walked but collected (as raw
-// views of their bytes): the record may be a delivery batch.
+// views of their bytes): the record may be a delivery batch. Values under `reserved` (the
+// parser's kTenantPath) are not taken from the record: only the parser sets that path.
 class Walker {
  public:
-  Walker(const FieldCatalog& catalog, RecordState& table,
+  Walker(const FieldCatalog& catalog, RecordState& table, PathId reserved,
          std::vector<std::string_view>* envelopes = nullptr)
-      : catalog_(catalog), table_(table), envelopes_(envelopes) {}
+      : catalog_(catalog), table_(table), reserved_(reserved), envelopes_(envelopes) {}
 
   bool saw_envelope() const { return saw_envelope_; }
 
@@ -102,6 +104,7 @@ class Walker {
     if (node == FieldCatalog::kNoNode) return simdjson::SUCCESS;
     if (depth > kMaxDepth) return simdjson::DEPTH_ERROR;
     const PathId path = catalog_.PathAt(node);
+    if (path == reserved_ && path != kNoPath) return simdjson::SUCCESS;
     od::json_type type;
     if (auto e = value.type().get(type)) return e;
     switch (type) {
@@ -159,6 +162,7 @@ class Walker {
 
   const FieldCatalog& catalog_;
   RecordState& table_;
+  PathId reserved_;
   std::vector<std::string_view>* envelopes_;
   bool saw_envelope_ = false;
 };
@@ -179,11 +183,30 @@ std::string JsonError(simdjson::error_code e, std::string_view where) {
 class ParserWorker final : public RecordParser::Worker, public adapters::NestedWalker {
  public:
   ParserWorker(std::shared_ptr<const FieldCatalog> catalog, const JsonRecordParserOptions& options,
-               const adapters::AdapterPathIds& paths)
-      : catalog_(std::move(catalog)), options_(options), paths_(paths) {}
+               const adapters::AdapterPathIds& paths, PathId tenant_path)
+      : catalog_(std::move(catalog)), options_(options), paths_(paths),
+        tenant_path_(tenant_path) {}
 
   Status Parse(std::string_view record, const RecordMeta& meta,
                RecordParser::EventHandler& handler) override {
+    if (internal::IsGzip(record)) {
+      // A gzip-compressed record (a CloudTrail S3 delivery file as it is stored): read what it
+      // holds, no longer than a record may be. Its events' raw bytes are the decompressed ones.
+      if (record.size() > options_.max_record_bytes) {
+        return Error(fmt::format("record too large: {} bytes of gzip, over the limit of {} bytes",
+                                 record.size(), options_.max_record_bytes));
+      }
+      Result<size_t> used =
+          internal::InflateGzipMember(record, options_.max_record_bytes, inflated_);
+      if (!used.ok()) return used.error();
+      if (*used != record.size()) {
+        return Error(fmt::format("malformed gzip: {} bytes after the gzip member",
+                                 record.size() - *used));
+      }
+      const size_t size = inflated_.size();
+      inflated_.append(kRecordPadding, '\0');
+      record = std::string_view(inflated_.data(), size);
+    }
     if (record.size() > options_.max_record_bytes) {
       return Error(fmt::format("record too large: {} bytes, over the limit of {} bytes",
                                record.size(), options_.max_record_bytes));
@@ -231,7 +254,7 @@ class ParserWorker final : public RecordParser::Worker, public adapters::NestedW
     }
     od::object root;
     if (auto e = doc.get_object().get(root)) return Error(JsonError(e, where));
-    Walker walker(*catalog_, state_);
+    Walker walker(*catalog_, state_, tenant_path_);
     if (auto e = walker.Object(root, FieldCatalog::kRoot, 0)) return Error(JsonError(e, where));
     if (!doc.current_location().error()) {
       return Error(fmt::format("malformed JSON: {}: trailing content after the object", where));
@@ -256,7 +279,8 @@ class ParserWorker final : public RecordParser::Worker, public adapters::NestedW
       }
       return Error(JsonError(e, {}));
     }
-    Walker walker(*catalog_, state_, saw_envelope != nullptr ? &envelope_ : nullptr);
+    Walker walker(*catalog_, state_, tenant_path_,
+                  saw_envelope != nullptr ? &envelope_ : nullptr);
     if (auto e = walker.Object(root, FieldCatalog::kRoot, 0)) return Error(JsonError(e, {}));
     // Past the object, the document must end: "{...}{...}" on one line is not one record.
     if (!doc.current_location().error()) {
@@ -300,6 +324,12 @@ class ParserWorker final : public RecordParser::Worker, public adapters::NestedW
     event.log_source = a.log_source;
     adapters::RecordView view(state_, paths_, adapter, this);
     if (Status st = a.read(view, event); !st.ok()) return st;
+    // A tenant the configuration fixes for the source wins over the one the record names.
+    event.tenant = meta.tenant != 0 && meta.tenant <= options_.tenants.size()
+                       ? std::string_view(options_.tenants[meta.tenant - 1u])
+                       : event.entities.tenant;
+    // Also when empty: a correlation grouped by it must not drop the events of no tenant.
+    state_.Add(tenant_path_, ValueKind::kString, event.tenant);
     event.fields = &state_.table();
     if (event.time == kNoTime) {
       if (meta.transport_time == kNoTime) {
@@ -315,11 +345,13 @@ class ParserWorker final : public RecordParser::Worker, public adapters::NestedW
   std::shared_ptr<const FieldCatalog> catalog_;
   const JsonRecordParserOptions& options_;
   const adapters::AdapterPathIds& paths_;
+  PathId tenant_path_;
   od::parser parser_;
   od::parser nested_parser_;  // its strings must not overwrite the outer record's
   std::string nested_;        // the nested document, padded
   RecordState state_;
   std::vector<std::string_view> envelope_;
+  std::string inflated_;  // a gzip-compressed record, decompressed and padded
 };
 
 }  // namespace
@@ -328,6 +360,15 @@ void RegisterAdapterFields(FieldCatalog& c) {
   for (const Adapter& a : adapters::All()) {
     for (std::string_view p : a.fields) c.Intern(p);
   }
+  c.Intern(kTenantPath);
+}
+
+EntityRole EntityRoleOfPath(std::string_view path) {
+  if (path == kTenantPath) return EntityRole::kOwner;
+  for (const adapters::EntityPath& e : adapters::EntityPaths()) {
+    if (e.path == path) return e.role;
+  }
+  return EntityRole::kNone;
 }
 
 std::vector<std::string_view> JsonRecordParser::FormatNames() {
@@ -357,6 +398,8 @@ JsonRecordParser::JsonRecordParser(std::shared_ptr<const FieldCatalog> catalog,
     }
     adapter_paths_.push_back(std::move(ids));
   }
+  tenant_path_ = catalog_->Find(kTenantPath);
+  if (tenant_path_ == kNoPath) std::abort();
 }
 
 std::string_view JsonRecordParser::SimdKernel() {
@@ -364,7 +407,7 @@ std::string_view JsonRecordParser::SimdKernel() {
 }
 
 std::unique_ptr<RecordParser::Worker> JsonRecordParser::NewWorker() const {
-  return std::make_unique<ParserWorker>(catalog_, options_, adapter_paths_);
+  return std::make_unique<ParserWorker>(catalog_, options_, adapter_paths_, tenant_path_);
 }
 
 }  // namespace tuttle::ingest

@@ -198,6 +198,11 @@ Result<bool> KafkaSource::Next(RecordBatch& batch) {
       if (pin == options_.formats.end()) pin = options_.formats.find("");
       if (pin != options_.formats.end()) meta.format = pin->second;
     }
+    if (!options_.tenants.empty()) {
+      auto pin = options_.tenants.find(topic);
+      if (pin == options_.tenants.end()) pin = options_.tenants.find("");
+      if (pin != options_.tenants.end()) meta.tenant = pin->second;
+    }
     rd_kafka_timestamp_type_t ts_type;
     const int64_t ts = rd_kafka_message_timestamp(m, &ts_type);
     if (ts_type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts >= 0) meta.transport_time = ts * kNsPerMs;

@@ -73,6 +73,7 @@ void Write(const LambdaFields& f, const LambdaContext& c, std::string& out) {
   Str(out, "logGroup", c.log_group);
   Str(out, "logStream", c.log_stream);
   Str(out, "eventId", c.event_id);
+  Str(out, "owner", c.owner);
   Raw(out, "record", f.record_json);
   Raw(out, "json", f.app_json);
   Str(out, "message", f.message);

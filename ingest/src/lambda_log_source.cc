@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "gzip.h"
 #include "json_text.h"
 
 namespace tuttle::ingest {
@@ -59,13 +60,60 @@ Result<bool> LambdaLogSource::Next(RecordBatch& out) {
 }
 
 void LambdaLogSource::Convert(std::string_view bytes, const RecordMeta& meta, RecordBatch& out) {
-  if (bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x1f &&
-      static_cast<unsigned char>(bytes[1]) == 0x8b) {
-    out.Reject(bytes, meta,
-               "gzip-compressed CloudWatch Logs envelope: decompress it before ingest "
-               "(subscriptions deliver gzip through Kinesis and Firehose)");
+  if (internal::IsGzip(bytes)) {
+    ConvertGzip(bytes, bytes, meta, out);
     return;
   }
+  const std::string_view trimmed = internal::Trim(bytes);
+  if (internal::IsBase64Gzip(trimmed)) {
+    if (Status st = internal::DecodeBase64(trimmed, decoded_); !st.ok()) {
+      std::string reason = st.error().message();
+      reason += " (base64 gzip input)";
+      out.Reject(bytes, meta, std::move(reason));
+      return;
+    }
+    if (!internal::IsGzip(decoded_)) {
+      out.Reject(bytes, meta, "malformed gzip: the base64 input decodes to no gzip header");
+      return;
+    }
+    ConvertGzip(decoded_, bytes, meta, out);
+    return;
+  }
+  ConvertPlain(bytes, meta, out);
+}
+
+void LambdaLogSource::ConvertGzip(std::string_view gzip, std::string_view original,
+                                  const RecordMeta& meta, RecordBatch& out) {
+  size_t pos = 0;
+  size_t total = 0;
+  while (pos < gzip.size()) {
+    const std::string_view rest = gzip.substr(pos);
+    if (!internal::IsGzip(rest)) {
+      out.Reject(original, meta,
+                 "malformed gzip: " + std::to_string(rest.size()) +
+                     " trailing byte(s) that start no gzip member");
+      return;
+    }
+    Result<size_t> used = internal::InflateGzipMember(
+        rest, options_.max_decompressed_bytes - total, inflated_);
+    if (!used.ok()) {
+      // Over the limit: name the limit of the whole input, not what the last member had left.
+      std::string reason = used.error().message().starts_with("record too large")
+                               ? "record too large: decompressed gzip over the limit of " +
+                                     std::to_string(options_.max_decompressed_bytes) + " bytes"
+                               : used.error().message();
+      reason += " (CloudWatch Logs envelope)";
+      out.Reject(original, meta, std::move(reason));
+      return;
+    }
+    pos += *used;
+    total += inflated_.size();
+    ConvertPlain(inflated_, meta, out);
+  }
+}
+
+void LambdaLogSource::ConvertPlain(std::string_view bytes, const RecordMeta& meta,
+                                   RecordBatch& out) {
   const std::string_view text = internal::Trim(bytes);
   if (text.empty() || text.front() != '{') {
     Status st = converter_.ConvertLine(bytes, LambdaContext{}, record_);
@@ -122,6 +170,7 @@ void LambdaLogSource::Convert(std::string_view bytes, const RecordMeta& meta, Re
     return;
   }
   context.function_name = LambdaFunctionFromLogGroup(context.log_group);
+  if (root.at_key("owner").get_string().get(context.owner)) context.owner = {};
   size_t index = 0;
   for (simdjson::dom::element event : log_events) {
     ++index;

@@ -178,6 +178,30 @@ TEST(CriAssembler, ASequenceOverTheLimitIsRejectedAndTheRestOfItDropped) {
   EXPECT_EQ(f.reject_offsets, (std::vector<int64_t>{1, 5}));
 }
 
+TEST(CriAssembler, KeepsTheTenantFixedForTheSourceOnJoinedAndRejectedRecords) {
+  CriAssembler a;
+  RecordBatch out;
+  RecordMeta meta{0, 1, 10, kNoTime};
+  meta.tenant = 3;  // `--tenant pod-logs=...`, the third tenant named
+  a.AddLine("pod-logs", "2024-05-01T12:00:00Z stdout F whole", meta, out);
+  meta.offset = 11;
+  a.AddLine("pod-logs", "2024-05-01T12:00:01Z stdout P first half, ", meta, out);
+  meta.offset = 12;
+  a.AddLine("pod-logs", "2024-05-01T12:00:01Z stdout F second half", meta, out);
+  meta.offset = 13;
+  a.AddLine("pod-logs", "not a CRI line", meta, out);
+  meta.offset = 14;
+  a.AddLine("pod-logs", "2024-05-01T12:00:02Z stderr P cut off", meta, out);
+  a.EndStream("pod-logs", 1, out);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out.meta(0).tenant, 3);
+  EXPECT_EQ(out.meta(1).tenant, 3);  // joined from two lines
+  EXPECT_EQ(out.meta(1).offset, 12);
+  ASSERT_EQ(out.rejected().size(), 2u);
+  EXPECT_EQ(out.rejected()[0].meta.tenant, 3);  // a bad line
+  EXPECT_EQ(out.rejected()[1].meta.tenant, 3);  // a truncated sequence
+}
+
 TEST(CriAssembler, RejectsBadLinesWithTheirReasonAndCarriesOn) {
   CriAssembler a;
   auto f = Feed(a, "t", 0,

@@ -4,6 +4,7 @@
 #include "tuttle/ingest/json_record_parser.h"
 
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <filesystem>
 #include <map>
@@ -23,6 +24,7 @@ struct Parsed {
   std::vector<Hash128> ids;
   std::vector<std::pair<std::string, std::string>> rejected;  // part, reason
   std::vector<TimeNs> times;
+  std::vector<std::string> tenants;  // Event::tenant
   std::vector<std::string> products, services;
   std::map<std::string, std::vector<std::string>> fields;  // path -> values (scalars as text)
 };
@@ -33,6 +35,7 @@ class Capture final : public RecordParser::EventHandler {
   void OnEvent(const Event& e) override {
     out_.formats.emplace_back(e.format);
     out_.times.push_back(e.time);
+    out_.tenants.emplace_back(e.tenant);
     out_.products.emplace_back(e.log_source.product);
     out_.services.emplace_back(e.log_source.service);
     out_.raws.emplace_back(e.raw);
@@ -101,8 +104,15 @@ class JsonRecordParserTest : public ::testing::Test {
 
   Parsed Parse(std::string_view text, TimeNs transport_time = kNoTime,
                std::string_view pinned = {}) {
+    return ParseWith(*worker_, text, transport_time, pinned);
+  }
+
+  Parsed ParseWith(RecordParser::Worker& worker, std::string_view text,
+                   TimeNs transport_time = kNoTime, std::string_view pinned = {},
+                   uint16_t tenant = 0) {
     RecordBatch batch;
     RecordMeta meta{batch.InternSource("test"), -1, 1, transport_time};
+    meta.tenant = tenant;
     if (!pinned.empty()) {
       auto id = JsonRecordParser::FormatId(pinned);
       EXPECT_TRUE(id.has_value()) << pinned;
@@ -111,7 +121,7 @@ class JsonRecordParserTest : public ::testing::Test {
     batch.Add(text, meta);
     Parsed out;
     Capture capture(*catalog_, out);
-    out.status = worker_->Parse(batch.bytes(0), batch.meta(0), capture);
+    out.status = worker.Parse(batch.bytes(0), batch.meta(0), capture);
     return out;
   }
 
@@ -632,6 +642,179 @@ TEST_F(JsonRecordParserTest, EverySampleOfEveryFormatParses) {
       }
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gzip-compressed records.
+
+// `text` as one gzip member, as S3 stores CloudTrail's delivery files (zlib, windowBits 15 + 16).
+std::string Gzip(std::string_view text) {
+  z_stream z{};
+  EXPECT_EQ(deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY),
+            Z_OK);
+  std::string out(deflateBound(&z, text.size()), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  z.avail_in = static_cast<uInt>(text.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+TEST_F(JsonRecordParserTest, AGzipCompressedDeliveryFileGivesTheEventsOfThePlainOne) {
+  const std::string plain = Samples("cloudtrail_batch")[0];
+  const Parsed want = Parse(plain);
+  const Parsed got = Parse(Gzip(plain));
+  ASSERT_TRUE(got.status.ok()) << got.status.error().message();
+  ASSERT_EQ(got.formats.size(), 3u);
+  EXPECT_EQ(got.ids, want.ids);  // the same record ids, so the same alerts
+  EXPECT_EQ(got.raws, want.raws);
+  EXPECT_EQ(got.tenants, want.tenants);
+  EXPECT_EQ(got.fields, want.fields);
+}
+
+TEST_F(JsonRecordParserTest, BadOrOversizedGzipRecordsAreDeadLetteredWithTheReason) {
+  std::string corrupt = Gzip(Samples("cloudtrail")[0]);
+  corrupt[corrupt.size() / 2] = static_cast<char>(corrupt[corrupt.size() / 2] ^ 0x55);
+  Parsed p = Parse(corrupt);
+  ASSERT_FALSE(p.status.ok());
+  EXPECT_TRUE(p.status.error().message().starts_with("malformed gzip: "))
+      << p.status.error().message();
+
+  const std::string good = Gzip(Samples("cloudtrail")[0]);
+  p = Parse(good.substr(0, good.size() - 8));
+  ASSERT_FALSE(p.status.ok());
+  EXPECT_EQ(p.status.error().message(), "malformed gzip: truncated stream");
+
+  p = Parse(good + good);
+  ASSERT_FALSE(p.status.ok());
+  EXPECT_EQ(p.status.error().message(),
+            "malformed gzip: " + std::to_string(good.size()) + " bytes after the gzip member");
+
+  // 2 MiB of white space in a few KiB: over the 1 MiB a record may be, once decompressed.
+  const std::string bomb = Gzip("{" + std::string(size_t{2} << 20, ' ') + "}");
+  ASSERT_LT(bomb.size(), size_t{16} << 10);
+  p = Parse(bomb);
+  ASSERT_FALSE(p.status.ok());
+  EXPECT_EQ(p.status.error().message(),
+            "record too large: decompressed gzip over the limit of 1048576 bytes");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tenants.
+
+TEST_F(JsonRecordParserTest, EachFormatsTenantIsTheAccountProjectOrSubscriptionItsRecordsName) {
+  const std::map<std::string, std::string> expected = {
+      {"k8s_audit", ""},  // a Kubernetes audit event names no account: pin it with --tenant
+      {"aks_audit", "0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"},
+      {"gke_audit", "acme-prod-4711"},
+      {"gcp_audit", "acme-prod-4711"},
+      {"falco", ""},
+      {"cloudtrail", "111122223333"},
+      {"docker", ""},
+      {"azure_functionapplogs", "0A1B2C3D-4E5F-6A7B-8C9D-0E1F2A3B4C5D"},
+      {"azure_activity", "0A1B2C3D-4E5F-6A7B-8C9D-0E1F2A3B4C5D"},
+      {"trivy", ""},
+      {"ecr_scan", "111122223333"},
+      {"cri", ""},
+      {"lambda", ""},  // converted lines without an envelope's owner
+  };
+  ASSERT_EQ(expected.size(), JsonRecordParser::FormatNames().size());
+  for (const std::string_view format : JsonRecordParser::FormatNames()) {
+    const std::string& tenant = expected.at(std::string(format));
+    for (const std::string& r : Samples(format)) {
+      const Parsed p = Parse(r);
+      ASSERT_TRUE(p.status.ok()) << format;
+      ASSERT_FALSE(p.tenants.empty()) << format;
+      for (size_t i = 0; i < p.tenants.size(); ++i) {
+        EXPECT_EQ(p.tenants[i], tenant) << format;
+        EXPECT_EQ(p.tenants[i], Entity(p, i, "tenant")) << format;
+      }
+      // Rules and group-by read it as tuttle.tenant, once per event, empty too (a group-by
+      // field that is missing would drop the event from the correlation).
+      const auto it = p.fields.find(std::string(kTenantPath));
+      ASSERT_TRUE(it != p.fields.end()) << format;
+      EXPECT_EQ(it->second, std::vector<std::string>(p.tenants.size(), tenant)) << format;
+    }
+  }
+  // Each record of a CloudTrail delivery batch is its account's.
+  const Parsed batch = Parse(Samples("cloudtrail_batch")[0]);
+  ASSERT_EQ(batch.tenants.size(), 3u);
+  for (const std::string& t : batch.tenants) EXPECT_EQ(t, "111122223333");
+}
+
+TEST_F(JsonRecordParserTest, CloudTrailTenantIsTheRecipientAccountNotTheCallers) {
+  // A cross-account call: a role of account 444455556666 acts in 111122223333, whose trail logs
+  // it (CloudTrail's userIdentity.accountId is the caller's account).
+  const Parsed p = Parse(
+      R"({"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AROAX:ops",)"
+      R"("arn":"arn:aws:sts::444455556666:assumed-role/ops/ops","accountId":"444455556666"},)"
+      R"("eventTime":"2026-03-14T09:01:00Z","eventSource":"lambda.amazonaws.com",)"
+      R"("eventName":"GetFunction20150331v2","awsRegion":"eu-west-1",)"
+      R"("sourceIPAddress":"198.51.100.7","requestParameters":{"functionName":"payments"},)"
+      R"("responseElements":null,"eventType":"AwsApiCall","recipientAccountId":"111122223333"})");
+  ASSERT_TRUE(p.status.ok()) << p.status.error().message();
+  ASSERT_EQ(p.tenants.size(), 1u);
+  EXPECT_EQ(p.tenants[0], "111122223333");
+}
+
+TEST_F(JsonRecordParserTest, ATenantFixedForTheSourceWinsOverTheRecords) {
+  JsonRecordParserOptions options;
+  options.tenants = {"team-a", "team-b"};
+  JsonRecordParser parser(catalog_, options);
+  auto worker = parser.NewWorker();
+  const std::string cloudtrail = Samples("cloudtrail")[0];
+  const std::string k8s = Samples("k8s_audit")[0];
+
+  Parsed p = ParseWith(*worker, cloudtrail, kNoTime, {}, 2);
+  ASSERT_EQ(p.tenants.size(), 1u);
+  EXPECT_EQ(p.tenants[0], "team-b");
+  EXPECT_EQ(Entity(p, 0, "tenant"), "111122223333");  // the record's account stays an entity
+  EXPECT_EQ(p.fields[std::string(kTenantPath)], std::vector<std::string>{"team-b"});
+
+  p = ParseWith(*worker, k8s, kNoTime, {}, 1);
+  ASSERT_EQ(p.tenants.size(), 1u);
+  EXPECT_EQ(p.tenants[0], "team-a");
+
+  // Not fixed: the record's own.
+  p = ParseWith(*worker, cloudtrail, kNoTime, {}, 0);
+  ASSERT_EQ(p.tenants.size(), 1u);
+  EXPECT_EQ(p.tenants[0], "111122223333");
+}
+
+TEST_F(JsonRecordParserTest, ARecordCannotClaimATenantThroughTuttleTenant) {
+  std::string k8s = Samples("k8s_audit")[0];
+  ASSERT_EQ(k8s.back(), '}');
+  k8s.pop_back();
+  k8s += R"(,"tuttle":{"tenant":"someone-else"}})";
+  JsonRecordParserOptions options;
+  options.tenants = {"team-a"};
+  JsonRecordParser parser(catalog_, options);
+  auto worker = parser.NewWorker();
+
+  Parsed p = ParseWith(*worker, k8s);
+  ASSERT_TRUE(p.status.ok()) << p.status.error().message();
+  EXPECT_EQ(p.tenants[0], "");
+  EXPECT_EQ(p.fields[std::string(kTenantPath)], std::vector<std::string>{""});
+
+  p = ParseWith(*worker, k8s, kNoTime, {}, 1);
+  EXPECT_EQ(p.fields[std::string(kTenantPath)], std::vector<std::string>{"team-a"});
+}
+
+TEST(EntityRoleOfPath, NamesTheEntityAnAdapterTakesVerbatimFromAField) {
+  EXPECT_EQ(EntityRoleOfPath("user.username"), EntityRole::kPrincipal);
+  EXPECT_EQ(EntityRoleOfPath("objectRef.namespace"), EntityRole::kNamespace);
+  EXPECT_EQ(EntityRoleOfPath("userIdentity.arn"), EntityRole::kPrincipal);
+  EXPECT_EQ(EntityRoleOfPath("recipientAccountId"), EntityRole::kTenant);
+  EXPECT_EQ(EntityRoleOfPath("requestParameters.functionName"), EntityRole::kFunctionName);
+  EXPECT_EQ(EntityRoleOfPath("resource.labels.project_id"), EntityRole::kTenant);
+  EXPECT_EQ(EntityRoleOfPath(kTenantPath), EntityRole::kOwner);
+  // Read but not an entity, or only part of one (the subscription inside resourceId).
+  EXPECT_EQ(EntityRoleOfPath("verb"), EntityRole::kNone);
+  EXPECT_EQ(EntityRoleOfPath("resourceId"), EntityRole::kNone);
+  EXPECT_EQ(EntityRoleOfPath("userIdentity.accountId"), EntityRole::kNone);
 }
 
 // ---------------------------------------------------------------------------------------------

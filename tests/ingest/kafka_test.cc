@@ -3,6 +3,8 @@
 
 #include "tuttle/ingest/kafka.h"
 
+#include "tuttle/ingest/json_record_parser.h"
+
 #include <gtest/gtest.h>
 
 #include <librdkafka/rdkafka.h>
@@ -10,6 +12,8 @@
 
 #include <map>
 #include <set>
+#include <string>
+#include <vector>
 
 namespace tuttle::ingest {
 namespace {
@@ -149,6 +153,118 @@ TEST_F(KafkaTest, UnknownPropertiesNameTheKey) {
   auto src = KafkaSource::Open(o);
   ASSERT_FALSE(src.ok());
   EXPECT_NE(src.error().message().find("sasl.mechanismz"), std::string::npos);
+}
+
+// A Docker engine event (`docker events --format '{{json .}}'`), a Kubernetes audit event and a
+// CloudTrail record, as those write them.
+constexpr std::string_view kDockerEvent =
+    R"({"status":"start","id":"5f1c3a9b2e7d","from":"nginx@sha256:0a1b2c3d4e5f","Type":)"
+    R"("container","Action":"start","Actor":{"ID":"5f1c3a9b2e7d","Attributes":{"image":)"
+    R"("nginx@sha256:0a1b2c3d4e5f","name":"web","io.kubernetes.pod.name":"web-6b7c8d9-abcde",)"
+    R"("io.kubernetes.pod.namespace":"shop"}},"scope":"local","time":1773479400,)"
+    R"("timeNano":1773479400123456789})";
+constexpr std::string_view kAuditEvent =
+    R"({"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":)"
+    R"("8f3c1c1e-4b1a-4d43-9a52-2f0d0f0e9b11","stage":"ResponseComplete","requestURI":)"
+    R"("/api/v1/namespaces/shop/secrets","verb":"list","user":{"username":"alice@example.com"},)"
+    R"("sourceIPs":["203.0.113.7"],"objectRef":{"resource":"secrets","namespace":"shop",)"
+    R"("apiVersion":"v1"},"responseStatus":{"code":200},"requestReceivedTimestamp":)"
+    R"("2026-03-14T09:03:11.000000Z","stageTimestamp":"2026-03-14T09:03:11.020000Z"})";
+constexpr std::string_view kCloudTrail =
+    R"({"eventVersion":"1.08","userIdentity":{"type":"IAMUser","arn":)"
+    R"("arn:aws:iam::111122223333:user/ci","accountId":"111122223333"},"eventTime":)"
+    R"("2026-03-14T09:04:00Z","eventSource":"lambda.amazonaws.com","eventName":)"
+    R"("UpdateFunctionCode20150331v2","awsRegion":"eu-west-1","sourceIPAddress":"198.51.100.7",)"
+    R"("requestParameters":{"functionName":"payments"},"eventType":"AwsApiCall",)"
+    R"("recipientAccountId":"111122223333"})";
+
+struct ParsedEvent {
+  std::string topic;
+  uint16_t pinned_format = 0;
+  uint16_t pinned_tenant = 0;
+  std::string format;  // the parser's, or "error: <reason>"
+  std::string tenant;
+  std::string pod;
+};
+
+class Collect final : public RecordParser::EventHandler {
+ public:
+  explicit Collect(ParsedEvent& e) : e_(e) {}
+  void OnEvent(const Event& event) override {
+    e_.format = std::string(event.format);
+    e_.tenant = std::string(event.tenant);
+    e_.pod = std::string(event.entities.pod);
+  }
+
+ private:
+  ParsedEvent& e_;
+};
+
+TEST_F(KafkaTest, PinsTheFormatAndTenantPerTopicAndDetectsTheOthers) {
+  ASSERT_TRUE(cluster_->CreateTopic("docker-events", 1).ok());
+  ASSERT_TRUE(cluster_->CreateTopic("audit", 1).ok());
+  auto p = KafkaProducer::Open(cluster_->bootstrap_servers());
+  ASSERT_TRUE(p.ok()) << p.error().message();
+  ASSERT_TRUE((*p)->Produce("docker-events", 0, "", kDockerEvent).ok());
+  // Not a Docker event: on a topic pinned to docker, a dead letter rather than a guess.
+  ASSERT_TRUE((*p)->Produce("docker-events", 0, "", kAuditEvent).ok());
+  ASSERT_TRUE((*p)->Produce("audit", 0, "", kAuditEvent).ok());
+  ASSERT_TRUE((*p)->Produce("audit", 0, "", kCloudTrail).ok());
+  ASSERT_TRUE((*p)->Flush(std::chrono::seconds(10)).ok());
+
+  const uint16_t docker = JsonRecordParser::FormatId("docker").value_or(0);
+  ASSERT_NE(docker, 0);
+  auto o = Options("g-pins");
+  o.topics = {"docker-events", "audit"};
+  o.formats = {{"docker-events", docker}};
+  o.tenants = {{"audit", 1}};
+  auto src = KafkaSource::Open(o);
+  ASSERT_TRUE(src.ok()) << src.error().message();
+
+  auto catalog = std::make_shared<FieldCatalog>();
+  RegisterAdapterFields(*catalog);
+  JsonRecordParserOptions parser_options;
+  parser_options.tenants = {"platform-team"};
+  JsonRecordParser parser(catalog, parser_options);
+  auto worker = parser.NewWorker();
+
+  std::map<std::string, std::vector<ParsedEvent>> by_topic;
+  for (int guard = 0; guard < 2000; ++guard) {
+    RecordBatch batch;
+    auto more = (*src)->Next(batch);
+    ASSERT_TRUE(more.ok()) << more.error().message();
+    for (size_t i = 0; i < batch.size(); ++i) {
+      ParsedEvent e;
+      e.topic = batch.sources()[batch.meta(i).source];
+      e.pinned_format = batch.meta(i).format;
+      e.pinned_tenant = batch.meta(i).tenant;
+      Collect collect(e);
+      Status st = worker->Parse(batch.bytes(i), batch.meta(i), collect);
+      if (!st.ok()) e.format = "error: " + st.error().message();
+      by_topic[e.topic].push_back(e);
+    }
+    if (!*more) break;
+  }
+
+  ASSERT_EQ(by_topic["docker-events"].size(), 2u);
+  const ParsedEvent& d = by_topic["docker-events"][0];
+  EXPECT_EQ(d.pinned_format, docker);
+  EXPECT_EQ(d.pinned_tenant, 0);
+  EXPECT_EQ(d.format, "docker");
+  EXPECT_EQ(d.pod, "web-6b7c8d9-abcde");
+  EXPECT_EQ(d.tenant, "");
+  EXPECT_EQ(by_topic["docker-events"][1].format,
+            "error: format mismatch: the record is not docker (the format pinned for its "
+            "source)");
+
+  ASSERT_EQ(by_topic["audit"].size(), 2u);
+  for (const ParsedEvent& e : by_topic["audit"]) {
+    EXPECT_EQ(e.pinned_format, 0);  // detected
+    EXPECT_EQ(e.pinned_tenant, 1);
+    EXPECT_EQ(e.tenant, "platform-team");  // fixed for the topic, over CloudTrail's account
+  }
+  EXPECT_EQ(by_topic["audit"][0].format, "k8s_audit");
+  EXPECT_EQ(by_topic["audit"][1].format, "cloudtrail");
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include "tuttle/ingest/lambda_log_source.h"
 
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <nlohmann/json.hpp>
 
@@ -179,6 +180,7 @@ TEST(LambdaLogSource, SplitsAnEnvelopeIntoRecordsWithTheFunctionAndRejectsABadEv
   EXPECT_EQ(r[0]["functionName"], "checkout-api");
   EXPECT_EQ(r[0]["logGroup"], "/aws/lambda/checkout-api");
   EXPECT_EQ(r[0]["eventId"], "3819");
+  EXPECT_EQ(r[0]["owner"], "123456789012");
   EXPECT_EQ(r[0]["time"], "2024-05-01T12:00:00.000Z");
   EXPECT_EQ(r[1]["type"], "log");
   EXPECT_EQ(r[1]["level"], "INFO");
@@ -198,8 +200,7 @@ TEST(LambdaLogSource, SplitsAnEnvelopeIntoRecordsWithTheFunctionAndRejectsABadEv
   EXPECT_EQ(b.rejected()[0].meta.offset, 100);
   EXPECT_NE(b.rejected()[1].reason.find("malformed JSON in Lambda log record"), std::string::npos);
   EXPECT_EQ(b.rejected()[1].meta.offset, 102);
-  EXPECT_NE(b.rejected()[2].reason.find("gzip-compressed CloudWatch Logs envelope"),
-            std::string::npos);
+  EXPECT_EQ(b.rejected()[2].reason, "malformed gzip: truncated stream (CloudWatch Logs envelope)");
   ASSERT_EQ(b.stream_events().size(), 1u);
   EXPECT_EQ(b.stream_events()[0].before_record, 6u);
 }
@@ -217,6 +218,125 @@ TEST(LambdaLogSource, RejectsEnvelopesWithoutTheirFields) {
   EXPECT_NE(b.rejected()[1].reason.find("messageType 'SOMETHING'"), std::string::npos);
   EXPECT_NE(b.rejected()[2].reason.find("log event 1 lacks"), std::string::npos);
   EXPECT_NE(b.rejected()[3].reason.find("log event 2 lacks"), std::string::npos);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compressed envelopes: what subscription filters deliver to Kinesis, Firehose and Lambda.
+
+// `text` gzip-compressed by zlib (gzip format: windowBits 15 + 16), as CloudWatch Logs does.
+std::string Gzip(std::string_view text) {
+  z_stream z{};
+  EXPECT_EQ(deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  std::string out(deflateBound(&z, text.size()), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  z.avail_in = static_cast<uInt>(text.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+std::string Base64(std::string_view bytes) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const uint32_t n = (uint32_t{static_cast<unsigned char>(bytes[i])} << 16) |
+                       (uint32_t{static_cast<unsigned char>(bytes[i + 1])} << 8) |
+                       static_cast<unsigned char>(bytes[i + 2]);
+    for (int k = 3; k >= 0; --k) out += kAlphabet[(n >> (6 * k)) & 63];
+  }
+  if (i < bytes.size()) {
+    uint32_t n = uint32_t{static_cast<unsigned char>(bytes[i])} << 16;
+    if (i + 1 < bytes.size()) n |= uint32_t{static_cast<unsigned char>(bytes[i + 1])} << 8;
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += i + 1 < bytes.size() ? kAlphabet[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+RecordBatch Convert(const std::vector<std::string>& inputs, LambdaLogSourceOptions options = {}) {
+  LambdaLogSource src(std::make_unique<OneBatchSource>(inputs), std::move(options));
+  RecordBatch b;
+  EXPECT_TRUE(src.Next(b).ok());
+  return b;
+}
+
+const char* kControl =
+    R"({"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"",)"
+    R"("subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1714564800000,)"
+    R"("message":"CWL CONTROL MESSAGE: Checking health of destination Firehose."}]})";
+
+TEST(LambdaLogSource, ReadsGzipAndBase64GzipEnvelopesLikePlainOnes) {
+  const RecordBatch plain = Convert({kEnvelope});
+  const RecordBatch gzip = Convert({Gzip(kEnvelope)});
+  const RecordBatch base64 = Convert({Base64(Gzip(kEnvelope)) + "\n"});
+  ASSERT_EQ(plain.size(), 4u);
+  for (const RecordBatch* b : {&gzip, &base64}) {
+    ASSERT_EQ(b->size(), plain.size());
+    for (size_t i = 0; i < plain.size(); ++i) EXPECT_EQ(b->bytes(i), plain.bytes(i));
+    ASSERT_EQ(b->rejected().size(), 1u);  // the REPORT line with a bad Duration, as in plain
+    EXPECT_EQ(b->rejected()[0].reason, plain.rejected()[0].reason);
+  }
+  EXPECT_EQ(json::parse(gzip.bytes(0))["owner"], "123456789012");
+  EXPECT_EQ(json::parse(gzip.bytes(0))["functionName"], "checkout-api");
+}
+
+TEST(LambdaLogSource, SkipsGzipControlMessagesAndReadsConcatenatedFirehoseMembers) {
+  // Firehose writes each subscription delivery as a gzip member of its own, back to back.
+  const std::string two = R"({"messageType":"DATA_MESSAGE","owner":"210987654321",)"
+                          R"("logGroup":"/aws/lambda/refunds","logStream":"2024/05/01/[7]aa",)"
+                          R"("subscriptionFilters":["tuttle"],"logEvents":[)"
+                          R"({"id":"1","timestamp":1714564801000,"message":"END RequestId: 9\n"}]})";
+  const RecordBatch b = Convert({Gzip(kControl), Gzip(kEnvelope) + Gzip(kControl) + Gzip(two)});
+  EXPECT_EQ(b.size(), 5u);  // 4 of kEnvelope, 1 of `two`; none of the control messages
+  ASSERT_EQ(b.rejected().size(), 1u);  // kEnvelope's bad REPORT line only
+  const json last = json::parse(b.bytes(4));
+  EXPECT_EQ(last["functionName"], "refunds");
+  EXPECT_EQ(last["version"], "7");
+  EXPECT_EQ(last["owner"], "210987654321");
+}
+
+TEST(LambdaLogSource, DeadLettersDecompressionBombsAndMalformedGzip) {
+  // 4 MiB of spaces compress to a few KiB: over a 1 MiB limit once decompressed.
+  const std::string bomb = Gzip(std::string(size_t{4} << 20, ' '));
+  ASSERT_LT(bomb.size(), size_t{64} << 10);
+  std::string corrupt = Gzip(kEnvelope);
+  corrupt[corrupt.size() / 2] = static_cast<char>(corrupt[corrupt.size() / 2] ^ 0x55);
+  const std::string good = Gzip(kEnvelope);
+  LambdaLogSourceOptions options;
+  options.max_decompressed_bytes = size_t{1} << 20;
+  const RecordBatch b = Convert(
+      {bomb, corrupt, good.substr(0, good.size() - 10), good + "junk", "H4sI!not-base64",
+       Base64("\x1f\x8b\x08" + std::string("garbage"))},
+      options);
+  EXPECT_EQ(b.size(), 4u);  // `good + "junk"`: its member is read before the junk is found
+  ASSERT_EQ(b.rejected().size(), 7u);
+  EXPECT_EQ(b.rejected()[0].reason,
+            "record too large: decompressed gzip over the limit of 1048576 bytes (CloudWatch "
+            "Logs envelope)");
+  EXPECT_EQ(b.rejected()[0].bytes, bomb);  // the input as it came, for re-drive
+  // The limit holds for all members of an input together.
+  LambdaLogSourceOptions small;
+  small.max_decompressed_bytes = std::string_view(kEnvelope).size() + 10;
+  const RecordBatch two = Convert({Gzip(kEnvelope) + Gzip(kEnvelope)}, small);
+  EXPECT_EQ(two.size(), 4u);  // the first member's
+  ASSERT_EQ(two.rejected().size(), 2u);
+  EXPECT_EQ(two.rejected()[1].reason,
+            "record too large: decompressed gzip over the limit of " +
+                std::to_string(small.max_decompressed_bytes) + " bytes (CloudWatch Logs envelope)");
+  EXPECT_TRUE(b.rejected()[1].reason.starts_with("malformed gzip: ")) << b.rejected()[1].reason;
+  EXPECT_EQ(b.rejected()[2].reason, "malformed gzip: truncated stream (CloudWatch Logs envelope)");
+  // [3] is good's bad REPORT line.
+  EXPECT_EQ(b.rejected()[4].reason,
+            "malformed gzip: 4 trailing byte(s) that start no gzip member");
+  EXPECT_TRUE(b.rejected()[5].reason.starts_with("invalid base64: ")) << b.rejected()[5].reason;
+  EXPECT_TRUE(b.rejected()[6].reason.starts_with("malformed gzip: ")) << b.rejected()[6].reason;
 }
 
 }  // namespace

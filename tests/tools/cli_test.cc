@@ -435,6 +435,113 @@ TEST(TuttleReplay, ReadsCriAndLambdaLogsPinnedWithFormat) {
   EXPECT_NE(unpinned.err.find("3 dead letters (3 unreadable"), std::string::npos) << unpinned.err;
 }
 
+TEST(TuttleReplay, AlertsCarryTheirTenantAndCorrelationAlertsTheirGroupEntities) {
+  testing::TempDir dir;
+  const std::string k8s = (dir.path() / "k8s-audit.jsonl").string();
+  const std::string trail = (dir.path() / "cloudtrail.jsonl").string();
+  const std::string rules = (dir.path() / "rules.yml").string();
+  {
+    std::ofstream out(k8s);
+    for (int i = 0; i < 3; ++i) {
+      out << R"({"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a-)"
+          << i
+          << R"(","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/payments/secrets",)"
+             R"("verb":"list","user":{"username":"alice@example.com","groups":["devs"]},)"
+             R"("sourceIPs":["203.0.113.7"],"userAgent":"kubectl/v1.29.2","objectRef":)"
+             R"({"resource":"secrets","namespace":"payments","apiVersion":"v1"},)"
+             R"("responseStatus":{"metadata":{},"code":200},"requestReceivedTimestamp":)"
+             R"("2026-03-14T09:0)"
+          << i << R"(:00.000000Z","stageTimestamp":"2026-03-14T09:0)" << i
+          << R"(:00.010000Z"})" << "\n";
+    }
+  }
+  {
+    std::ofstream out(trail);
+    for (int i = 0; i < 2; ++i) {
+      out << R"({"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":)"
+             R"("AROAEXAMPLEID:gh-actions","arn":"arn:aws:sts::111122223333:assumed-role/)"
+             R"(ci-deployer/gh-actions","accountId":"111122223333"},"eventTime":)"
+             R"("2026-03-14T09:1)"
+          << i
+          << R"(:00Z","eventSource":"lambda.amazonaws.com","eventName":)"
+             R"("UpdateFunctionCode20150331v2","awsRegion":"eu-west-1","sourceIPAddress":)"
+             R"("198.51.100.23","userAgent":"aws-cli/2.15.0","requestParameters":)"
+             R"({"functionName":"payments","publish":true},"responseElements":null,)"
+             R"("requestID":"r-)"
+          << i
+          << R"(","eventID":"e-)" << i
+          << R"(","eventType":"AwsApiCall","recipientAccountId":"111122223333"})" << "\n";
+    }
+  }
+  std::ofstream(rules)
+      << "title: Secrets listed\nname: k8s_secret_list\n"
+         "logsource: {product: kubernetes, service: audit}\n"
+         "detection:\n  sel:\n    verb: list\n    objectRef.resource: secrets\n"
+         "  condition: sel\nlevel: low\n---\n"
+         "title: Secrets listed repeatedly\nname: k8s_secret_list_burst\n"
+         "correlation:\n  type: event_count\n  rules: [k8s_secret_list]\n"
+         "  group-by: [user.username, objectRef.namespace, tuttle.tenant]\n"
+         "  timespan: 10m\n  condition: {gte: 3}\nlevel: high\n---\n"
+         "title: Lambda code updated\nname: aws_lambda_code_update\n"
+         "logsource: {product: aws, service: cloudtrail}\n"
+         "detection:\n  sel:\n    eventNameBase: UpdateFunctionCode\n"
+         "  condition: sel\nlevel: low\n---\n"
+         "title: Lambda code updated twice\nname: aws_lambda_code_update_twice\n"
+         "correlation:\n  type: event_count\n  rules: [aws_lambda_code_update]\n"
+         "  group-by: [userIdentity.arn, recipientAccountId, requestParameters.functionName]\n"
+         "  timespan: 10m\n  condition: {gte: 2}\n  generate: true\nlevel: medium\n";
+  const ProcessResult r = RunProcess({TuttleBinary(), "replay", "-r", rules, "--tenant",
+                                      k8s + "=platform-team", k8s, trail});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::map<std::string, std::vector<json>> by_rule;
+  for (const json& a : JsonLines(r.out)) by_rule[RuleName(a)].push_back(a);
+
+  // The Kubernetes audit events name no account: the tenant fixed for their file.
+  ASSERT_EQ(by_rule["k8s_secret_list_burst"].size(), 1u) << r.out;
+  const json& burst = by_rule["k8s_secret_list_burst"][0];
+  EXPECT_EQ(burst["metadata"]["tenant_uid"], "platform-team");
+  const json& entity = burst["unmapped"]["tuttle"]["entity"];
+  EXPECT_EQ(entity["principal"], "alice@example.com") << burst.dump();
+  EXPECT_EQ(entity["namespace"], "payments");
+  EXPECT_FALSE(entity.contains("tenant"));  // no cloud account among the group's values
+  EXPECT_EQ(burst["evidences"][0]["actor"]["user"]["name"], "alice@example.com");
+
+  // CloudTrail: the account that received the calls, on the single-event alerts and on the
+  // correlation grouped by it.
+  ASSERT_EQ(by_rule["aws_lambda_code_update"].size(), 2u) << r.out;
+  for (const json& a : by_rule["aws_lambda_code_update"]) {
+    EXPECT_EQ(a["metadata"]["tenant_uid"], "111122223333");
+  }
+  ASSERT_EQ(by_rule["aws_lambda_code_update_twice"].size(), 1u) << r.out;
+  const json& twice = by_rule["aws_lambda_code_update_twice"][0];
+  EXPECT_EQ(twice["metadata"]["tenant_uid"], "111122223333");
+  EXPECT_EQ(twice["unmapped"]["tuttle"]["entity"]["principal"],
+            "arn:aws:sts::111122223333:assumed-role/ci-deployer/gh-actions");
+  EXPECT_EQ(twice["unmapped"]["tuttle"]["entity"]["function_name"], "payments");
+  EXPECT_EQ(twice["resources"][0]["type"], "function");
+
+  // Fixed for every source, the tenant wins over CloudTrail's account.
+  const ProcessResult all =
+      RunProcess({TuttleBinary(), "replay", "-r", rules, "--tenant", "acme", trail});
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  for (const json& a : JsonLines(all.out)) {
+    if (a["unmapped"]["tuttle"]["kind"] == "single") {
+      EXPECT_EQ(a["metadata"]["tenant_uid"], "acme");
+    }
+  }
+
+  const ProcessResult unknown =
+      RunProcess({TuttleBinary(), "replay", "-r", rules, "--tenant", "nosuch.jsonl=x", trail});
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_NE(unknown.err.find("--tenant 'nosuch.jsonl=...': no file 'nosuch.jsonl' is read"),
+            std::string::npos)
+      << unknown.err;
+  const ProcessResult empty =
+      RunProcess({TuttleBinary(), "replay", "-r", rules, "--tenant", trail + "=", trail});
+  EXPECT_NE(empty.exit_code, 0);
+  EXPECT_NE(empty.err.find("empty tenant name"), std::string::npos) << empty.err;
+}
+
 TEST(TuttlePipelines, BadPipelineFileIsALocatedErrorAndFails) {
   testing::TempDir dir;
   std::ofstream(dir.path() / "p.yml")

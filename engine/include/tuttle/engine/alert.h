@@ -53,9 +53,11 @@ struct Alert {
   std::vector<Hash128> chained;
   std::string product;      // log source of the evidence (single-event alerts)
   std::string service;
+  // Who owns the evidence: the event's Event::tenant (single-event alerts), or a correlation's
+  // tenant-role group-by value (`tuttle.tenant`, `recipientAccountId`, ...). Part of the id.
   std::string tenant;
-  // What the evidence is about (single-event alerts: the event's entities; correlation alerts
-  // carry none yet). Not part of the id.
+  // What the evidence is about: a single-event alert's event's entities; a correlation alert's
+  // group-by values whose fields are entities (group_entities.h). Not part of the id.
   OwnedEntities entities;
 };
 

@@ -20,6 +20,29 @@ struct LogSource {
   std::string_view category;
 };
 
+// Which entity a value is: the roles of BasicEntities' members, in their order. A correlation
+// rule's group-by names get one when the field they read is one an adapter takes an entity from
+// (see group_entities.h), so its alerts carry the entity too.
+enum class EntityRole : uint8_t {
+  kNone,
+  kCluster,
+  kNamespace,
+  kWorkload,
+  kPod,
+  kContainerId,
+  kImage,
+  kImageDigest,
+  kFunctionName,
+  kFunctionArn,
+  kFunctionVersion,
+  kPrincipal,
+  kSourceAddress,
+  kTenant,
+  // Not an entity: Event::tenant, the tenant that owns the record (the ingest parser's
+  // `tuttle.tenant` path). Gives a correlation alert its Alert::tenant.
+  kOwner,
+};
+
 // Who and what a record is about, as its format names them (docs/formats.md lists which format
 // fills which). Empty: the record does not say. S is std::string_view in Events (views into the
 // record or the parser's buffers) and std::string in Alerts, which outlive the record.
@@ -37,7 +60,7 @@ struct BasicEntities {
   S function_version;  // Lambda version, Cloud Run revision
   S principal;         // user, role ARN, service account, UPN
   S source_address;    // the caller's IP address
-  S tenant;            // AWS account, GCP project, Azure subscription (not Event::tenant)
+  S tenant;            // AWS account, GCP project, Azure subscription, as the record names it
 
   // Calls f(name, value) for each entity, in declaration order, names as docs/formats.md.
   template <typename F>
@@ -55,6 +78,27 @@ struct BasicEntities {
     f("principal", principal);
     f("source_address", source_address);
     f("tenant", tenant);
+  }
+  // The member for `role`; nullptr for kNone and kOwner.
+  S* Slot(EntityRole role) {
+    switch (role) {
+      case EntityRole::kNone: return nullptr;
+      case EntityRole::kOwner: return nullptr;
+      case EntityRole::kCluster: return &cluster;
+      case EntityRole::kNamespace: return &namespace_name;
+      case EntityRole::kWorkload: return &workload;
+      case EntityRole::kPod: return &pod;
+      case EntityRole::kContainerId: return &container_id;
+      case EntityRole::kImage: return &image;
+      case EntityRole::kImageDigest: return &image_digest;
+      case EntityRole::kFunctionName: return &function_name;
+      case EntityRole::kFunctionArn: return &function_arn;
+      case EntityRole::kFunctionVersion: return &function_version;
+      case EntityRole::kPrincipal: return &principal;
+      case EntityRole::kSourceAddress: return &source_address;
+      case EntityRole::kTenant: return &tenant;
+    }
+    return nullptr;
   }
   bool empty() const {
     bool any = false;
@@ -85,8 +129,9 @@ struct Event {
   TimeNs time = kNoTime;         // event time from the record (or the transport, see adapters)
   std::string_view format;       // adapter name: "k8s_audit", "falco", "cloudtrail"
   LogSource log_source;
-  // Empty: the instance's only tenant. Part of alert ids; adapters leave it alone (the cloud
-  // account a record names is entities.tenant, which is not).
+  // Who owns the record: the tenant the configuration fixes for its source (`--tenant`), else
+  // the cloud account the record names (entities.tenant); empty: the instance's only tenant.
+  // Part of single-event alert ids.
   std::string_view tenant;
   Entities entities;
   const FieldTable* fields = nullptr;

@@ -35,6 +35,9 @@ struct RecordMeta {
   // The record's format when the configuration pins it for the record's topic or file (an id of
   // the parser's formats, e.g. ingest::JsonRecordParser::FormatId); 0: detect it.
   uint16_t format = 0;
+  // The tenant the configuration fixes for the record's topic or file (an id of the parser's
+  // tenants, e.g. ingest::JsonRecordParserOptions::tenants, 1-based); 0: the record's own.
+  uint16_t tenant = 0;
 };
 
 // A change in the set of streams a source reads, which watermarks follow:

@@ -124,6 +124,9 @@ struct CorrelationRule {
   // resolved): a field path for a detection step; for a correlation step, the index of the inner
   // correlation's group-by name whose value its alerts carry.
   std::vector<std::vector<PathId>> group_by_paths;
+  // Per group-by name, the entity its values are (AssignGroupEntityRoles, group_entities.h);
+  // empty or kNone: not an entity. Alerts of the rule carry these values as their entities.
+  std::vector<EntityRole> group_roles;
   // Value types: the field named by `condition.field` and, per step, its path (or, for a
   // correlation step, the index into the inner correlation's group-by names).
   std::string value_field;

@@ -94,6 +94,7 @@ class CriAssembler {
     int64_t first_offset = -1;
     int64_t last_offset = -1;
     TimeNs transport_time = kNoTime;
+    uint16_t tenant = 0;  // RecordMeta::tenant of its lines (one per source)
     std::string timestamp;  // of the first line
     std::string message;
     size_t lines = 0;
@@ -108,8 +109,8 @@ class CriAssembler {
 
   void MakeKey(std::string_view source, int32_t partition, bool is_stderr);
   void Emit(std::string_view source, int32_t partition, int64_t offset, TimeNs transport_time,
-            std::string_view timestamp, bool is_stderr, std::string_view message, size_t lines,
-            RecordBatch& out);
+            uint16_t tenant, std::string_view timestamp, bool is_stderr, std::string_view message,
+            size_t lines, RecordBatch& out);
   void RejectTruncated(const Pending& p, std::string_view why, RecordBatch& out);
   void OpenSpan(std::string_view source, int32_t partition, int64_t first);
   void CloseSpan(std::string_view source, int32_t partition, int64_t first, int64_t last);

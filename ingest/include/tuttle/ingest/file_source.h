@@ -26,6 +26,10 @@ struct FileSourceOptions {
   // Resuming after a checkpoint: by path, the first line to deliver (earlier lines are skipped
   // unread, though still counted). Default: none, every line.
   std::map<std::string, int64_t> start_lines;
+  // The tenant fixed for a file's records (RecordMeta::tenant, an id of
+  // JsonRecordParserOptions::tenants), by path as given; the key "" applies to every file not
+  // named. Default: none, each record's tenant is the one it names.
+  std::map<std::string, uint16_t> tenants;
 };
 
 class FileSource final : public RecordSource {
@@ -51,6 +55,7 @@ class FileSource final : public RecordSource {
   std::string current_;
   uint16_t current_format_ = 0;
   int64_t current_start_ = 0;
+  uint16_t current_tenant_ = 0;
   int64_t line_number_ = 0;
   char* line_ = nullptr;  // getline(3) buffer
   size_t line_capacity_ = 0;

@@ -14,10 +14,15 @@
 // and record id. An element that cannot be read is handed to EventHandler::OnRejectedPart; the
 // others still become events.
 //
+// A record that is gzip-compressed (it starts with 1f 8b: CloudTrail's S3 delivery files are
+// stored so) is decompressed first, to at most max_record_bytes; its events' raw bytes and ids
+// are those of the decompressed record, so it raises the same alerts as when delivered plain.
+//
 // A record without an event time of its own takes the Kafka message timestamp when there is one.
 // Anything else is an error naming the reason; the pipeline dead-letters the record. Reasons
-// start with a fixed phrase ("malformed JSON", "invalid UTF-8", "record too large", "unrecognized
-// record format", "format mismatch", "no event time", "empty record") that the pipeline counts.
+// start with a fixed phrase ("malformed JSON", "invalid UTF-8", "record too large", "malformed
+// gzip", "unrecognized record format", "format mismatch", "no event time", "empty record") that
+// the pipeline counts.
 //
 // Thread-safety: the parser is immutable and shared; each thread uses its own Worker.
 
@@ -25,6 +30,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tuttle/engine/field_catalog.h"
@@ -32,14 +38,28 @@
 
 namespace tuttle::ingest {
 
-// Interns the paths the adapters read. Call before the rules intern theirs and the catalog is
-// frozen.
+// Interns the paths the adapters read, and kTenantPath. Call before the rules intern theirs and
+// the catalog is frozen.
 void RegisterAdapterFields(FieldCatalog& catalog);
+
+// The path under which every event carries its Event::tenant (empty when none) as a derived
+// string value, so rules can match it and correlations group by it (`group-by: [tuttle.tenant]`
+// keeps tenants apart and gives the alert its tenant; docs/correlation.md).
+inline constexpr std::string_view kTenantPath = "tuttle.tenant";
+
+// The entity an adapter takes verbatim from the field at `path` ("user.username" -> principal,
+// "recipientAccountId" -> tenant, ...), kOwner for kTenantPath, or kNone. For AssignGroupEntityRoles
+// (tuttle/engine/group_entities.h): correlations grouped by these fields carry the entity.
+EntityRole EntityRoleOfPath(std::string_view path);
 
 struct JsonRecordParserOptions {
   // Records longer than this (in bytes) are dead-lettered unread. Default: 1 MiB. CloudTrail's
   // S3 delivery files can be larger: raise it for them.
   size_t max_record_bytes = size_t{1} << 20;
+  // The tenants the configuration fixes per source (`--tenant SOURCE=NAME`): RecordMeta::tenant
+  // k > 0 names tenants[k - 1], which then is the Event::tenant of the record's events whatever
+  // the record says. Default: none.
+  std::vector<std::string> tenants;
 };
 
 class JsonRecordParser final : public RecordParser {
@@ -62,6 +82,7 @@ class JsonRecordParser final : public RecordParser {
   std::shared_ptr<const FieldCatalog> catalog_;
   JsonRecordParserOptions options_;
   std::vector<std::vector<PathId>> adapter_paths_;  // per adapter, its fields' ids
+  PathId tenant_path_ = kNoPath;                    // kTenantPath
 };
 
 }  // namespace tuttle::ingest

@@ -40,6 +40,10 @@ struct KafkaSourceOptions {
   // Resuming after a checkpoint: by (topic, partition), the offset to read from when the group
   // assigns the partition, overriding the group's committed offset. Default: none.
   std::map<std::pair<std::string, int32_t>, int64_t> start_offsets;
+  // The tenant fixed for a topic's records (RecordMeta::tenant, an id of
+  // JsonRecordParserOptions::tenants), by topic; the key "" applies to every topic not named.
+  // Default: none, each record's tenant is the one it names.
+  std::map<std::string, uint16_t> tenants;
   // Messages per batch at most. Default: 2048.
   size_t batch_records = 2048;
   // How long one poll waits for messages. Default: 100 ms.

@@ -35,6 +35,7 @@ struct LambdaContext {
   std::string_view log_group;
   std::string_view log_stream;     // "2024/05/01/[$LATEST]0123abcd...": gives the version
   std::string_view event_id;       // the log event's id
+  std::string_view owner;          // the AWS account that owns the log group
   std::string_view time;           // the log event's time, RFC 3339; empty when unknown
 };
 

@@ -4,11 +4,14 @@
 // is one of:
 //
 //   - a CloudWatch Logs subscription envelope
-//       {"messageType": "DATA_MESSAGE", "logGroup": "/aws/lambda/<function>", "logStream": ...,
-//        "logEvents": [{"id": ..., "timestamp": <ms>, "message": ...}, ...]}
+//       {"messageType": "DATA_MESSAGE", "owner": "<account>", "logGroup": "/aws/lambda/<function>",
+//        "logStream": ..., "logEvents": [{"id": ..., "timestamp": <ms>, "message": ...}, ...]}
 //     which becomes one record per log event, each at the envelope's position, carrying the
-//     function name, log group and stream, event id and time. CONTROL_MESSAGE envelopes (the
-//     subscription's health checks) become nothing;
+//     function name, owner, log group and stream, event id and time. CONTROL_MESSAGE envelopes
+//     (the subscription's health checks) become nothing. The envelope may be gzip-compressed
+//     (as subscriptions deliver it to Kinesis, Firehose and Lambda), several gzip members back
+//     to back (Firehose), and the gzip bytes base64-encoded; decompressed, it may be at most
+//     max_decompressed_bytes long;
 //   - a Lambda platform event {"time", "type": "platform.*", "record": {...}} (JSON log format,
 //     Telemetry API);
 //   - a text line (START, END, REPORT, INIT_START, application logs), with an optional leading
@@ -20,8 +23,8 @@
 // give all events of an envelope the envelope's bytes and id. Conversion is cheap next to
 // parsing (see bench/), so running it in the serial read stage costs little.
 //
-// An input that cannot be read (an envelope that is not JSON or lacks its fields, gzip bytes, a
-// REPORT line with a non-number, ...) is rejected into the batch with its reason, which the
+// An input that cannot be read (an envelope that is not JSON or lacks its fields, malformed or
+// over-large gzip, a REPORT line with a non-number, ...) is rejected into the batch with its reason, which the
 // pipeline dead-letters; a bad log event of an envelope is rejected alone, the others are kept.
 //
 // Thread-safety: as for any RecordSource; Stop() is safe from any thread.
@@ -44,6 +47,10 @@ struct LambdaLogSourceOptions {
   // Which sources (file paths, Kafka topics) hold Lambda logs; records of the others pass
   // through unchanged. Empty: all of them.
   std::function<bool(std::string_view source)> applies_to;
+  // The longest a gzip-compressed input may be once decompressed (all its members together), in
+  // bytes; longer ones (decompression bombs among them) are rejected as "record too large:
+  // decompressed ...". Default: 16 MiB; `tuttle` sets 16 times --max-record-bytes.
+  size_t max_decompressed_bytes = size_t{16} << 20;
 };
 
 class LambdaLogSource final : public RecordSource {
@@ -65,6 +72,12 @@ class LambdaLogSource final : public RecordSource {
   void Convert(std::string_view bytes, const RecordMeta& meta, RecordBatch& out);
 
  private:
+  // Decompresses gzip members (`gzip`, from the input `original`) and converts each.
+  void ConvertGzip(std::string_view gzip, std::string_view original, const RecordMeta& meta,
+                   RecordBatch& out);
+  // Converts uncompressed input.
+  void ConvertPlain(std::string_view bytes, const RecordMeta& meta, RecordBatch& out);
+
   std::unique_ptr<RecordSource> inner_;
   LambdaLogSourceOptions options_;
   LambdaLogConverter converter_;
@@ -72,6 +85,8 @@ class LambdaLogSource final : public RecordSource {
   RecordBatch in_;
   std::string record_;
   std::string time_;
+  std::string decoded_;   // base64-decoded input
+  std::string inflated_;  // one decompressed gzip member
 };
 
 }  // namespace tuttle::ingest
