@@ -8,6 +8,11 @@
 // feeds 10 correlations) and groups by user (1,000 users).
 
 #include <benchmark/benchmark.h>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
 #include <malloc.h>
 
 #include <cstring>
@@ -16,6 +21,7 @@
 
 #include "tuttle/engine/correlator.h"
 #include "tuttle/engine/pipeline.h"
+#include "tuttle/storage/store.h"
 
 namespace tuttle::bench {
 namespace {
@@ -210,6 +216,110 @@ void BM_BytesPerOpenGroup(benchmark::State& state) {
   state.counters["bytes_per_group"] = per_group;
 }
 BENCHMARK(BM_BytesPerOpenGroup)->Arg(100'000)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// Checkpoint cost on the stream: the correlation stage with 10 rules, 2 threads, writing into a
+// real RocksDB store, without checkpoints (arg 0: alerts and positions per batch) and with a
+// checkpoint every N records (arg: N; 200,000 records is 200 s of event time here, so 1,000
+// records is a checkpoint per second of stream).
+void BM_CheckpointStream(benchmark::State& state) {
+  const RuleSet rules = MakeRules(10);
+  FixedParser parser;
+  PipelineOptions o;
+  o.threads = 2;
+  if (state.range(0) > 0) {
+    o.checkpoint.enabled = true;
+    o.checkpoint.records = static_cast<uint64_t>(state.range(0));
+    o.checkpoint.interval = std::chrono::hours(1);
+  }
+  uint64_t records = 0, checkpoints = 0, bytes = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    const std::filesystem::path dir =
+        std::filesystem::temp_directory_path() / ("tuttle-bench-cp-" + std::to_string(getpid()));
+    std::filesystem::remove_all(dir);
+    auto store = storage::Store::Open(dir.string());
+    if (!store.ok()) {
+      state.SkipWithError(store.error().message().c_str());
+      return;
+    }
+    state.ResumeTiming();
+    Pipeline p(rules, parser, o);
+    LinesSource source(Records());
+    Result<PipelineStats> stats = p.Run(source, {store->get()});
+    state.PauseTiming();
+    store->reset();
+    std::filesystem::remove_all(dir);
+    state.ResumeTiming();
+    if (!stats.ok()) {
+      state.SkipWithError(stats.error().message().c_str());
+      return;
+    }
+    records += stats->records;
+    checkpoints += stats->checkpoints;
+    bytes += stats->checkpoint_bytes;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(records));
+  state.counters["checkpoints"] =
+      benchmark::Counter(static_cast<double>(checkpoints), benchmark::Counter::kAvgIterations);
+  state.counters["state_bytes_per_checkpoint"] =
+      checkpoints > 0 ? static_cast<double>(bytes) / static_cast<double>(checkpoints) : 0.0;
+}
+BENCHMARK(BM_CheckpointStream)
+    ->ArgName("every")
+    ->Arg(0)
+    ->Arg(1'000)
+    ->Arg(10'000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// A checkpoint of state.range(0) open groups (event_count, one signal each): how long taking
+// the changes takes, how many bytes they are, and how long restoring them takes.
+void BM_CheckpointOpenGroups(benchmark::State& state) {
+  const RuleSet rules = MakeRules(1);
+  const int64_t groups = state.range(0);
+  double take_s = 0, restore_s = 0;
+  size_t bytes = 0;
+  CorrelatorOptions options;
+  options.max_groups_per_rule = 10'000'000;
+  for (auto _ : state) {
+    Correlator c(rules, options);
+    c.TrackChanges();
+    std::vector<Alert> alerts;
+    for (int64_t g = 0; g < groups; ++g) {
+      Signal s;
+      s.time = 1'700'000'000 * kNsPerSecond + g;
+      s.record_id = Hash128{static_cast<uint64_t>(g), 1};
+      s.position = SourcePosition{"telemetry", static_cast<int32_t>(g % 12), g};
+      s.group = {Name("user-", g)};
+      c.AddChained(std::move(s));
+    }
+    c.AdvanceTo(1'700'000'000 * kNsPerSecond + groups, alerts);
+    using Clock = std::chrono::steady_clock;
+    auto t0 = Clock::now();
+    StateChanges changes;
+    c.TakeChanges(changes);
+    take_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    bytes = 0;
+    for (const auto& [k, v] : changes.puts) bytes += k.size() + v.size();
+    t0 = Clock::now();
+    Correlator restored(rules, options);
+    StateKey key;
+    for (const auto& [k, v] : changes.puts) {
+      if (!ParseStateKey(k, key) || !restored.RestoreEntry(key, v).ok()) {
+        state.SkipWithError("restore failed");
+        return;
+      }
+    }
+    restored.FinishRestore(c.watermark(), kNoTime);
+    restore_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (restored.open_groups() != static_cast<size_t>(groups)) state.SkipWithError("groups lost");
+  }
+  state.counters["take_s"] = take_s;
+  state.counters["restore_s"] = restore_s;
+  state.counters["checkpoint_MB"] = static_cast<double>(bytes) / 1e6;
+  state.counters["bytes_per_group"] = static_cast<double>(bytes) / static_cast<double>(groups);
+}
+BENCHMARK(BM_CheckpointOpenGroups)->Arg(1'000'000)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace tuttle::bench
