@@ -14,10 +14,14 @@
 #include "tuttle/ingest/cri_assembler.h"
 #include "tuttle/ingest/json_record_parser.h"
 #include "tuttle/ingest/lambda_log_source.h"
+#include "support/gzip_support.h"
 
 namespace {
 
 using namespace tuttle;
+
+using ::tuttle::testing::Base64;
+using ::tuttle::testing::Gzip;
 
 // A kubelet file's worth of lines: access logs, JSON application logs, and one message in
 // four split into three partial lines.
@@ -141,43 +145,6 @@ std::vector<std::string> Envelopes(const std::vector<std::string>& lines) {
     envelopes.push_back(std::move(e));
   }
   return envelopes;
-}
-
-// As a subscription delivers them: gzip (windowBits 15 + 16, zlib's default level).
-std::string Gzip(std::string_view text) {
-  z_stream z{};
-  deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&z, text.size()), '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  z.avail_in = static_cast<uInt>(text.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  deflate(&z, Z_FINISH);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
-
-std::string Base64(std::string_view bytes) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 3 <= bytes.size(); i += 3) {
-    const uint32_t n = (uint32_t{static_cast<unsigned char>(bytes[i])} << 16) |
-                       (uint32_t{static_cast<unsigned char>(bytes[i + 1])} << 8) |
-                       static_cast<unsigned char>(bytes[i + 2]);
-    for (int k = 3; k >= 0; --k) out += kAlphabet[(n >> (6 * k)) & 63];
-  }
-  if (i < bytes.size()) {
-    uint32_t n = uint32_t{static_cast<unsigned char>(bytes[i])} << 16;
-    if (i + 1 < bytes.size()) n |= uint32_t{static_cast<unsigned char>(bytes[i + 1])} << 8;
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += i + 1 < bytes.size() ? kAlphabet[(n >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
 }
 
 // The envelopes as state.range(0) says: 0 plain JSON, 1 gzip, 2 base64 of gzip (Kinesis).

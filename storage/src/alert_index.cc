@@ -12,15 +12,6 @@
 namespace tuttle::storage {
 namespace {
 
-void PutU64(std::string& out, uint64_t v) {
-  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((v >> (i * 8)) & 0xff));
-}
-
-uint64_t GetU64(std::string_view b) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(b[i]);
-  return v;
-}
 
 int HexDigit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -95,16 +86,6 @@ std::optional<Hash128> ParseAlertId(std::string_view text) {
   return id;
 }
 
-std::string AlertIdBytes(const Hash128& id) {
-  std::string out;
-  PutU64(out, id.hi);
-  PutU64(out, id.lo);
-  return out;
-}
-
-Hash128 AlertIdFromBytes(std::string_view bytes) {
-  return Hash128{GetU64(bytes.substr(0, 8)), GetU64(bytes.substr(8, 8))};
-}
 
 void Store::PutAlert(rocksdb::WriteBatch& wb, const Alert& alert) {
   wb.Put(alerts_, AlertKey(alert.time, alert.id), AlertToOcsfJson(alert));

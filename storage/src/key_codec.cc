@@ -1,5 +1,7 @@
 #include "tuttle/storage/key_codec.h"
 
+#include "tuttle/storage/alert_index.h"
+
 namespace tuttle::storage {
 namespace {
 
@@ -36,6 +38,17 @@ int32_t DecodeI32(std::string_view b) {
   uint32_t u = 0;
   for (int i = 0; i < 4; ++i) u = (u << 8) | static_cast<unsigned char>(b[static_cast<size_t>(i)]);
   return static_cast<int32_t>(u ^ (uint32_t{1} << 31));
+}
+
+std::string AlertIdBytes(const Hash128& id) {
+  std::string out;
+  PutU64(out, id.hi);
+  PutU64(out, id.lo);
+  return out;
+}
+
+Hash128 AlertIdFromBytes(std::string_view bytes) {
+  return Hash128{GetU64(bytes.substr(0, 8)), GetU64(bytes.substr(8, 8))};
 }
 
 std::string AlertKey(TimeNs time, const Hash128& id) {

@@ -15,8 +15,11 @@
 
 #include "tuttle/engine/record.h"
 #include "tuttle/ingest/lambda_log_source.h"
+#include "support/gzip_support.h"
 
 namespace {
+
+using ::tuttle::testing::Gzip;
 
 class NoSource final : public tuttle::RecordSource {
  public:
@@ -26,23 +29,6 @@ class NoSource final : public tuttle::RecordSource {
   }
   void Stop() override {}
 };
-
-// `input` as one gzip member (windowBits 15 + 16), as CloudWatch Logs compresses envelopes.
-std::string Gzip(std::string_view input) {
-  z_stream z{};
-  if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    __builtin_trap();
-  }
-  std::string out(deflateBound(&z, input.size()), '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(input.data()));
-  z.avail_in = static_cast<uInt>(input.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  if (deflate(&z, Z_FINISH) != Z_STREAM_END) __builtin_trap();
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
 
 tuttle::ingest::LambdaLogSourceOptions Options() {
   tuttle::ingest::LambdaLogSourceOptions o;

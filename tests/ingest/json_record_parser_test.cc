@@ -12,9 +12,12 @@
 
 #include "support/test_support.h"
 #include "tuttle/engine/record.h"
+#include "support/gzip_support.h"
 
 namespace tuttle::ingest {
 namespace {
+
+using ::tuttle::testing::Gzip;
 
 struct Parsed {
   Status status;
@@ -646,22 +649,6 @@ TEST_F(JsonRecordParserTest, EverySampleOfEveryFormatParses) {
 
 // ---------------------------------------------------------------------------------------------
 // Gzip-compressed records.
-
-// `text` as one gzip member, as S3 stores CloudTrail's delivery files (zlib, windowBits 15 + 16).
-std::string Gzip(std::string_view text) {
-  z_stream z{};
-  EXPECT_EQ(deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY),
-            Z_OK);
-  std::string out(deflateBound(&z, text.size()), '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  z.avail_in = static_cast<uInt>(text.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
 
 TEST_F(JsonRecordParserTest, AGzipCompressedDeliveryFileGivesTheEventsOfThePlainOne) {
   const std::string plain = Samples("cloudtrail_batch")[0];

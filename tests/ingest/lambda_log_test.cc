@@ -3,6 +3,7 @@
 
 #include "tuttle/ingest/lambda_log.h"
 #include "tuttle/ingest/lambda_log_source.h"
+#include "support/gzip_support.h"
 
 #include <gtest/gtest.h>
 #include <zlib.h>
@@ -16,6 +17,9 @@ namespace tuttle::ingest {
 namespace {
 
 using nlohmann::json;
+
+using ::tuttle::testing::Base64;
+using ::tuttle::testing::Gzip;
 
 json Line(const std::string& line, const LambdaContext& c = {}) {
   LambdaLogConverter conv;
@@ -222,43 +226,6 @@ TEST(LambdaLogSource, RejectsEnvelopesWithoutTheirFields) {
 
 // ---------------------------------------------------------------------------------------------
 // Compressed envelopes: what subscription filters deliver to Kinesis, Firehose and Lambda.
-
-// `text` gzip-compressed by zlib (gzip format: windowBits 15 + 16), as CloudWatch Logs does.
-std::string Gzip(std::string_view text) {
-  z_stream z{};
-  EXPECT_EQ(deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  std::string out(deflateBound(&z, text.size()), '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  z.avail_in = static_cast<uInt>(text.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
-
-std::string Base64(std::string_view bytes) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 3 <= bytes.size(); i += 3) {
-    const uint32_t n = (uint32_t{static_cast<unsigned char>(bytes[i])} << 16) |
-                       (uint32_t{static_cast<unsigned char>(bytes[i + 1])} << 8) |
-                       static_cast<unsigned char>(bytes[i + 2]);
-    for (int k = 3; k >= 0; --k) out += kAlphabet[(n >> (6 * k)) & 63];
-  }
-  if (i < bytes.size()) {
-    uint32_t n = uint32_t{static_cast<unsigned char>(bytes[i])} << 16;
-    if (i + 1 < bytes.size()) n |= uint32_t{static_cast<unsigned char>(bytes[i + 1])} << 8;
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += i + 1 < bytes.size() ? kAlphabet[(n >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
 
 RecordBatch Convert(const std::vector<std::string>& inputs, LambdaLogSourceOptions options = {}) {
   LambdaLogSource src(std::make_unique<OneBatchSource>(inputs), std::move(options));
