@@ -87,9 +87,10 @@ std::optional<Hash128> ParseAlertId(std::string_view text) {
 }
 
 
-void Store::PutAlert(rocksdb::WriteBatch& wb, const Alert& alert) {
-  wb.Put(alerts_, AlertKey(alert.time, alert.id), AlertToOcsfJson(alert));
-  for (const IndexEntry& e : AlertIndexEntries(alert)) wb.Put(alert_index_, e.key, e.value);
+void Store::PutAlert(rocksdb::WriteBatch& wb, const Alert& alert, const std::string& json,
+                     const std::vector<IndexEntry>& index) {
+  wb.Put(alerts_, AlertKey(alert.time, alert.id), json);
+  for (const IndexEntry& e : index) wb.Put(alert_index_, e.key, e.value);
 }
 
 }  // namespace tuttle::storage

@@ -4,6 +4,8 @@
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
+#include <oneapi/tbb/parallel_for.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <mutex>
@@ -109,9 +111,21 @@ void Store::CloseDb() {
 Store::~Store() { CloseDb(); }
 
 void Store::AddAlertsAndDeadLetters(rocksdb::WriteBatch& wb, const BatchOutput& batch) {
-  for (const Alert& a : batch.alerts) {
-    PutAlert(wb, a);
+  // Serialising findings and their index keys is most of a write's CPU: it runs in parallel
+  // (the pipeline's last stage is serial), then the WriteBatch is filled in order.
+  const size_t n = batch.alerts.size();
+  std::vector<std::string> json(n);
+  std::vector<std::vector<IndexEntry>> index(n);
+  auto encode = [&](size_t i) {
+    json[i] = AlertToOcsfJson(batch.alerts[i]);
+    index[i] = AlertIndexEntries(batch.alerts[i]);
+  };
+  if (n >= 32) {
+    tbb::parallel_for(size_t{0}, n, encode);
+  } else {
+    for (size_t i = 0; i < n; ++i) encode(i);
   }
+  for (size_t i = 0; i < n; ++i) PutAlert(wb, batch.alerts[i], json[i], index[i]);
   for (const DeadLetter& d : batch.dead_letters) {
     nlohmann::json j = {
         {"kind", DeadLetterKindName(d.kind)},

@@ -40,6 +40,7 @@
 #include "tuttle/engine/alert_sink.h"
 #include "tuttle/engine/checkpoint.h"
 #include "tuttle/engine/result.h"
+#include "tuttle/storage/alert_index.h"
 
 namespace rocksdb {
 class DB;
@@ -147,7 +148,10 @@ class Store final : public AlertSink, public CheckpointReader {
   Status Commit(rocksdb::WriteBatch& wb, std::string_view what);
   void AddAlertsAndDeadLetters(rocksdb::WriteBatch& wb, const BatchOutput& batch);
   // Adds the alert and its index entries to `wb` (alert_index.cc).
-  void PutAlert(rocksdb::WriteBatch& wb, const Alert& alert);
+  // `json` and `index`: the alert's OCSF JSON and AlertIndexEntries(), made beforehand (in
+  // parallel, by AddAlertsAndDeadLetters).
+  void PutAlert(rocksdb::WriteBatch& wb, const Alert& alert, const std::string& json,
+                const std::vector<IndexEntry>& index);
 
   std::string path_;
   StoreOptions options_;
