@@ -30,6 +30,21 @@ std::optional<DeadLetter::Kind> ParseDeadLetterKind(std::string_view name) {
   return std::nullopt;
 }
 
+std::optional<DeadLetter> DeadLetterFromJson(std::string_view json, TimeNs* stored_at) {
+  auto j = nlohmann::json::parse(json, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  DeadLetter d;
+  d.kind = ParseDeadLetterKind(j.value("kind", "parse")).value_or(DeadLetter::Kind::kParse);
+  d.position.source = j.value("source", "");
+  d.position.partition = j.value("partition", -1);
+  d.position.offset = j.value("offset", int64_t{-1});
+  d.reason = j.value("reason", "");
+  d.record = j.value("record", "");
+  d.event_time = j.value("event_time", kNoTime);
+  if (stored_at != nullptr) *stored_at = j.value("stored_at", kNoTime);
+  return d;
+}
+
 Result<std::vector<DeadLetterRow>> ListDeadLetters(const Store& store,
                                                    const DeadLetterFilter& filter) {
   std::vector<DeadLetterRow> out;
@@ -44,19 +59,12 @@ Result<std::vector<DeadLetterRow>> ListDeadLetters(const Store& store,
   for (; it->Valid() && (filter.limit == 0 || out.size() < filter.limit); it->Next()) {
     const std::string_view key = it->key().ToStringView();
     if (filter.kind && (key.empty() || key[0] != static_cast<char>(*filter.kind))) break;
-    auto j = nlohmann::json::parse(it->value().ToStringView(), nullptr, false);
-    if (j.is_discarded() || !j.is_object()) continue;
     DeadLetterRow row;
+    std::optional<DeadLetter> letter = DeadLetterFromJson(it->value().ToStringView(), &row.stored_at);
+    if (!letter) continue;
     row.key.assign(key);
-    DeadLetter& d = row.letter;
-    d.kind = ParseDeadLetterKind(j.value("kind", "parse")).value_or(DeadLetter::Kind::kParse);
-    d.position.source = j.value("source", "");
-    d.position.partition = j.value("partition", -1);
-    d.position.offset = j.value("offset", int64_t{-1});
-    d.reason = j.value("reason", "");
-    d.record = j.value("record", "");
-    d.event_time = j.value("event_time", kNoTime);
-    row.stored_at = j.value("stored_at", kNoTime);
+    row.letter = std::move(*letter);
+    const DeadLetter& d = row.letter;
     if (!filter.source.empty() && d.position.source != filter.source) continue;
     if (!ContainsIgnoreCase(d.reason, filter.reason)) continue;
     out.push_back(std::move(row));

@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tuttle/storage/dead_letters.h"
 #include "tuttle/storage/key_codec.h"
 #include "retention.h"
 
@@ -234,16 +235,14 @@ Result<std::vector<StoredDeadLetter>> Store::DeadLetters(size_t limit) const {
   std::vector<StoredDeadLetter> out;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), dead_letters_));
   for (it->SeekToFirst(); it->Valid() && (limit == 0 || out.size() < limit); it->Next()) {
-    auto j = nlohmann::json::parse(it->value().ToStringView(), nullptr, false);
-    if (j.is_discarded()) continue;
+    std::optional<DeadLetter> letter = DeadLetterFromJson(it->value().ToStringView());
+    if (!letter) continue;
     StoredDeadLetter d;
-    d.kind = j.value("kind", "");
-    d.position.source = j.value("source", "");
-    d.position.partition = j.value("partition", -1);
-    d.position.offset = j.value("offset", int64_t{-1});
-    d.reason = j.value("reason", "");
-    d.record = j.value("record", "");
-    d.event_time = j.value("event_time", kNoTime);
+    d.kind = std::string(DeadLetterKindName(letter->kind));
+    d.position = std::move(letter->position);
+    d.reason = std::move(letter->reason);
+    d.record = std::move(letter->record);
+    d.event_time = letter->event_time;
     out.push_back(std::move(d));
   }
   if (!it->status().ok()) return RocksError("reading dead letters", it->status());

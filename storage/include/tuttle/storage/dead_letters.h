@@ -39,6 +39,9 @@ Result<std::vector<DeadLetterRow>> ListDeadLetters(const Store& store,
 Status DeleteDeadLetters(Store& store, const std::vector<std::string>& keys);
 
 std::optional<DeadLetter::Kind> ParseDeadLetterKind(std::string_view name);  // "parse", "late"
+// A stored dead letter's JSON value, read back; nullopt when it is not a JSON object.
+// `stored_at`, when given, receives the time it was stored (kNoTime if the value has none).
+std::optional<DeadLetter> DeadLetterFromJson(std::string_view json, TimeNs* stored_at = nullptr);
 
 // Yields the records of `rows` at their original positions (source, partition, offset), so
 // what they produce (alerts, new dead letters) is named as it would have been the first time.
