@@ -57,13 +57,16 @@ std::string StateKeyFor(char kind, std::string_view rule_id, std::string_view gr
   return k;
 }
 
-// Interns strings that repeat within one encoded group (sources, rule ids) as small indexes.
+// Interns strings that repeat within one encoded group (sources, rule ids) as small indexes. A
+// group names one to a few of each, so a linear search beats hashing.
 class Dictionary {
  public:
   uint64_t Index(const std::string& s) {
-    auto [it, fresh] = index_.try_emplace(s, items_.size());
-    if (fresh) items_.push_back(&it->first);
-    return it->second;
+    for (size_t i = 0; i < items_.size(); ++i) {
+      if (*items_[i] == s) return i;
+    }
+    items_.push_back(&s);
+    return items_.size() - 1;
   }
   void Write(Writer& w) const {
     w.U64(items_.size());
@@ -71,8 +74,7 @@ class Dictionary {
   }
 
  private:
-  std::unordered_map<std::string, uint64_t> index_;
-  std::vector<const std::string*> items_;
+  std::vector<const std::string*> items_;  // point into the group being encoded
 };
 
 bool ReadDictionary(Reader& r, std::vector<std::string>& out) {

@@ -24,14 +24,6 @@ std::string Cat(std::string a, std::string_view b) {
 
 using nlohmann::json;
 
-char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle) {
-  if (needle.empty()) return true;
-  auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
-                        [](char a, char b) { return Lower(a) == Lower(b); });
-  return it != haystack.end();
-}
 
 std::string ToHex(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -247,7 +239,7 @@ Result<std::vector<std::string>> RulePrefixes(const Store& store, const std::str
       if (!j.is_discarded()) {
         const std::string title = j["finding_info"].value("title", "");
         const std::string name = j["unmapped"]["tuttle"].value("rule_name", "");
-        if (ContainsIgnoreCase(title, rule) || ContainsIgnoreCase(name, rule)) {
+        if (AsciiContainsIgnoreCase(title, rule) || AsciiContainsIgnoreCase(name, rule)) {
           out.push_back(IndexPrefix(IndexKind::kRule, id));
         }
       }

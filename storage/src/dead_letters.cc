@@ -1,3 +1,4 @@
+#include "tuttle/engine/ascii.h"
 #include "tuttle/storage/dead_letters.h"
 
 #include <fmt/format.h>
@@ -11,17 +12,6 @@
 #include "tuttle/storage/store.h"
 
 namespace tuttle::storage {
-namespace {
-
-char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle) {
-  if (needle.empty()) return true;
-  return std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
-                     [](char a, char b) { return Lower(a) == Lower(b); }) != haystack.end();
-}
-
-}  // namespace
 
 std::optional<DeadLetter::Kind> ParseDeadLetterKind(std::string_view name) {
   for (auto k : {DeadLetter::Kind::kParse, DeadLetter::Kind::kLate}) {
@@ -66,7 +56,7 @@ Result<std::vector<DeadLetterRow>> ListDeadLetters(const Store& store,
     row.letter = std::move(*letter);
     const DeadLetter& d = row.letter;
     if (!filter.source.empty() && d.position.source != filter.source) continue;
-    if (!ContainsIgnoreCase(d.reason, filter.reason)) continue;
+    if (!AsciiContainsIgnoreCase(d.reason, filter.reason)) continue;
     out.push_back(std::move(row));
   }
   if (!it->status().ok()) {
