@@ -34,6 +34,7 @@
 #include "tuttle/ingest/json_record_parser.h"
 #include "tuttle/ingest/kafka.h"
 #include "tuttle/ingest/lambda_log_source.h"
+#include "tuttle/ingest/scale_out.h"
 #include "tuttle/storage/store.h"
 
 namespace tuttle::tools {
@@ -206,12 +207,8 @@ int Fail(const Error& e) {
 
 using StreamKey = std::pair<std::string, int32_t>;
 
-// A run that checkpoints into `store`. Resuming, it restores the window state and returns where
-// each stream starts again; otherwise it forgets any earlier checkpoint and starts afresh.
-Result<std::map<StreamKey, int64_t>> PrepareCheckpoints(storage::Store& store, bool resume,
-                                                        const CommonOptions& o,
-                                                        PipelineOptions& p) {
-  p.checkpoint.enabled = true;
+// --checkpoint-interval and --checkpoint-records into `p.checkpoint`.
+Status PrepareCheckpointCadence(const CommonOptions& o, PipelineOptions& p) {
   p.checkpoint.records = o.checkpoint_records;
   // Sigma durations (30s, 5m), plus milliseconds.
   std::optional<TimeNs> interval;
@@ -230,6 +227,16 @@ Result<std::map<StreamKey, int64_t>> PrepareCheckpoints(storage::Store& store, b
                              o.checkpoint_interval));
   }
   p.checkpoint.interval = std::chrono::milliseconds(std::max<int64_t>(1, *interval / 1'000'000));
+  return Ok();
+}
+
+// A run that checkpoints into `store`. Resuming, it restores the window state and returns where
+// each stream starts again; otherwise it forgets any earlier checkpoint and starts afresh.
+Result<std::map<StreamKey, int64_t>> PrepareCheckpoints(storage::Store& store, bool resume,
+                                                        const CommonOptions& o,
+                                                        PipelineOptions& p) {
+  p.checkpoint.enabled = true;
+  if (Status st = PrepareCheckpointCadence(o, p); !st.ok()) return st.error();
   std::map<StreamKey, int64_t> start;
   if (!resume) {
     if (Status st = store.ResetCheckpoint(); !st.ok()) return st.error();
@@ -281,6 +288,11 @@ struct RunOptions {
   std::string group = "tuttle";
   std::vector<std::string> properties;
   std::string sample;
+  // Scale-out mode (docs/scaling.md).
+  bool scale_out = false;
+  std::string signals_topic;    // default: <group>-signals
+  std::string changelog_topic;  // default: <group>-changelog
+  int signals_partitions = 12;
 };
 
 // Feeds the demo topic of the embedded cluster: record i goes to partition i mod N, so the same
@@ -312,6 +324,98 @@ Status FeedDemoTopic(const std::string& brokers, const std::string& sample_path)
     ++i;
   }
   return (*producer)->Flush(std::chrono::seconds(30));
+}
+
+// Scale-out mode (docs/scaling.md): this process runs the match stage as a member of the input
+// topics' group, sending signals to the signals topic, and the correlation stage as a member of
+// the signals topic's group, with its window state in the changelog topic. It runs until stopped.
+int RunScaledOut(const RunOptions& o, const Engine& engine, PipelineOptions pipeline_options,
+                 ingest::KafkaSourceOptions ko, const std::map<std::string, uint16_t>& pins) {
+  if (o.brokers.empty()) return Fail(Error("--scale-out needs --brokers"));
+  const std::string signals = o.signals_topic.empty() ? o.group + "-signals" : o.signals_topic;
+  const std::string changelog =
+      o.changelog_topic.empty() ? o.group + "-changelog" : o.changelog_topic;
+  const int partitions = o.signals_partitions;
+  if (Status st = ingest::EnsureTopic(ko.brokers, ko.properties, signals, partitions); !st.ok()) {
+    return Fail(st.error());
+  }
+  if (Status st = ingest::EnsureTopic(ko.brokers, ko.properties, changelog, partitions,
+                                      {{"cleanup.policy", "compact"}});
+      !st.ok()) {
+    return Fail(st.error());
+  }
+  auto inputs = ingest::TopicPartitions(ko.brokers, ko.properties, ko.topics);
+  if (!inputs.ok()) return Fail(inputs.error());
+
+  auto store = storage::Store::Open(o.common.store, o.common.store_options);
+  if (!store.ok()) return Fail(store.error());
+  AlertPrinter printer(stdout, o.json ? AlertPrinter::Format::kJson : AlertPrinter::Format::kText);
+  ingest::LockedSink locked_store(**store);
+  ingest::LockedSink locked_printer(printer);
+  std::vector<AlertSink*> shared = {&locked_store};
+  if (!o.quiet) shared.push_back(&locked_printer);
+
+  ingest::CorrelationWorkerOptions wo;
+  wo.brokers = ko.brokers;
+  wo.properties = ko.properties;
+  wo.group_id = o.group + "-correlate";
+  wo.signals_topic = signals;
+  wo.changelog_topic = changelog;
+  wo.inputs = *inputs;
+  wo.correlator = pipeline_options.correlator;
+  {
+    PipelineOptions cadence;
+    if (Status st = PrepareCheckpointCadence(o.common, cadence); !st.ok()) return Fail(st.error());
+    wo.checkpoint_interval = cadence.checkpoint.interval;
+  }
+  wo.checkpoint_messages = o.common.checkpoint_records;
+  auto worker = ingest::CorrelationWorker::Open(engine.rules, wo, shared);
+  if (!worker.ok()) return Fail(worker.error());
+
+  auto exporter = ingest::SignalExporter::Open(engine.rules, ko.brokers, ko.properties, signals,
+                                               partitions);
+  if (!exporter.ok()) return Fail(exporter.error());
+  ko.follow = true;
+  if (o.common.batch_records > 0) ko.batch_records = o.common.batch_records;
+  auto kafka = ingest::KafkaSource::Open(ko);
+  if (!kafka.ok()) return Fail(kafka.error());
+  std::unique_ptr<RecordSource> source =
+      WithTextLogs(std::move(*kafka), pins, o.common.max_record_bytes);
+  (*store)->CancelWhen([src = source.get()] { return src->Stopped(); });
+  std::vector<AlertSink*> sinks = shared;
+  sinks.push_back(exporter->get());
+  fmt::print(stderr,
+             "tuttle: scale-out: matching {} in group '{}'; correlating '{}' ({} partitions) in "
+             "group '{}', state in '{}'\n",
+             fmt::join(ko.topics, ", "), ko.group_id, signals, partitions, wo.group_id, changelog);
+
+  Status worker_status = Ok();
+  std::thread correlation([&] {
+    worker_status = (*worker)->Run();
+    if (!worker_status.ok()) source->Stop();
+  });
+  pipeline_options.export_signals = true;
+  pipeline_options.checkpoint.enabled = false;
+  Pipeline pipeline(engine.rules, *engine.parser, pipeline_options);
+  StopOnSignal(source.get());
+  auto stats = pipeline.Run(*source, sinks);
+  StopOnSignal(nullptr);
+  (*worker)->Stop();
+  correlation.join();
+  if (!stats.ok()) return Fail(stats.error());
+  if (!worker_status.ok()) return Fail(worker_status.error());
+  const ingest::CorrelationWorkerStats ws = (*worker)->stats();
+  std::FILE* summary_out = o.json ? stderr : stdout;
+  fmt::print(summary_out,
+             "-- {}\n-- correlation stage: {} messages, {} signals ({} duplicates dropped, {} "
+             "replayed after restores, {} late, {} for unknown rules), {} alerts; {} checkpoints "
+             "({:.1f} KB), {} groups restored; partitions assigned {}, revoked {}\n"
+             "-- alerts and dead letters stored in {}\n",
+             Summary(*stats, Threads(pipeline_options)), ws.messages, ws.signals, ws.duplicates,
+             ws.replayed, ws.late_signals, ws.unknown_signals, ws.alerts, ws.checkpoints,
+             static_cast<double>(ws.changelog_bytes) / 1024.0, ws.restored_groups, ws.assigned,
+             ws.revoked, o.common.store);
+  return 0;
 }
 
 int Run(const RunOptions& o) {
@@ -366,6 +470,8 @@ int Run(const RunOptions& o) {
     return Fail(st.error());
   }
   ko.tenants = tenants->ids;
+
+  if (o.scale_out) return RunScaledOut(o, *engine, *pipeline_options, ko, *pins);
 
   auto store = storage::Store::Open(o.common.store, o.common.store_options);
   if (!store.ok()) return Fail(store.error());
@@ -489,6 +595,20 @@ int main(int argc, char** argv) {
   run_cmd->add_option("-g,--group", run.group, "Consumer group id")->capture_default_str();
   run_cmd->add_option("-X", run.properties,
                       "librdkafka property key=value (repeatable): TLS, SASL, ...");
+  run_cmd->add_flag("--scale-out", run.scale_out,
+                    "Scale out over many processes (docs/scaling.md): signals are re-keyed into a "
+                    "signals topic and correlated by whichever member owns their group; runs "
+                    "until stopped");
+  run_cmd->add_option("--signals-topic", run.signals_topic,
+                      "Scale-out: the signals (repartition) topic; default: GROUP-signals");
+  run_cmd->add_option("--changelog-topic", run.changelog_topic,
+                      "Scale-out: the compacted changelog topic of the window state; default: "
+                      "GROUP-changelog");
+  run_cmd->add_option("--signals-partitions", run.signals_partitions,
+                      "Scale-out: partitions of the signals and changelog topics (the most "
+                      "correlation members that can share the work); fixed once created")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
   run_cmd->add_option("--sample", run.sample,
                       "Embedded demo only: feed this JSON-lines file instead of the bundled sample");
 

@@ -11,7 +11,7 @@
 #include <map>
 #include <unordered_map>
 
-#include "state_codec.h"
+#include "tuttle/engine/state_codec.h"
 #include "tuttle/engine/group_entities.h"
 
 namespace tuttle {

@@ -1,5 +1,7 @@
 #include "tuttle/engine/pipeline.h"
 
+#include "tuttle/engine/partitioning.h"
+
 #include <oneapi/tbb/enumerable_thread_specific.h>
 #include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/info.h>
@@ -174,17 +176,6 @@ struct RunState {
   }
 };
 
-std::string LateReason(const RuleSet& rules, const std::set<uint32_t>& correlations,
-                       TimeNs event_time, TimeNs watermark) {
-  std::string titles;
-  for (const uint32_t c : correlations) {
-    if (!titles.empty()) titles += "; ";
-    titles += rules.correlations[c].info->title;
-  }
-  return fmt::format("late by {:.3f} s (event time {} < watermark {}); missed windows of: {}",
-                     static_cast<double>(watermark - event_time) / kNsPerSecond,
-                     FormatTimestamp(event_time), FormatTimestamp(watermark), titles);
-}
 
 // A step of the correlate stage: the watermark after it, and the single-event alerts that come
 // before the correlation alerts it releases (those of the record it is for).
@@ -213,54 +204,56 @@ void LastPositions(const RecordBatch& b, std::vector<SourcePosition>& out) {
   }
 }
 
-// For each correlation, the chain it belongs to: the smallest index of the correlations
-// connected to it by references (itself when it is in no chain), or -1 when in none.
-std::vector<int64_t> ChainComponents(const RuleSet& rules) {
-  const size_t n = rules.correlations.size();
-  std::vector<size_t> parent(n);
-  for (size_t i = 0; i < n; ++i) parent[i] = i;
-  auto find = [&](size_t x) {
-    while (parent[x] != x) x = parent[x] = parent[parent[x]];
-    return x;
-  };
-  std::vector<bool> chained(n, false);
-  for (size_t inner = 0; inner < rules.correlation_uses.size() && inner < n; ++inner) {
-    for (const CorrelationUse& use : rules.correlation_uses[inner]) {
-      chained[inner] = chained[use.correlation] = true;
-      const size_t a = find(inner), b = find(use.correlation);
-      parent[std::max(a, b)] = std::min(a, b);
+// Scale-out mode: the batch's single-event alerts in record order, its signals by record, and
+// where each stream got to.
+void ExportBatch(Work& w) {
+  const RecordBatch& b = w.batch;
+  for (const EventResult& ev : w.events) {
+    for (uint32_t a = ev.single_begin; a < ev.single_end; ++a) {
+      w.out.alerts.push_back(std::move(w.singles[a]));
+    }
+    if (ev.signal_begin == ev.signal_end) continue;
+    auto& exported = w.out.exported;
+    const SourcePosition position = b.Position(ev.record);
+    if (exported.empty() || exported.back().position != position) {
+      exported.push_back(ExportedRecord{position, std::string(b.bytes(ev.record)), {}});
+    }
+    for (uint32_t s = ev.signal_begin; s < ev.signal_end; ++s) {
+      exported.back().signals.push_back(std::move(w.signals[s]));
     }
   }
-  std::vector<int64_t> out(n, -1);
-  for (size_t i = 0; i < n; ++i) {
-    if (chained[i]) out[i] = static_cast<int64_t>(find(i));
-  }
-  return out;
-}
-
-// The shard of a signal: a hash of its correlation and group values, so a group's window lives
-// in one shard. A chain (correlations whose alerts feed other correlations, grouped by other
-// fields) lives in one shard as a whole, chosen by its smallest correlation: its inner alerts
-// become signals of the outer correlations right there, in the order an unsharded correlator
-// gives them. Chains do not spread over shards; each chain is serial.
-size_t ShardOf(uint32_t correlation, const std::vector<std::string>& group, size_t shards,
-               const std::vector<int64_t>& chains) {
-  if (shards == 1) return 0;
-  if (correlation < chains.size() && chains[correlation] >= 0) {
-    return static_cast<size_t>(chains[correlation]) % shards;
-  }
-  // FNV-1a: cheap, and the same on every platform, so a group's shard is too.
-  uint64_t h = 0xcbf29ce484222325ULL;
-  auto mix = [&h](unsigned char c) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
+  // Per stream: newest event time, last record, and whether it went idle after its last record.
+  struct Progress {
+    TimeNs time = kNoTime;
+    int64_t offset = -1;
+    int64_t last_record = -1;  // index in the batch
+    bool idle = false;
+    bool released = false;
   };
-  for (int i = 0; i < 4; ++i) mix(static_cast<unsigned char>(correlation >> (8 * i)));
-  for (const std::string& v : group) {
-    for (const char c : v) mix(static_cast<unsigned char>(c));
-    mix(0xff);  // not a byte of UTF-8 text: separates values
+  std::map<std::pair<uint32_t, int32_t>, Progress> streams;
+  for (const EventResult& ev : w.events) {
+    const RecordMeta& m = b.meta(ev.record);
+    Progress& p = streams[{m.source, m.partition}];
+    if (ev.time != kNoTime && (p.time == kNoTime || ev.time > p.time)) p.time = ev.time;
   }
-  return static_cast<size_t>(h % shards);
+  for (size_t i = 0; i < b.size(); ++i) {
+    const RecordMeta& m = b.meta(i);
+    Progress& p = streams[{m.source, m.partition}];
+    p.offset = std::max(p.offset, m.offset);
+    p.last_record = static_cast<int64_t>(i);
+  }
+  for (const StreamEvent& e : b.stream_events()) {
+    if (e.kind == StreamEvent::Kind::kAssigned) continue;
+    Progress& p = streams[{e.source, e.partition}];
+    if (static_cast<int64_t>(e.before_record) <= p.last_record) continue;
+    p.idle = e.kind == StreamEvent::Kind::kIdle;
+    p.released = e.kind == StreamEvent::Kind::kRevoked;
+  }
+  for (const auto& [key, p] : streams) {
+    if (p.time == kNoTime && !p.idle && !p.released) continue;
+    w.out.marks.push_back(
+        StreamMark{b.sources()[key.first], key.second, p.offset, p.time, p.idle, p.released});
+  }
 }
 
 // The order of correlation alerts released together, whatever shard they come from: event time,
@@ -277,6 +270,18 @@ bool AlertOrder(const Alert& a, const Alert& b) {
 }
 
 }  // namespace
+
+std::string LateReason(const RuleSet& rules, const std::set<uint32_t>& correlations,
+                       TimeNs event_time, TimeNs watermark) {
+  std::string titles;
+  for (const uint32_t c : correlations) {
+    if (!titles.empty()) titles += "; ";
+    titles += rules.correlations[c].info->title;
+  }
+  return fmt::format("late by {:.3f} s (event time {} < watermark {}); missed windows of: {}",
+                     static_cast<double>(watermark - event_time) / kNsPerSecond,
+                     FormatTimestamp(event_time), FormatTimestamp(watermark), titles);
+}
 
 Pipeline::Pipeline(const RuleSet& rules, const RecordParser& parser, PipelineOptions options)
     : rules_(rules), parser_(parser), options_(options) {}
@@ -424,14 +429,14 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
   shard_options.max_groups_per_rule =
       std::max<size_t>(1, (options_.correlator.max_groups_per_rule + shard_count - 1) / shard_count);
   Correlator tracker(rules_, options_.correlator);
-  const std::vector<int64_t> chains = ChainComponents(rules_);
+  const CorrelationPartitioner partitioner(rules_);
   std::vector<std::unique_ptr<Correlator>> shards;
   for (size_t i = 0; i < shard_count; ++i) {
     shards.push_back(std::make_unique<Correlator>(rules_, shard_options));
   }
 
   // Checkpoints: changes are tracked in the shards; the tracker's streams are saved whole.
-  const bool checkpointing = options_.checkpoint.enabled;
+  const bool checkpointing = options_.checkpoint.enabled && !options_.export_signals;
   if (checkpointing) {
     for (auto& shard : shards) shard->TrackChanges();
   }
@@ -454,7 +459,7 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
           // A group lives in the shard its key hashes to, whatever the shard count was.
           auto c = correlation_by_id.find(key.rule_id);
           const size_t shard =
-              c == correlation_by_id.end() ? 0 : ShardOf(c->second, key.group, shard_count, chains);
+              c == correlation_by_id.end() ? 0 : partitioner.Of(c->second, key.group, shard_count);
           return shards[shard]->RestoreEntry(key, v);
         });
     if (!st.ok()) return st.error();
@@ -509,6 +514,11 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
       // 1. Serially, record by record: stream events and event times move the watermark; each
       //    signal goes to its shard (or is late). Each step that may release alerts is a tick.
       const RecordBatch& b = w->batch;
+      if (options_.export_signals) {
+        ExportBatch(*w);
+        LastPositions(b, w->out.positions);
+        return w;
+      }
       // After a restart, records whose results are already stored only rebuild waiting signals.
       const bool replaying = !replay_until.empty();
       if (replaying) {
@@ -557,7 +567,7 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
         for (uint32_t s = ev.signal_begin; s < ev.signal_end; ++s) {
           Signal& sig = w->signals[s];
           const uint32_t c = sig.correlation;
-          const size_t shard = ShardOf(sig.correlation, sig.group, shard_count, chains);
+          const size_t shard = partitioner.Of(sig.correlation, sig.group, shard_count);
           if (!shards[shard]->AddAt(std::move(sig), watermark) &&
               !(replaying && replayed[ev.record])) {
             late_rules[ev.record].insert(c);
@@ -659,6 +669,7 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
         stats.bytes += b.byte_size() - b.size() * kRecordPadding;
         stats.events += w->counters.events;
         stats.matched_events += w->counters.matched_events;
+        for (const ExportedRecord& e : w->out.exported) stats.signals += e.signals.size();
         stats.rule_matches += w->counters.rule_matches;
         stats.parse_errors += w->counters.parse_errors;
         stats.alerts += w->out.alerts.size();

@@ -57,6 +57,9 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::Open(KafkaSourceOptions option
       {"enable.auto.offset.store", "false"},
       {"enable.auto.commit", "true"},
       {"auto.commit.interval.ms", "1000"},
+      // Incremental rebalances: a member joining or leaving moves only the partitions that must
+      // move, and the others keep being read.
+      {"partition.assignment.strategy", "cooperative-sticky"},
   };
   if (Status st = SetAll(conf.get(), defaults); !st.ok()) return st.error();
   if (Status st = SetAll(conf.get(), options.properties); !st.ok()) return st.error();

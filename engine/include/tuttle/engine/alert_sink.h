@@ -12,6 +12,7 @@
 #include "tuttle/engine/checkpoint.h"
 #include "tuttle/engine/record.h"
 #include "tuttle/engine/result.h"
+#include "tuttle/engine/signal.h"
 
 namespace tuttle {
 
@@ -29,6 +30,27 @@ struct DeadLetter {
 };
 std::string_view DeadLetterKindName(DeadLetter::Kind kind);  // "parse", "late"
 
+// Scale-out mode (PipelineOptions::export_signals, docs/scaling.md): a matched record's signals,
+// on their way to the correlation stage of whichever process owns their groups.
+struct ExportedRecord {
+  SourcePosition position;
+  std::string bytes;            // the raw record: a late signal's dead letter carries it
+  std::vector<Signal> signals;  // of all the record's events, in order
+};
+
+// How far a stream has got, for the watermarks of a correlation stage elsewhere: after this
+// batch, its newest event time and last position; or that it has gone idle (no more records for
+// now); or that this reader released it (a rebalance moved it), so that it holds watermarks
+// until its next reader speaks.
+struct StreamMark {
+  std::string source;
+  int32_t partition = -1;
+  int64_t offset = -1;
+  TimeNs time = kNoTime;
+  bool idle = false;
+  bool released = false;
+};
+
 struct BatchOutput {
   uint64_t sequence = 0;
   std::vector<Alert> alerts;
@@ -39,6 +61,9 @@ struct BatchOutput {
   // and dead letters until a batch that carries a checkpoint, and writes them all with it.
   bool checkpointing = false;
   std::shared_ptr<const Checkpoint> checkpoint;
+  // Scale-out mode: the signals, instead of alerts of correlations, and each stream's progress.
+  std::vector<ExportedRecord> exported;
+  std::vector<StreamMark> marks;
 };
 
 class AlertSink {

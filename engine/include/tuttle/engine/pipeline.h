@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,11 @@ struct PipelineOptions {
   int correlation_shards = 0;
   CorrelatorOptions correlator;
   CheckpointOptions checkpoint;
+  // Scale-out mode (docs/scaling.md): the correlate stage does not correlate; it hands each
+  // matched record's signals and each stream's progress to the sinks (BatchOutput::exported,
+  // ::marks), which send them to the correlation stage of whichever process owns their groups.
+  // Single-event alerts and dead letters are as usual. Not with checkpoints: nothing is kept.
+  bool export_signals = false;
   // Restart: the state to start from (a store's checkpoint), and per stream (source,
   // partition) the last record the checkpoint covers (StreamCheckpoint::last). The source
   // resumes at StreamCheckpoint::resume; records up to `replay_until` only rebuild the signals
@@ -84,6 +90,11 @@ struct PipelineStats {
   uint64_t dropped_state = 0;      // checkpointed groups of rules no longer loaded, or changed
   uint64_t replayed_records = 0;   // records read again after a restart, already accounted for
 };
+
+// The reason of a late record's dead letter: how late, and the windows of which correlations it
+// missed.
+std::string LateReason(const RuleSet& rules, const std::set<uint32_t>& correlations,
+                       TimeNs event_time, TimeNs watermark);
 
 class Pipeline {
  public:

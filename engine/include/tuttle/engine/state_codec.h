@@ -1,7 +1,8 @@
 #pragma once
-// The binary encoding of checkpointed window state: LEB128 varints, zigzag for signed values,
-// length-prefixed strings, doubles by their bits. Compact (most groups hold a few entries with
-// small numbers) and the same on every little- or big-endian host.
+// The binary encoding of checkpointed window state and of scale-out signal messages: LEB128
+// varints, zigzag for signed values, length-prefixed strings, doubles by their bits. Compact
+// (most groups hold a few entries with small numbers) and the same on every little- or
+// big-endian host.
 //
 // Reader never reads past its input: every Get returns false on truncated or malformed bytes,
 // and `ok()` stays false from then on, so a damaged state entry is reported, not crashed on.

@@ -1,0 +1,251 @@
+// Scale-out, end to end (docs/scaling.md): `tuttle run --scale-out` processes in one consumer
+// group on a Kafka-protocol broker (librdkafka's mock cluster, in this test process). Records are
+// produced while they run; one process is killed with SIGKILL mid-stream and another joins later.
+// The union of the alerts they store must equal a single process's alerts: every alert, byte for
+// byte, and none that a single process would not raise.
+//
+// The stream is crash_support's: rules of every window kind (eager and at-close counts,
+// value_count, temporal_ordered, suppression, a chain) and records up to 2 s out of order. It
+// ends with one record per partition an hour later, which matches no rule and pushes every
+// watermark past every window, so the long-running processes close the windows a single run
+// closes at its end of input.
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "crash_support.h"
+#include "support/test_support.h"
+#include "tuttle/ingest/kafka.h"
+
+namespace tuttle::crash {
+namespace {
+
+using testing::TempDir;
+using testing::TuttleBinary;
+
+constexpr int kInputPartitions = 4;
+constexpr int kSignalsPartitions = 8;
+
+// A `tuttle` process with stdout and stderr in files.
+class Child {
+ public:
+  Child(const std::vector<std::string>& argv, std::string out, std::string err)
+      : out_(std::move(out)), err_(std::move(err)) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      const int o = open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      const int e = open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(o, 1);
+      dup2(e, 2);
+      std::vector<char*> args;
+      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      execv(args[0], args.data());
+      _exit(127);
+    }
+  }
+  ~Child() {
+    if (pid_ > 0 && !waited_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  void Signal(int sig) { kill(pid_, sig); }
+  int Wait() {
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    waited_ = true;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  // Alert ids printed so far (--json: one OCSF finding per line).
+  std::set<std::string> Printed() const {
+    std::set<std::string> ids;
+    std::ifstream in(out_);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.empty() || line[0] != '{') continue;
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      if (!j.is_discarded() && j.contains("finding_info")) {
+        ids.insert(j["finding_info"]["uid"].get<std::string>());
+      }
+    }
+    return ids;
+  }
+  std::string Log() const { return testing::ReadFile(err_); }
+
+ private:
+  std::string out_, err_;
+  pid_t pid_ = -1;
+  bool waited_ = false;
+};
+
+std::set<std::string> Ids(const std::map<std::string, std::string>& alerts) {
+  std::set<std::string> ids;
+  for (const auto& [id, json] : alerts) {
+    ids.insert(nlohmann::json::parse(json)["finding_info"]["uid"].get<std::string>());
+  }
+  return ids;
+}
+
+class ScaleOutTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto c = ingest::MockCluster::Start(3);
+    ASSERT_TRUE(c.ok()) << c.error().message();
+    cluster_ = std::move(*c);
+    ASSERT_TRUE(cluster_->CreateTopic("audit", kInputPartitions).ok());
+    // librdkafka's mock cluster does not serve CreateTopics; real brokers do, and `tuttle`
+    // creates these itself there.
+    ASSERT_TRUE(cluster_->CreateTopic("scaled-signals", kSignalsPartitions).ok());
+    ASSERT_TRUE(cluster_->CreateTopic("scaled-changelog", kSignalsPartitions).ok());
+    rules_ = WriteRules(dir_);
+    // 16,000 records of ~330 bytes over 4 partitions (1.3 MB each), and the signals topic
+    // gets about as much: well under the mock broker's ~5 MB per partition.
+    records_ = Stream(16'000);
+    const std::string end =
+        R"({{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"end-{}",)"
+        R"("stage":"ResponseComplete","verb":"get","user":{{"username":"nobody"}},)"
+        R"("objectRef":{{"resource":"configmaps","namespace":"ns","name":"end"}},)"
+        R"("responseStatus":{{"code":200}},"stageTimestamp":"2026-03-14T11:00:00.000000Z"}})";
+    for (int p = 0; p < kInputPartitions; ++p) records_.push_back(fmt::format(fmt::runtime(end), p));
+  }
+
+  std::vector<std::string> Argv(const std::string& name, bool scale_out) const {
+    std::vector<std::string> argv = {
+        TuttleBinary(), "run", "-b", cluster_->bootstrap_servers(), "--topic", "audit",
+        "--json", "-r", rules_, "--store", (dir_.path() / name).string(), "--strict",
+        "--batch-records", "200", "--alert-retention", "0", "--lateness", "2m",
+        "-X", "fetch.wait.max.ms=10",
+        // A killed member's partitions move after its session times out.
+        "-X", "session.timeout.ms=6000", "-X", "heartbeat.interval.ms=500"};
+    if (scale_out) {
+      argv.insert(argv.end(), {"-g", "scaled", "--scale-out", "--signals-partitions", "8",
+                               "--checkpoint-interval", "200ms"});
+    } else {
+      argv.insert(argv.end(), {"-g", "single"});
+    }
+    return argv;
+  }
+
+  // Produces records [from, to) round-robin over the partitions, `per_second` at most.
+  void Produce(size_t from, size_t to, int per_second) {
+    auto producer = ingest::KafkaProducer::Open(cluster_->bootstrap_servers());
+    ASSERT_TRUE(producer.ok()) << producer.error().message();
+    const auto start = std::chrono::steady_clock::now();
+    for (size_t i = from; i < to; ++i) {
+      const int32_t partition = i + kInputPartitions >= records_.size()
+                                    ? static_cast<int32_t>(records_.size() - 1 - i)
+                                    : static_cast<int32_t>(i % kInputPartitions);
+      ASSERT_TRUE((*producer)->Produce("audit", partition, {}, records_[i]).ok());
+      if (per_second > 0 && (i - from) % 100 == 99) {
+        std::this_thread::sleep_until(
+            start + std::chrono::milliseconds((i - from + 1) * 1000 / per_second));
+      }
+    }
+    ASSERT_TRUE((*producer)->Flush(std::chrono::seconds(30)).ok());
+  }
+
+  // The alerts of one uninterrupted single process over the whole stream.
+  std::map<std::string, std::string> Reference() {
+    const Outcome o = RunAndMaybeKill(Argv("single", false), 0);
+    EXPECT_EQ(o.exit_code, 0);
+    return StoredAlerts((dir_.path() / "single").string());
+  }
+
+  TempDir dir_;
+  std::unique_ptr<ingest::MockCluster> cluster_;
+  std::string rules_;
+  std::vector<std::string> records_;
+};
+
+// Waits until the printed alerts of `children` cover `want` (or the time is up).
+bool WaitForAlerts(const std::vector<Child*>& children, const std::set<std::string>& want,
+                   std::set<std::string>& seen, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    for (const Child* c : children) {
+      const auto ids = c->Printed();
+      seen.insert(ids.begin(), ids.end());
+    }
+    if (std::includes(seen.begin(), seen.end(), want.begin(), want.end())) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  return false;
+}
+
+TEST_F(ScaleOutTest, ThreeProcessesOneKilledOneJoiningLaterGiveTheSingleProcessAlerts) {
+  const size_t half = records_.size() / 2;
+  Child first(Argv("first", true), (dir_.path() / "first.out").string(),
+              (dir_.path() / "first.err").string());
+  Child second(Argv("second", true), (dir_.path() / "second.out").string(),
+               (dir_.path() / "second.err").string());
+  // The first half while the two run; the first is killed once it has printed some alerts.
+  Produce(0, half, 1000);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (first.Printed().size() < 20 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const size_t printed_before_kill = first.Printed().size();
+  first.Signal(SIGKILL);
+  EXPECT_EQ(first.Wait(), 128 + SIGKILL) << first.Log();
+  // The second half, with a third process joining partway.
+  std::thread producer([&] { Produce(half, records_.size(), 1000); });
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  Child third(Argv("third", true), (dir_.path() / "third.out").string(),
+              (dir_.path() / "third.err").string());
+  producer.join();
+  ASSERT_FALSE(HasFailure());
+
+  const auto want = Reference();
+  ASSERT_GT(want.size(), 100u);
+  const std::set<std::string> want_ids = Ids(want);
+  std::set<std::string> seen;
+  const bool complete = WaitForAlerts({&first, &second, &third}, want_ids, seen,
+                                      std::chrono::seconds(120));
+  // Let the survivors settle, then stop them as an operator would.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  second.Signal(SIGINT);
+  third.Signal(SIGINT);
+  EXPECT_EQ(second.Wait(), 0) << second.Log();
+  EXPECT_EQ(third.Wait(), 0) << third.Log();
+  EXPECT_TRUE(complete) << "alerts printed: " << seen.size() << " of " << want_ids.size();
+
+  // The union of the three stores equals the single process's alerts.
+  std::map<std::string, std::string> all;
+  size_t stored = 0, again = 0;
+  for (const char* name : {"first", "second", "third"}) {
+    for (auto& [id, json] : StoredAlerts((dir_.path() / name).string())) {
+      ++stored;
+      auto [it, fresh] = all.emplace(id, json);
+      if (!fresh) {
+        ++again;
+        EXPECT_EQ(it->second, json) << "the same alert id with different content";
+      }
+    }
+  }
+  ExpectSameAlerts(want, all);
+  std::printf(
+      "%zu alerts; the first process printed %zu before it was killed; %zu stored in all, %zu "
+      "of them again by another process (re-done work after the kill, same ids)\n",
+      want.size(), printed_before_kill, stored, again);
+  std::printf("second: %s\nthird: %s\n", second.Log().c_str(), third.Log().c_str());
+}
+
+}  // namespace
+}  // namespace tuttle::crash
