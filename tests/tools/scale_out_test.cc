@@ -14,6 +14,8 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -245,6 +247,70 @@ TEST_F(ScaleOutTest, ThreeProcessesOneKilledOneJoiningLaterGiveTheSingleProcessA
       "of them again by another process (re-done work after the kill, same ids)\n",
       want.size(), printed_before_kill, stored, again);
   std::printf("second: %s\nthird: %s\n", second.Log().c_str(), third.Log().c_str());
+}
+
+// Broker faults while two processes share the work: request errors on produce, fetch, offset
+// commit and heartbeat; both groups' coordinators moving; partition leaders moving; a broker
+// down for two seconds. librdkafka retries; the union of the alerts is still a single
+// process's.
+TEST_F(ScaleOutTest, BrokerFaultsLoseNothing) {
+  Child first(Argv("first", true), (dir_.path() / "first.out").string(),
+              (dir_.path() / "first.err").string());
+  Child second(Argv("second", true), (dir_.path() / "second.out").string(),
+               (dir_.path() / "second.err").string());
+  rd_kafka_mock_cluster_t* mock = cluster_->handle();
+  std::thread producer([&] { Produce(0, records_.size(), 1000); });
+  const auto at = [](int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); };
+  at(3000);
+  // Retriable errors on the next requests of each kind.
+  rd_kafka_mock_push_request_errors(mock, 0 /* Produce */, 4,
+                                    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                                    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+                                    RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+                                    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION);
+  rd_kafka_mock_push_request_errors(mock, 1 /* Fetch */, 3,
+                                    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                                    RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART,
+                                    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT);
+  rd_kafka_mock_push_request_errors(mock, 8 /* OffsetCommit */, 2,
+                                    RD_KAFKA_RESP_ERR_NOT_COORDINATOR,
+                                    RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS);
+  rd_kafka_mock_push_request_errors(mock, 12 /* Heartbeat */, 2,
+                                    RD_KAFKA_RESP_ERR_NOT_COORDINATOR,
+                                    RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE);
+  at(2000);
+  // The coordinators move, and so do some partitions' leaders.
+  rd_kafka_mock_coordinator_set(mock, "group", "scaled", 2);
+  rd_kafka_mock_coordinator_set(mock, "group", "scaled-correlate", 3);
+  rd_kafka_mock_partition_set_leader(mock, "audit", 0, 2);
+  rd_kafka_mock_partition_set_leader(mock, "scaled-signals", 1, 3);
+  rd_kafka_mock_partition_set_leader(mock, "scaled-changelog", 2, 2);
+  at(2000);
+  // A broker down for two seconds: its partitions and groups are unreachable meanwhile.
+  rd_kafka_mock_broker_set_down(mock, 1);
+  at(2000);
+  rd_kafka_mock_broker_set_up(mock, 1);
+  producer.join();
+  ASSERT_FALSE(HasFailure());
+
+  const auto want = Reference();
+  ASSERT_GT(want.size(), 100u);
+  std::set<std::string> seen;
+  const bool complete =
+      WaitForAlerts({&first, &second}, Ids(want), seen, std::chrono::seconds(120));
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  first.Signal(SIGINT);
+  second.Signal(SIGINT);
+  EXPECT_EQ(first.Wait(), 0) << first.Log();
+  EXPECT_EQ(second.Wait(), 0) << second.Log();
+  EXPECT_TRUE(complete) << "alerts printed: " << seen.size() << " of " << want.size();
+  std::map<std::string, std::string> all;
+  for (const char* name : {"first", "second"}) {
+    for (auto& [id, json] : StoredAlerts((dir_.path() / name).string())) all.emplace(id, json);
+  }
+  ExpectSameAlerts(want, all);
+  std::printf("%zu alerts\nfirst: %s\nsecond: %s\n", want.size(), first.Log().c_str(),
+              second.Log().c_str());
 }
 
 }  // namespace
