@@ -1,5 +1,6 @@
 #include "tuttle/ingest/scale_out.h"
 
+#include <fmt/format.h>
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
@@ -7,8 +8,6 @@
 #include <optional>
 #include <set>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "tuttle/engine/pipeline.h"
 #include "tuttle/engine/state_codec.h"
@@ -248,9 +247,9 @@ Result<std::map<std::string, std::vector<int32_t>>> AllTopics(rd_kafka_t* rk) {
 }
 
 Result<KafkaPtr> AdminHandle(const std::string& brokers, const KafkaProperties& properties) {
-  auto handle = NewHandle(RD_KAFKA_PRODUCER,
-                          With({{"bootstrap.servers", brokers}, {"client.id", "tuttle-admin"}},
-                               properties));
+  auto handle =
+      NewHandle(RD_KAFKA_PRODUCER,
+                With({{"bootstrap.servers", brokers}, {"client.id", "tuttle-admin"}}, properties));
   if (!handle.ok()) return handle.error();
   return KafkaPtr(*handle);
 }
@@ -308,12 +307,12 @@ Status EnsureTopic(const std::string& brokers, const KafkaProperties& properties
     return Ok();
   }
   char err[512];
-  rd_kafka_NewTopic_t* nt =
-      rd_kafka_NewTopic_new(topic.c_str(), partitions, -1, err, sizeof(err));
+  rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic.c_str(), partitions, -1, err, sizeof(err));
   if (nt == nullptr) return Error(fmt::format("Kafka topic '{}': {}", topic, err));
   for (const auto& [k, v] : configs) rd_kafka_NewTopic_set_config(nt, k.c_str(), v.c_str());
   rd_kafka_queue_t* q = rd_kafka_queue_new(rk->get());
-  rd_kafka_AdminOptions_t* options = rd_kafka_AdminOptions_new(rk->get(), RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_t* options =
+      rd_kafka_AdminOptions_new(rk->get(), RD_KAFKA_ADMIN_OP_CREATETOPICS);
   rd_kafka_AdminOptions_set_request_timeout(options, 15'000, err, sizeof(err));
   rd_kafka_CreateTopics(rk->get(), &nt, 1, options, q);
   rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 20'000);
@@ -451,8 +450,9 @@ CorrelationWorker::~CorrelationWorker() {
   if (producer_ != nullptr) rd_kafka_destroy(producer_);
 }
 
-Result<std::unique_ptr<CorrelationWorker>> CorrelationWorker::Open(
-    const RuleSet& rules, CorrelationWorkerOptions options, std::vector<AlertSink*> sinks) {
+Result<std::unique_ptr<CorrelationWorker>> CorrelationWorker::Open(const RuleSet& rules,
+                                                                   CorrelationWorkerOptions options,
+                                                                   std::vector<AlertSink*> sinks) {
   if (options.group_id.empty()) return Error("correlation stage: empty consumer group id");
   std::unique_ptr<CorrelationWorker> w(
       new CorrelationWorker(rules, std::move(options), std::move(sinks)));
@@ -470,40 +470,38 @@ Result<std::unique_ptr<CorrelationWorker>> CorrelationWorker::Open(
            o.properties),
       w.get(), [](rd_kafka_conf_t* conf) {
         rd_kafka_conf_set_rebalance_cb(
-            conf, [](rd_kafka_t* rk, rd_kafka_resp_err_t err,
-                     rd_kafka_topic_partition_list_t* partitions, void* opaque) {
-              OnRebalance(rk, static_cast<int>(err), partitions, opaque);
-            });
+            conf,
+            [](rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions,
+               void* opaque) { OnRebalance(rk, static_cast<int>(err), partitions, opaque); });
       });
   if (!consumer.ok()) return consumer.error();
   w->consumer_ = *consumer;
   rd_kafka_poll_set_consumer(w->consumer_);
   // Reads changelog partitions by assignment, outside any group; never commits.
-  auto restorer = NewHandle(RD_KAFKA_CONSUMER,
-                            With({{"bootstrap.servers", o.brokers},
-                                  {"group.id", o.group_id + ".restore"},
-                                  {"client.id", "tuttle-restore"},
-                                  {"enable.auto.commit", "false"},
-                                  {"enable.partition.eof", "true"}},
-                                 o.properties));
+  auto restorer = NewHandle(RD_KAFKA_CONSUMER, With({{"bootstrap.servers", o.brokers},
+                                                     {"group.id", o.group_id + ".restore"},
+                                                     {"client.id", "tuttle-restore"},
+                                                     {"enable.auto.commit", "false"},
+                                                     {"enable.partition.eof", "true"}},
+                                                    o.properties));
   if (!restorer.ok()) return restorer.error();
   w->restorer_ = *restorer;
   rd_kafka_poll_set_consumer(w->restorer_);
-  auto producer = NewHandle(
-      RD_KAFKA_PRODUCER,
-      With({{"bootstrap.servers", o.brokers},
-            {"client.id", "tuttle-changelog"},
-            {"enable.idempotence", "true"},
-            {"linger.ms", "5"}},
-           o.properties),
-      w.get(), [](rd_kafka_conf_t* conf) {
-        rd_kafka_conf_set_dr_msg_cb(
-            conf, [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
-              if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-                static_cast<CorrelationWorker*>(opaque)->produce_failures_.fetch_add(1);
-              }
-            });
-      });
+  auto producer =
+      NewHandle(RD_KAFKA_PRODUCER,
+                With({{"bootstrap.servers", o.brokers},
+                      {"client.id", "tuttle-changelog"},
+                      {"enable.idempotence", "true"},
+                      {"linger.ms", "5"}},
+                     o.properties),
+                w.get(), [](rd_kafka_conf_t* conf) {
+                  rd_kafka_conf_set_dr_msg_cb(
+                      conf, [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+                        if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                          static_cast<CorrelationWorker*>(opaque)->produce_failures_.fetch_add(1);
+                        }
+                      });
+                });
   if (!producer.ok()) return producer.error();
   w->producer_ = *producer;
 
@@ -667,7 +665,8 @@ Status CorrelationWorker::Restore(Task& task) {
       continue;
     }
     Status st = c.RestoreEntry(key, *v);
-    if (!st.ok()) return Error(fmt::format("changelog '{}' [{}]: {}", topic, p, st.error().message()));
+    if (!st.ok())
+      return Error(fmt::format("changelog '{}' [{}]: {}", topic, p, st.error().message()));
     ++groups;
   }
   c.FinishRestore(c.watermark(), last_expiry);
@@ -822,8 +821,8 @@ Status CorrelationWorker::Checkpoint(Task& task) {
   Correlator& c = *task.correlator;
   const TimeNs watermark = c.watermark();
   // What a restore must read again: the oldest message with signals still waiting.
-  while (!task.waiting.empty() && task.waiting.front().second != kNoTime &&
-         watermark != kNoTime && task.waiting.front().second < watermark) {
+  while (!task.waiting.empty() && task.waiting.front().second != kNoTime && watermark != kNoTime &&
+         task.waiting.front().second < watermark) {
     task.waiting.pop_front();
   }
   TaskRecord record;

@@ -2,9 +2,9 @@
 
 #include "crash_support.h"
 
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,8 +14,6 @@
 #include <fstream>
 #include <random>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 #include "tuttle/storage/store.h"
 
@@ -121,7 +119,7 @@ std::vector<std::string> Stream(int n) {
   for (int i = 0; i < n; ++i) {
     const int64_t ms = int64_t{i} * 20;
     const std::string verb = verbs[rng() % 7];
-    const std::string resource = verb == "delete" ? resources[rng() % 3]
+    const std::string resource = verb == "delete"   ? resources[rng() % 3]
                                  : verb == "create" ? "pods"
                                                     : resources[rng() % 2];
     const int64_t delivered = ms + static_cast<int64_t>(rng() % 2000);
@@ -215,9 +213,8 @@ void ExpectSameAlerts(const std::map<std::string, std::string>& want,
   for (const auto& [id, json] : got) {
     if (want.find(id) == want.end() && ++extra <= 3) ADD_FAILURE() << "extra alert: " << json;
   }
-  EXPECT_EQ(missing + extra + different, 0u)
-      << missing << " lost, " << extra << " extra, " << different << " different, of "
-      << want.size();
+  EXPECT_EQ(missing + extra + different, 0u) << missing << " lost, " << extra << " extra, "
+                                             << different << " different, of " << want.size();
 }
 
 // Kills a run `kills` times at random alert counts, restarting it each time, then lets it

@@ -10,12 +10,12 @@
 // watermark past every window, so the long-running processes close the windows a single run
 // closes at its end of input.
 
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
-#include <signal.h>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,13 +23,11 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "crash_support.h"
 #include "support/test_support.h"
@@ -125,15 +123,15 @@ class ScaleOutTest : public ::testing::Test {
         R"("stage":"ResponseComplete","verb":"get","user":{{"username":"nobody"}},)"
         R"("objectRef":{{"resource":"configmaps","namespace":"ns","name":"end"}},)"
         R"("responseStatus":{{"code":200}},"stageTimestamp":"2026-03-14T11:00:00.000000Z"}})";
-    for (int p = 0; p < kInputPartitions; ++p) records_.push_back(fmt::format(fmt::runtime(end), p));
+    for (int p = 0; p < kInputPartitions; ++p)
+      records_.push_back(fmt::format(fmt::runtime(end), p));
   }
 
   std::vector<std::string> Argv(const std::string& name, bool scale_out) const {
     std::vector<std::string> argv = {
-        TuttleBinary(), "run", "-b", cluster_->bootstrap_servers(), "--topic", "audit",
-        "--json", "-r", rules_, "--store", (dir_.path() / name).string(), "--strict",
-        "--batch-records", "200", "--alert-retention", "0", "--lateness", "2m",
-        "-X", "fetch.wait.max.ms=10",
+        TuttleBinary(), "run", "-b", cluster_->bootstrap_servers(), "--topic", "audit", "--json",
+        "-r", rules_, "--store", (dir_.path() / name).string(), "--strict", "--batch-records",
+        "200", "--alert-retention", "0", "--lateness", "2m", "-X", "fetch.wait.max.ms=10",
         // A killed member's partitions move after its session times out.
         "-X", "session.timeout.ms=6000", "-X", "heartbeat.interval.ms=500"};
     if (scale_out) {
@@ -218,8 +216,8 @@ TEST_F(ScaleOutTest, ThreeProcessesOneKilledOneJoiningLaterGiveTheSingleProcessA
   ASSERT_GT(want.size(), 100u);
   const std::set<std::string> want_ids = Ids(want);
   std::set<std::string> seen;
-  const bool complete = WaitForAlerts({&first, &second, &third}, want_ids, seen,
-                                      std::chrono::seconds(120));
+  const bool complete =
+      WaitForAlerts({&first, &second, &third}, want_ids, seen, std::chrono::seconds(120));
   // Let the survivors settle, then stop them as an operator would.
   std::this_thread::sleep_for(std::chrono::seconds(2));
   second.Signal(SIGINT);
@@ -263,20 +261,17 @@ TEST_F(ScaleOutTest, BrokerFaultsLoseNothing) {
   const auto at = [](int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); };
   at(3000);
   // Retriable errors on the next requests of each kind.
-  rd_kafka_mock_push_request_errors(mock, 0 /* Produce */, 4,
-                                    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
-                                    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
-                                    RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
-                                    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION);
-  rd_kafka_mock_push_request_errors(mock, 1 /* Fetch */, 3,
-                                    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
-                                    RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART,
-                                    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT);
+  rd_kafka_mock_push_request_errors(
+      mock, 0 /* Produce */, 4, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+      RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+      RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION);
+  rd_kafka_mock_push_request_errors(
+      mock, 1 /* Fetch */, 3, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+      RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT);
   rd_kafka_mock_push_request_errors(mock, 8 /* OffsetCommit */, 2,
                                     RD_KAFKA_RESP_ERR_NOT_COORDINATOR,
                                     RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS);
-  rd_kafka_mock_push_request_errors(mock, 12 /* Heartbeat */, 2,
-                                    RD_KAFKA_RESP_ERR_NOT_COORDINATOR,
+  rd_kafka_mock_push_request_errors(mock, 12 /* Heartbeat */, 2, RD_KAFKA_RESP_ERR_NOT_COORDINATOR,
                                     RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE);
   at(2000);
   // The coordinators move, and so do some partitions' leaders.

@@ -115,8 +115,8 @@ inline constexpr std::chrono::milliseconds kIdleExpiry{2000};
 
 struct CorrelationWorkerOptions {
   std::string brokers;
-  KafkaProperties properties;           // consumer and producer
-  std::string group_id;                 // of the correlation stage's consumer group
+  KafkaProperties properties;  // consumer and producer
+  std::string group_id;        // of the correlation stage's consumer group
   std::string signals_topic;
   std::string changelog_topic;
   // Every input partition: a task's watermark waits for each until it speaks or goes idle.
