@@ -818,6 +818,8 @@ Status CorrelationWorker::FlushChangelog() {
 // alerts of what it applied are in the sinks first, so a restore never skips an alert.
 Status CorrelationWorker::Checkpoint(Task& task) {
   if (Status st = WriteOutput(); !st.ok()) return st;
+  // The group moved on without this member: another one owns the partition now.
+  if (rd_kafka_assignment_lost(consumer_) != 0) return Ok();
   Correlator& c = *task.correlator;
   const TimeNs watermark = c.watermark();
   // What a restore must read again: the oldest message with signals still waiting.
