@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <thread>
 #include <filesystem>
 #include <malloc.h>
 
@@ -21,6 +22,8 @@
 
 #include "tuttle/engine/correlator.h"
 #include "tuttle/engine/pipeline.h"
+#include "tuttle/ingest/kafka.h"
+#include "tuttle/ingest/scale_out.h"
 #include "tuttle/storage/store.h"
 
 namespace tuttle::bench {
@@ -320,6 +323,102 @@ void BM_CheckpointOpenGroups(benchmark::State& state) {
   state.counters["bytes_per_group"] = static_cast<double>(bytes) / static_cast<double>(groups);
 }
 BENCHMARK(BM_CheckpointOpenGroups)->Arg(1'000'000)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// Scale-out (docs/scaling.md), both stages against a Kafka-protocol broker in this process
+// (librdkafka's mock cluster), with 10 correlation rules as BM_CorrelationStage{rules:10}:
+//   match_records_per_s   the match stage exporting signals and progress marks to the signals
+//                         topic (arg: its partitions), acknowledged at each checkpoint (1 s);
+//   correlate_msgs_per_s  one correlation member consuming that topic from its assignment to its
+//                         last message, with a changelog checkpoint per task every second.
+// One iteration: a fresh cluster and group each time (a group takes ~3 s to form, not counted).
+void BM_ScaleOutStages(benchmark::State& state) {
+  const RuleSet rules = MakeRules(10);
+  FixedParser parser;
+  const int partitions = static_cast<int>(state.range(0));
+  double match_seconds = 0, correlate_seconds = 0;
+  uint64_t records = 0, messages = 0, alerts = 0, checkpoints = 0;
+  for (auto _ : state) {
+    auto cluster = ingest::MockCluster::Start(1);
+    if (!cluster.ok()) {
+      state.SkipWithError(cluster.error().message().c_str());
+      return;
+    }
+    const std::string brokers = (*cluster)->bootstrap_servers();
+    (void)(*cluster)->CreateTopic("bench-signals", partitions);
+    (void)(*cluster)->CreateTopic("bench-changelog", partitions);
+    auto exporter =
+        ingest::SignalExporter::Open(rules, brokers, {{"linger.ms", "2"}}, "bench-signals",
+                                     partitions);
+    if (!exporter.ok()) {
+      state.SkipWithError(exporter.error().message().c_str());
+      return;
+    }
+    PipelineOptions o;
+    o.threads = 1;
+    o.export_signals = true;
+    o.checkpoint.enabled = true;  // offsets committed (and signals flushed) once a second
+    Pipeline p(rules, parser, o);
+    LinesSource source(Records());
+    auto t0 = std::chrono::steady_clock::now();
+    Result<PipelineStats> stats = p.Run(source, {exporter->get()});
+    match_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!stats.ok()) {
+      state.SkipWithError(stats.error().message().c_str());
+      return;
+    }
+    records += stats->records;
+    const uint64_t sent = (*exporter)->messages();
+
+    ingest::CorrelationWorkerOptions wo;
+    wo.brokers = brokers;
+    wo.properties = {{"fetch.wait.max.ms", "10"}};
+    wo.group_id = "bench-correlate";
+    wo.signals_topic = "bench-signals";
+    wo.changelog_topic = "bench-changelog";
+    wo.inputs = {{"bench", 0}};
+    CountSink sink;
+    auto worker = ingest::CorrelationWorker::Open(rules, wo, {&sink});
+    if (!worker.ok()) {
+      state.SkipWithError(worker.error().message().c_str());
+      return;
+    }
+    Status run_status = Ok();
+    std::thread t([&] { run_status = (*worker)->Run(); });
+    while ((*worker)->Owned().size() < static_cast<size_t>(partitions)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    t0 = std::chrono::steady_clock::now();
+    while ((*worker)->stats().messages < sent) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    correlate_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    (*worker)->Stop();
+    t.join();
+    if (!run_status.ok()) {
+      state.SkipWithError(run_status.error().message().c_str());
+      return;
+    }
+    messages += sent;
+    alerts += sink.alerts;
+    checkpoints += (*worker)->stats().checkpoints;
+  }
+  state.counters["match_records_per_s"] = static_cast<double>(records) / match_seconds;
+  state.counters["correlate_msgs_per_s"] = static_cast<double>(messages) / correlate_seconds;
+  state.counters["messages"] =
+      benchmark::Counter(static_cast<double>(messages), benchmark::Counter::kAvgIterations);
+  state.counters["alerts"] =
+      benchmark::Counter(static_cast<double>(alerts), benchmark::Counter::kAvgIterations);
+  state.counters["checkpoints"] =
+      benchmark::Counter(static_cast<double>(checkpoints), benchmark::Counter::kAvgIterations);
+}
+BENCHMARK(BM_ScaleOutStages)
+    ->ArgName("partitions")
+    ->Arg(1)
+    ->Arg(8)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace tuttle::bench

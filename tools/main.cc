@@ -394,8 +394,12 @@ int RunScaledOut(const RunOptions& o, const Engine& engine, PipelineOptions pipe
     worker_status = (*worker)->Run();
     if (!worker_status.ok()) source->Stop();
   });
+  // Input offsets are committed at each checkpoint, once the signals are acknowledged.
   pipeline_options.export_signals = true;
-  pipeline_options.checkpoint.enabled = false;
+  pipeline_options.checkpoint.enabled = true;
+  if (Status st = PrepareCheckpointCadence(o.common, pipeline_options); !st.ok()) {
+    return Fail(st.error());
+  }
   Pipeline pipeline(engine.rules, *engine.parser, pipeline_options);
   StopOnSignal(source.get());
   auto stats = pipeline.Run(*source, sinks);

@@ -436,7 +436,7 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
   }
 
   // Checkpoints: changes are tracked in the shards; the tracker's streams are saved whole.
-  const bool checkpointing = options_.checkpoint.enabled && !options_.export_signals;
+  const bool checkpointing = options_.checkpoint.enabled;
   if (checkpointing) {
     for (auto& shard : shards) shard->TrackChanges();
   }
@@ -503,6 +503,17 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
     return cp;
   };
 
+  // With checkpoints, a batch's output waits in the sinks until one is due.
+  auto checkpoint_if_due = [&](Work& w) {
+    w.out.checkpointing = checkpointing;
+    if (!checkpointing) return;
+    records_since_checkpoint += w.batch.size() + w.batch.rejected().size();
+    if (records_since_checkpoint >= options_.checkpoint.records ||
+        Clock::now() - last_checkpoint >= options_.checkpoint.interval) {
+      w.out.checkpoint = make_checkpoint();
+    }
+  };
+
   // Per shard, the alerts of the batch being correlated, with the tick that released them.
   std::vector<std::vector<std::pair<uint32_t, Alert>>> shard_alerts(shard_count);
   std::vector<Tick> ticks;
@@ -517,6 +528,11 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
       if (options_.export_signals) {
         ExportBatch(*w);
         LastPositions(b, w->out.positions);
+        for (const SourcePosition& p : w->out.positions) {
+          auto [it, fresh] = last_positions.try_emplace({p.source, p.partition}, p.offset);
+          if (!fresh) it->second = std::max(it->second, p.offset);
+        }
+        checkpoint_if_due(*w);
         return w;
       }
       // After a restart, records whose results are already stored only rebuild waiting signals.
@@ -643,14 +659,7 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
         stats.replayed_records += static_cast<uint64_t>(
             std::count(replayed.begin(), replayed.end(), uint8_t{1}));
       }
-      w->out.checkpointing = checkpointing;
-      if (checkpointing) {
-        records_since_checkpoint += b.size() + b.rejected().size();
-        if (records_since_checkpoint >= options_.checkpoint.records ||
-            Clock::now() - last_checkpoint >= options_.checkpoint.interval) {
-          w->out.checkpoint = make_checkpoint();
-        }
-      }
+      checkpoint_if_due(*w);
     } catch (const std::exception& e) {
       state.Fail(fmt::format("correlate: {}", e.what()));
     }

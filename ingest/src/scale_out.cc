@@ -407,9 +407,12 @@ Status SignalExporter::Write(const BatchOutput& batch) {
       if (Status st = send(mark); !st.ok()) return st;
     }
   }
-  if (sent == 0) return Ok();
   messages_ += sent;
-  // The batch's input offsets are committed when this returns: the signals must be in Kafka.
+  unflushed_ += sent;
+  // Input offsets are committed when a batch that is not checkpointing, or that carries a
+  // checkpoint, returns from here: everything sent so far must be in Kafka by then.
+  if (unflushed_ == 0 || (batch.checkpointing && !batch.checkpoint)) return Ok();
+  unflushed_ = 0;
   return producer_->Flush(std::chrono::minutes(5));
 }
 

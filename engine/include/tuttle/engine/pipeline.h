@@ -54,7 +54,8 @@ struct PipelineOptions {
   // Scale-out mode (docs/scaling.md): the correlate stage does not correlate; it hands each
   // matched record's signals and each stream's progress to the sinks (BatchOutput::exported,
   // ::marks), which send them to the correlation stage of whichever process owns their groups.
-  // Single-event alerts and dead letters are as usual. Not with checkpoints: nothing is kept.
+  // Single-event alerts and dead letters are as usual. With checkpoints, positions are committed
+  // at each checkpoint (which holds no window state), so sinks may batch until then.
   bool export_signals = false;
   // Restart: the state to start from (a store's checkpoint), and per stream (source,
   // partition) the last record the checkpoint covers (StreamCheckpoint::last). The source

@@ -103,6 +103,7 @@ class SignalExporter final : public AlertSink {
   int partitions_;
   std::unique_ptr<KafkaProducer> producer_;
   uint64_t messages_ = 0;
+  uint64_t unflushed_ = 0;
   // Streams whose last mark said idle, repeated every kIdleRepeat.
   std::map<std::pair<std::string, int32_t>, StreamMark> idle_;
   std::chrono::steady_clock::time_point last_idle_repeat_{};
