@@ -26,6 +26,7 @@
 #include "alert_printer.h"
 #include "embedded.h"
 #include "engine_setup.h"
+#include "metrics_server.h"
 #include "rules_command.h"
 #include "store_commands.h"
 #include "tuttle/engine/pipeline.h"
@@ -293,6 +294,8 @@ struct RunOptions {
   std::string signals_topic;    // default: <group>-signals
   std::string changelog_topic;  // default: <group>-changelog
   int signals_partitions = 12;
+  std::string metrics_listen;      // HOST:PORT; empty: no metrics endpoint
+  std::string metrics_token_file;
 };
 
 // Feeds the demo topic of the embedded cluster: record i goes to partition i mod N, so the same
@@ -431,8 +434,36 @@ int Run(const RunOptions& o) {
                            ParserOptions(o.common, *tenants));
   if (!engine.ok()) return Fail(engine.error());
 
+  // Metrics (docs/metrics.md): the registry outlives the server, the source and the pipeline.
+  MetricsRegistry metrics;
+  std::unique_ptr<MetricsServer> metrics_server;
+  if (!o.metrics_listen.empty()) {
+    auto address = ParseListenAddress(o.metrics_listen);
+    if (!address.ok()) return Fail(address.error());
+    MetricsServerOptions mo;
+    mo.host = address->first;
+    mo.port = address->second;
+    if (!o.metrics_token_file.empty()) {
+      auto token = ReadTokenFile(o.metrics_token_file);
+      if (!token.ok()) return Fail(token.error());
+      mo.token = std::move(*token);
+    }
+    auto server = MetricsServer::Start(metrics, std::move(mo));
+    if (!server.ok()) return Fail(server.error());
+    metrics_server = std::move(*server);
+    fmt::print(stderr, "tuttle: metrics at {}\n", metrics_server->Url());
+    metrics.AddGauge("tuttle_build_info", "Always 1: the version label names the build",
+                     {"version"})
+        .With({TUTTLE_VERSION})
+        .Set(1);
+    pipeline_options->metrics = &metrics;
+  } else if (!o.metrics_token_file.empty()) {
+    return Fail(Error("--metrics-token-file needs --metrics-listen"));
+  }
+
   std::unique_ptr<ingest::MockCluster> cluster;
   ingest::KafkaSourceOptions ko;
+  if (metrics_server) ko.metrics = &metrics;
   ko.follow = o.follow;
   ko.group_id = o.group;
   for (const auto& kv : o.properties) {
@@ -497,6 +528,7 @@ int Run(const RunOptions& o) {
   StopOnSignal(source.get());
   auto stats = pipeline.Run(*source, sinks);
   StopOnSignal(nullptr);
+  if (metrics_server) metrics_server->Stop();
   if (!stats.ok()) return Fail(stats.error());
   std::FILE* summary_out = o.json ? stderr : stdout;
   fmt::print(summary_out, "-- {}{}\n-- alerts and dead letters stored in {}\n",
@@ -615,6 +647,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   run_cmd->add_option("--sample", run.sample,
                       "Embedded demo only: feed this JSON-lines file instead of the bundled sample");
+  run_cmd->add_option("--metrics-listen", run.metrics_listen,
+                      "Serve Prometheus metrics on http://HOST:PORT/metrics (and /healthz); port 0 "
+                      "picks a free one. Default: off (docs/metrics.md)")
+      ->type_name("HOST:PORT");
+  run_cmd->add_option("--metrics-token-file", run.metrics_token_file,
+                      "Require 'Authorization: Bearer <token>' on /metrics, the token read from "
+                      "this file");
 
   ReplayOptions replay;
   CLI::App* replay_cmd = app.add_subcommand(

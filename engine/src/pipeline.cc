@@ -48,6 +48,7 @@ struct Work {
   std::vector<Alert> singles;
   BatchOutput out;
   BatchCounters counters;
+  std::chrono::steady_clock::time_point read_at{};  // for the batch latency
 
   void Reset() {
     batch.Clear();
@@ -269,6 +270,85 @@ bool AlertOrder(const Alert& a, const Alert& b) {
   return a.id < b.id;
 }
 
+// The running counters of PipelineStats in a registry, looked up once per run.
+struct PipelineMetrics {
+  explicit PipelineMetrics(MetricsRegistry& r)
+      : batches(r.AddCounter("tuttle_pipeline_batches_total", "Batches written").With()),
+        records(r.AddCounter("tuttle_pipeline_records_total", "Records read and written").With()),
+        bytes(r.AddCounter("tuttle_pipeline_bytes_total", "Bytes of the records read").With()),
+        events(r.AddCounter("tuttle_pipeline_events_total",
+                            "Events parsed from the records (a record may hold several, or none)")
+                   .With()),
+        matched_events(r.AddCounter("tuttle_pipeline_matched_events_total",
+                                    "Events at least one detection rule matched")
+                           .With()),
+        rule_matches(
+            r.AddCounter("tuttle_pipeline_rule_matches_total", "Detection rule matches").With()),
+        alerts(r.AddCounter("tuttle_pipeline_alerts_total",
+                            "Alerts written, by kind: single (one event) or correlation",
+                            {"kind"})),
+        single_alerts(alerts.With({"single"})),
+        correlation_alerts(alerts.With({"correlation"})),
+        dead_letters(r.AddCounter("tuttle_pipeline_dead_letters_total",
+                                  "Dead letters written, by reason (the reason up to its first "
+                                  "':', or late)",
+                                  {"reason"})),
+        late_records(r.AddCounter("tuttle_pipeline_late_records_total",
+                                  "Records older than the watermark: they missed correlation "
+                                  "windows")
+                         .With()),
+        signals(r.AddCounter("tuttle_pipeline_signals_total",
+                             "Signals (rule matches that feed correlation rules) correlated")
+                    .With()),
+        late_signals(r.AddCounter("tuttle_pipeline_late_signals_total",
+                                  "Signals older than the watermark, left out of their windows")
+                         .With()),
+        evicted_groups(r.AddCounter("tuttle_pipeline_evicted_groups_total",
+                                    "Correlation groups dropped at the per-rule cap "
+                                    "(--max-groups)")
+                           .With()),
+        checkpoints(r.AddCounter("tuttle_pipeline_checkpoints_total", "Checkpoints taken").With()),
+        checkpoint_bytes(r.AddCounter("tuttle_pipeline_checkpoint_bytes_total",
+                                      "Bytes of window state written by checkpoints")
+                             .With()),
+        batch_latency(r.AddHistogram("tuttle_pipeline_batch_latency_seconds",
+                                     "Seconds from reading a batch to its results written and "
+                                     "its positions committed",
+                                     LatencyBuckets())
+                          .With()) {}
+
+  Counter& batches;
+  Counter& records;
+  Counter& bytes;
+  Counter& events;
+  Counter& matched_events;
+  Counter& rule_matches;
+  MetricFamily<Counter>& alerts;
+  Counter& single_alerts;
+  Counter& correlation_alerts;
+  MetricFamily<Counter>& dead_letters;
+  Counter& late_records;
+  Counter& signals;
+  Counter& late_signals;
+  Counter& evicted_groups;
+  Counter& checkpoints;
+  Counter& checkpoint_bytes;
+  Histogram& batch_latency;
+  // A dead-letter reason's series, looked up in the family once per run and reason.
+  Counter& DeadLetters(const std::string& reason) {
+    auto it = dead_letter_series.find(reason);
+    if (it == dead_letter_series.end()) {
+      it = dead_letter_series.emplace(reason, &dead_letters.With({reason})).first;
+    }
+    return *it->second;
+  }
+  std::map<std::string, Counter*, std::less<>> dead_letter_series;
+  // The correlators' totals last published; their stats are cumulative.
+  uint64_t published_signals = 0;
+  uint64_t published_late_signals = 0;
+  uint64_t published_evicted = 0;
+};
+
 }  // namespace
 
 std::string LateReason(const RuleSet& rules, const std::set<uint32_t>& correlations,
@@ -319,6 +399,8 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
   };
 
   using Clock = std::chrono::steady_clock;
+  std::unique_ptr<PipelineMetrics> metrics;
+  if (options_.metrics != nullptr) metrics = std::make_unique<PipelineMetrics>(*options_.metrics);
   Clock::time_point started{};
   bool started_set = false;
   uint64_t sequence = 0;
@@ -382,6 +464,7 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
       started_set = true;
     }
     w->batch.sequence = sequence++;
+    if (metrics) w->read_at = Clock::now();
     return w.release();
   };
 
@@ -496,8 +579,13 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
       if (auto f = floor.find(stream); f != floor.end()) resume = std::min(resume, f->second);
       cp->streams.push_back(StreamCheckpoint{stream.first, stream.second, last, resume});
     }
+    const uint64_t bytes_before = stats.checkpoint_bytes;
     for (const auto& k : cp->state.deletes) stats.checkpoint_bytes += k.size();
     for (const auto& [k, v] : cp->state.puts) stats.checkpoint_bytes += k.size() + v.size();
+    if (metrics) {
+      metrics->checkpoints.Add();
+      metrics->checkpoint_bytes.Add(stats.checkpoint_bytes - bytes_before);
+    }
     records_since_checkpoint = 0;
     last_checkpoint = Clock::now();
     return cp;
@@ -643,6 +731,21 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
         w->out.dead_letters.push_back(std::move(d));
       }
       stats.late_records += late_rules.size();
+      if (metrics) {
+        metrics->late_records.Add(late_rules.size());
+        uint64_t signals = 0, late_signals = 0, evicted = 0;
+        for (const auto& shard : shards) {
+          signals += shard->stats().signals;
+          late_signals += shard->stats().late_signals;
+          evicted += shard->stats().evicted_groups;
+        }
+        metrics->signals.Add(signals - metrics->published_signals);
+        metrics->late_signals.Add(late_signals - metrics->published_late_signals);
+        metrics->evicted_groups.Add(evicted - metrics->published_evicted);
+        metrics->published_signals = signals;
+        metrics->published_late_signals = late_signals;
+        metrics->published_evicted = evicted;
+      }
 
       // 4. Positions, and the checkpoint when one is due.
       LastPositions(b, w->out.positions);
@@ -684,10 +787,28 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
         stats.alerts += w->out.alerts.size();
         stats.dead_letters += w->out.dead_letters.size();
         for (const DeadLetter& d : w->out.dead_letters) {
-          if (d.kind == DeadLetter::Kind::kLate) {
-            ++stats.dead_letter_reasons["late"];
-          } else {
-            ++stats.dead_letter_reasons[d.reason.substr(0, d.reason.find(':'))];
+          const std::string reason = d.kind == DeadLetter::Kind::kLate
+                                         ? std::string("late")
+                                         : d.reason.substr(0, d.reason.find(':'));
+          ++stats.dead_letter_reasons[reason];
+          if (metrics) metrics->DeadLetters(reason).Add();
+        }
+        if (metrics) {
+          PipelineMetrics& m = *metrics;
+          m.batches.Add();
+          m.records.Add(b.size());
+          m.bytes.Add(b.byte_size() - b.size() * kRecordPadding);
+          m.events.Add(w->counters.events);
+          m.matched_events.Add(w->counters.matched_events);
+          m.rule_matches.Add(w->counters.rule_matches);
+          uint64_t singles = 0;
+          for (const Alert& a : w->out.alerts) singles += a.kind == "single" ? 1 : 0;
+          m.single_alerts.Add(singles);
+          m.correlation_alerts.Add(w->out.alerts.size() - singles);
+          // Batches that only carry stream events (a follow run idling) would dilute it.
+          if (!b.empty() || !b.rejected().empty()) {
+            m.batch_latency.Observe(
+                std::chrono::duration<double>(Clock::now() - w->read_at).count());
           }
         }
       } catch (const std::exception& e) {
@@ -715,6 +836,7 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
       std::sort(last.alerts.begin(), last.alerts.end(), AlertOrder);
     }
     stats.alerts += last.alerts.size();
+    if (metrics) metrics->correlation_alerts.Add(last.alerts.size());
     if (checkpointing) last.checkpoint = make_checkpoint();
     if (!last.alerts.empty() || last.checkpoint) {
       if (write_sinks(last)) commit(last);

@@ -4,6 +4,11 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include <fmt/format.h>
+#include <simdjson.h>
+
+#include <mutex>
+
+#include "tuttle/engine/metrics.h"
 
 namespace tuttle::ingest {
 namespace {
@@ -41,6 +46,113 @@ Status SetAll(rd_kafka_conf_t* conf, const KafkaProperties& properties) {
 // ---------------------------------------------------------------------------------------------
 // KafkaSource
 
+// The consumer's metrics (docs/metrics.md). Rebalances and owned partitions come from the
+// rebalance callback; lag and committed offsets from librdkafka's statistics JSON
+// (STATISTICS.md), which arrive through the stats callback every statistics.interval.ms. Both
+// callbacks run inside consumer_poll() (the main queue is forwarded to the consumer queue), and
+// the final revocation inside consumer_close(); the mutex makes no assumption about threads.
+struct KafkaSource::Metrics {
+  explicit Metrics(MetricsRegistry& r)
+      : rebalances(r.AddCounter("tuttle_kafka_rebalances_total",
+                                "Partition assignments and revocations this consumer took part in",
+                                {"kind"})),
+        assigns(rebalances.With({"assign"})),
+        revokes(rebalances.With({"revoke"})),
+        assigned(r.AddGauge("tuttle_kafka_assigned_partitions",
+                            "Partitions assigned to this consumer")
+                     .With()),
+        owned(r.AddGauge("tuttle_kafka_partition_owned",
+                         "1 for each partition this consumer owns; gone once revoked",
+                         {"topic", "partition"})),
+        lag(r.AddGauge("tuttle_kafka_consumer_lag",
+                       "Messages between the partition's high watermark and the group's "
+                       "committed offset, per owned partition (librdkafka statistics)",
+                       {"topic", "partition"})),
+        committed(r.AddGauge("tuttle_kafka_committed_offset",
+                             "The group's committed offset (the next message to read) per owned "
+                             "partition",
+                             {"topic", "partition"})) {}
+
+  void OnRebalance(bool assign, const rd_kafka_topic_partition_list_t* partitions) {
+    std::lock_guard<std::mutex> lock(mu);
+    (assign ? assigns : revokes).Add();
+    for (int i = 0; i < partitions->cnt; ++i) {
+      const auto& p = partitions->elems[i];
+      const std::string partition = std::to_string(p.partition);
+      if (assign) {
+        owned_set.emplace(p.topic, p.partition);
+        owned.With({p.topic, partition}).Set(1);
+      } else {
+        owned_set.erase({p.topic, p.partition});
+        owned.Remove({p.topic, partition});
+        lag.Remove({p.topic, partition});
+        committed.Remove({p.topic, partition});
+      }
+    }
+    assigned.Set(static_cast<double>(owned_set.size()));
+  }
+
+  // {"topics": {"<t>": {"partitions": {"<p>": {"partition": p, "consumer_lag": n,
+  // "committed_offset": n, ...}}}}}; partition -1 is librdkafka's internal UA partition, and
+  // partitions this consumer does not own (or whose lag is not known yet, -1) are left out.
+  void OnStats(std::string_view json) {
+    namespace od = simdjson::ondemand;
+    std::lock_guard<std::mutex> lock(mu);
+    const simdjson::padded_string padded(json);
+    od::document doc;
+    od::object topics;
+    if (parser.iterate(padded).get(doc) || doc["topics"].get_object().get(topics)) return;
+    for (auto topic_field : topics) {
+      std::string_view topic;
+      od::object partitions;
+      if (topic_field.unescaped_key().get(topic)) return;
+      const std::string topic_name(topic);
+      od::object topic_object;
+      if (topic_field.value().get_object().get(topic_object) ||
+          topic_object["partitions"].get_object().get(partitions)) {
+        return;
+      }
+      for (auto partition_field : partitions) {
+        od::object p;
+        if (partition_field.value().get_object().get(p)) return;
+        int64_t partition = -1, consumer_lag = -1, committed_offset = -1;
+        for (auto field : p) {
+          std::string_view key;
+          if (field.unescaped_key().get(key)) return;
+          if (key == "partition") {
+            if (field.value().get_int64().get(partition)) return;
+          } else if (key == "consumer_lag") {
+            if (field.value().get_int64().get(consumer_lag)) return;
+          } else if (key == "committed_offset") {
+            if (field.value().get_int64().get(committed_offset)) return;
+          }
+        }
+        if (partition < 0 || !owned_set.contains({topic_name, static_cast<int32_t>(partition)})) {
+          continue;
+        }
+        const std::string label = std::to_string(partition);
+        if (consumer_lag >= 0) lag.With({topic_name, label}).Set(static_cast<double>(consumer_lag));
+        if (committed_offset >= 0) {
+          committed.With({topic_name, label}).Set(static_cast<double>(committed_offset));
+        }
+      }
+    }
+  }
+
+  MetricFamily<Counter>& rebalances;
+  Counter& assigns;
+  Counter& revokes;
+  Gauge& assigned;
+  MetricFamily<Gauge>& owned;
+  MetricFamily<Gauge>& lag;
+  MetricFamily<Gauge>& committed;
+  std::mutex mu;
+  std::set<std::pair<std::string, int32_t>> owned_set;
+  simdjson::ondemand::parser parser;
+};
+
+KafkaSource::KafkaSource(KafkaSourceOptions options) : options_(std::move(options)) {}
+
 Result<std::unique_ptr<KafkaSource>> KafkaSource::Open(KafkaSourceOptions options) {
   if (options.brokers.empty()) return Error("Kafka: no brokers (bootstrap.servers) given");
   if (options.topics.empty()) return Error("Kafka: no topics given");
@@ -62,6 +174,10 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::Open(KafkaSourceOptions option
       {"partition.assignment.strategy", "cooperative-sticky"},
   };
   if (Status st = SetAll(conf.get(), defaults); !st.ok()) return st.error();
+  if (options.metrics != nullptr) {
+    // Lag comes from the statistics; -X statistics.interval.ms overrides this below.
+    if (Status st = Set(conf.get(), "statistics.interval.ms", "1000"); !st.ok()) return st.error();
+  }
   if (Status st = SetAll(conf.get(), options.properties); !st.ok()) return st.error();
   for (const auto& [k, v] : options.properties) {
     if (k == "enable.auto.offset.store" && v != "false") {
@@ -73,6 +189,14 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::Open(KafkaSourceOptions option
 
   std::unique_ptr<KafkaSource> source(new KafkaSource(std::move(options)));
   rd_kafka_conf_set_opaque(conf.get(), source.get());
+  if (source->options_.metrics != nullptr) {
+    source->metrics_ = std::make_unique<Metrics>(*source->options_.metrics);
+    rd_kafka_conf_set_stats_cb(conf.get(),
+                               [](rd_kafka_t*, char* json, size_t len, void* opaque) -> int {
+                                 static_cast<KafkaSource*>(opaque)->metrics_->OnStats({json, len});
+                                 return 0;  // librdkafka frees `json`
+                               });
+  }
   rd_kafka_conf_set_rebalance_cb(
       conf.get(), [](rd_kafka_t* rk, rd_kafka_resp_err_t err,
                      rd_kafka_topic_partition_list_t* partitions, void* opaque) {
@@ -122,6 +246,7 @@ void KafkaSource::OnRebalance(rd_kafka_s* rk, int err,
   } else {
     rd_kafka_assign(rk, nullptr);
   }
+  if (self->metrics_) self->metrics_->OnRebalance(assign, partitions);
   for (int i = 0; i < partitions->cnt; ++i) {
     const auto& p = partitions->elems[i];
     self->changes_.push_back(Change{p.topic, p.partition, assign});

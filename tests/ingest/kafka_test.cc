@@ -3,6 +3,7 @@
 
 #include "tuttle/ingest/kafka.h"
 
+#include "tuttle/engine/metrics.h"
 #include "tuttle/ingest/json_record_parser.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +11,8 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include <chrono>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -265,6 +268,106 @@ TEST_F(KafkaTest, PinsTheFormatAndTenantPerTopicAndDetectsTheOthers) {
   }
   EXPECT_EQ(by_topic["audit"][0].format, "k8s_audit");
   EXPECT_EQ(by_topic["audit"][1].format, "cloudtrail");
+}
+
+// What one consumer's registry says about its group membership.
+struct Membership {
+  double assigned = 0;
+  uint64_t assigns = 0;
+  uint64_t revokes = 0;
+  std::set<int32_t> owned;        // from the exposition: tuttle_kafka_partition_owned
+  std::map<int32_t, double> lag;  // tuttle_kafka_consumer_lag
+};
+
+Membership Read(MetricsRegistry& r) {
+  Membership m;
+  m.assigned = r.AddGauge("tuttle_kafka_assigned_partitions", "").With().value();
+  auto& rebalances = r.AddCounter("tuttle_kafka_rebalances_total", "", {"kind"});
+  m.assigns = rebalances.With({"assign"}).value();
+  m.revokes = rebalances.With({"revoke"}).value();
+  const std::string text = r.Expose();
+  for (int32_t p = 0; p < kPartitions; ++p) {
+    std::string series = "{topic=\"telemetry\",partition=\"";
+    series += std::to_string(p);
+    series += "\"} ";
+    std::string owned = "\ntuttle_kafka_partition_owned";
+    owned += series;
+    owned += "1\n";
+    if (text.find(owned) != std::string::npos) m.owned.insert(p);
+    auto& lag = r.AddGauge("tuttle_kafka_consumer_lag", "", {"topic", "partition"});
+    std::string lag_line = "\ntuttle_kafka_consumer_lag";
+    lag_line += series;
+    if (text.find(lag_line) != std::string::npos) {
+      m.lag[p] = lag.With({"telemetry", std::to_string(p)}).value();
+    }
+  }
+  return m;
+}
+
+// Polls the sources (committing what they read) until `done` holds or 60 s pass.
+bool PollUntil(const std::vector<KafkaSource*>& sources, const std::function<bool()>& done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    for (KafkaSource* src : sources) {
+      RecordBatch batch;
+      auto more = src->Next(batch);
+      EXPECT_TRUE(more.ok()) << (more.ok() ? std::string() : more.error().message());
+      if (!more.ok()) return false;
+      std::vector<SourcePosition> positions;
+      for (size_t i = 0; i < batch.size(); ++i) positions.push_back(batch.Position(i));
+      EXPECT_TRUE(src->Commit(positions).ok());
+    }
+    if (done()) return true;
+  }
+  return false;
+}
+
+TEST_F(KafkaTest, MetricsShowOwnedPartitionsLagAndRebalancesAsASecondMemberJoins) {
+  Produce(0, 90);
+  MetricsRegistry first_metrics, second_metrics;
+  auto o = Options("g-metrics");
+  o.follow = true;
+  o.metrics = &first_metrics;
+  auto first = KafkaSource::Open(o);
+  ASSERT_TRUE(first.ok()) << first.error().message();
+
+  // Alone in the group: all three partitions, and once its reads are committed, no lag.
+  ASSERT_TRUE(PollUntil({first->get()}, [&] {
+    Membership m = Read(first_metrics);
+    return m.lag.size() == 3 && m.lag[0] == 0 && m.lag[1] == 0 && m.lag[2] == 0;
+  })) << first_metrics.Expose();
+  Membership alone = Read(first_metrics);
+  EXPECT_EQ(alone.assigned, 3);
+  EXPECT_EQ(alone.owned, (std::set<int32_t>{0, 1, 2}));
+  EXPECT_EQ(alone.assigns, 1u);
+  EXPECT_EQ(alone.revokes, 0u);
+
+  // A second member joins: the partitions are split between the two, and the first member's
+  // counters show the revocation and the new assignment.
+  o.metrics = &second_metrics;
+  auto second = KafkaSource::Open(o);
+  ASSERT_TRUE(second.ok()) << second.error().message();
+  ASSERT_TRUE(PollUntil({first->get(), second->get()}, [&] {
+    const Membership a = Read(first_metrics), b = Read(second_metrics);
+    return a.assigned > 0 && b.assigned > 0 && a.assigned + b.assigned == 3 &&
+           a.owned.size() + b.owned.size() == 3;
+  })) << first_metrics.Expose() << second_metrics.Expose();
+  const Membership a = Read(first_metrics), b = Read(second_metrics);
+  std::set<int32_t> all = a.owned;
+  all.insert(b.owned.begin(), b.owned.end());
+  EXPECT_EQ(all, (std::set<int32_t>{0, 1, 2}));
+  EXPECT_EQ(a.owned.size(), static_cast<size_t>(a.assigned));
+  EXPECT_GE(a.revokes, 1u);
+  EXPECT_GE(a.assigns, 2u);
+  EXPECT_GE(b.assigns, 1u);
+  // Lag is reported for owned partitions only.
+  for (const auto& [partition, lag] : a.lag) EXPECT_TRUE(a.owned.contains(partition)) << partition;
+  for (const auto& [partition, lag] : b.lag) EXPECT_TRUE(b.owned.contains(partition)) << partition;
+
+  // Leaving the group revokes everything: no partition is shown as owned any more.
+  second->reset();
+  EXPECT_EQ(Read(second_metrics).assigned, 0);
+  EXPECT_TRUE(Read(second_metrics).owned.empty());
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include "tuttle/engine/alert_sink.h"
 #include "tuttle/engine/checkpoint.h"
 #include "tuttle/engine/correlator.h"
+#include "tuttle/engine/metrics.h"
 #include "tuttle/engine/record_parser.h"
 #include "tuttle/engine/record_source.h"
 #include "tuttle/engine/result.h"
@@ -63,6 +64,10 @@ struct PipelineOptions {
   // waiting for the watermark: their alerts and dead letters were written before the restart.
   const CheckpointReader* restore = nullptr;
   std::map<std::pair<std::string, int32_t>, int64_t> replay_until;
+  // Where the running counters of PipelineStats go (`tuttle_pipeline_*`, docs/metrics.md), with
+  // the latency of each batch from read to written. Updated by the serial stages once per batch,
+  // never per record. Default: none. REQUIRES: outlives Run().
+  MetricsRegistry* metrics = nullptr;
 };
 
 struct PipelineStats {

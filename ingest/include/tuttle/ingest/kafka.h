@@ -20,6 +20,10 @@ struct rd_kafka_queue_s;
 struct rd_kafka_topic_partition_list_s;
 struct rd_kafka_mock_cluster_s;
 
+namespace tuttle {
+class MetricsRegistry;
+}
+
 namespace tuttle::ingest {
 
 // librdkafka configuration properties, applied in order (later ones win). Any property of
@@ -50,6 +54,12 @@ struct KafkaSourceOptions {
   std::chrono::milliseconds poll_timeout{100};
   // How long to wait for the group to assign partitions before giving up. Default: 60 s.
   std::chrono::milliseconds assignment_timeout{60'000};
+  // Where the consumer's metrics go (`tuttle_kafka_*`, docs/metrics.md): rebalances and owned
+  // partitions from the rebalance callback, lag and committed offsets from librdkafka's
+  // statistics, which are then enabled (statistics.interval.ms=1000 unless `properties` set it).
+  // The per-partition series are this consumer's: give each consumer its own registry.
+  // Default: none. REQUIRES: outlives the source.
+  MetricsRegistry* metrics = nullptr;
 };
 
 // Consumes topics as a member of a consumer group. Offsets are stored only when the pipeline
@@ -73,10 +83,11 @@ class KafkaSource final : public RecordSource {
   std::vector<std::pair<std::string, int32_t>> Assignment() const;
 
  private:
-  explicit KafkaSource(KafkaSourceOptions options) : options_(std::move(options)) {}
+  explicit KafkaSource(KafkaSourceOptions options);  // kafka.cc: Metrics is complete there
   bool AllAssignedAtEnd() const;
   static void OnRebalance(rd_kafka_s* rk, int err, rd_kafka_topic_partition_list_s* partitions,
                           void* opaque);
+  struct Metrics;  // kafka.cc
 
   struct Change {
     std::string topic;
@@ -92,6 +103,7 @@ class KafkaSource final : public RecordSource {
   std::atomic<bool> stop_{false};
   bool finished_ = false;
   std::chrono::steady_clock::time_point started_;
+  std::unique_ptr<Metrics> metrics_;  // null without KafkaSourceOptions::metrics
 };
 
 // A producer for feeding topics (the embedded sample, tests). Idempotent, acks=all.
