@@ -372,6 +372,7 @@ int RunScaledOut(const RunOptions& o, const Engine& engine, PipelineOptions pipe
     wo.checkpoint_interval = cadence.checkpoint.interval;
   }
   wo.checkpoint_messages = o.common.checkpoint_records;
+  wo.metrics = pipeline_options.metrics;
   auto worker = ingest::CorrelationWorker::Open(engine.rules, wo, shared);
   if (!worker.ok()) return Fail(worker.error());
 

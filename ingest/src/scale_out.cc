@@ -443,6 +443,47 @@ struct CorrelationWorker::Task {
   std::map<StreamKey, Clock::time_point> idle;
 };
 
+// The correlation stage's metrics (docs/metrics.md).
+struct CorrelationWorker::Metrics {
+  explicit Metrics(MetricsRegistry& r)
+      : rebalances(r.AddCounter("tuttle_correlation_rebalances_total",
+                                "Signals partitions assigned to or revoked from this correlation "
+                                "member",
+                                {"kind"})),
+        owned(r.AddGauge("tuttle_correlation_partition_owned",
+                         "1 for each signals partition (correlation task) this member owns",
+                         {"partition"})),
+        lag(r.AddGauge("tuttle_correlation_lag",
+                       "Signals-topic messages not yet applied, per owned partition",
+                       {"partition"})),
+        counters(r.AddCounter("tuttle_correlation_messages_total",
+                              "Signals-topic messages by what became of them",
+                              {"outcome"})),
+        alerts(r.AddCounter("tuttle_correlation_alerts_total",
+                            "Correlation alerts raised by this member")
+                   .With()),
+        checkpoints(r.AddCounter("tuttle_correlation_checkpoints_total",
+                                 "Task checkpoints written to the changelog")
+                        .With()),
+        changelog_bytes(r.AddCounter("tuttle_correlation_changelog_bytes_total",
+                                     "Bytes of keys and values written to the changelog")
+                            .With()),
+        restored(r.AddCounter("tuttle_correlation_restored_groups_total",
+                              "Correlation groups read back from the changelog")
+                     .With()) {}
+
+  MetricFamily<Counter>& rebalances;
+  MetricFamily<Gauge>& owned;
+  MetricFamily<Gauge>& lag;
+  MetricFamily<Counter>& counters;
+  Counter& alerts;
+  Counter& checkpoints;
+  Counter& changelog_bytes;
+  Counter& restored;
+  CorrelationWorkerStats published;  // what the counters hold so far
+  Clock::time_point last = Clock::now();
+};
+
 CorrelationWorker::CorrelationWorker(const RuleSet& rules, CorrelationWorkerOptions options,
                                      std::vector<AlertSink*> sinks)
     : rules_(rules), options_(std::move(options)), sinks_(std::move(sinks)), codec_(rules) {}
@@ -460,6 +501,7 @@ Result<std::unique_ptr<CorrelationWorker>> CorrelationWorker::Open(const RuleSet
   std::unique_ptr<CorrelationWorker> w(
       new CorrelationWorker(rules, std::move(options), std::move(sinks)));
   const CorrelationWorkerOptions& o = w->options_;
+  if (o.metrics != nullptr) w->metrics_ = std::make_unique<Metrics>(*o.metrics);
   auto consumer = NewHandle(
       RD_KAFKA_CONSUMER,
       With({{"bootstrap.servers", o.brokers},
@@ -559,6 +601,18 @@ void CorrelationWorker::Rebalance(int err, void* list) {
   {
     std::lock_guard<std::mutex> lock(stats_mu_);
     (assign ? stats_.assigned : stats_.revoked) += static_cast<uint64_t>(partitions->cnt);
+  }
+  if (metrics_) {
+    metrics_->rebalances.With({assign ? "assign" : "revoke"}).Add();
+    for (int i = 0; i < partitions->cnt; ++i) {
+      const std::string label = std::to_string(partitions->elems[i].partition);
+      if (assign) {
+        metrics_->owned.With({label}).Set(1);
+      } else {
+        metrics_->owned.Remove({label});
+        metrics_->lag.Remove({label});
+      }
+    }
   }
   if (cooperative) {
     rd_kafka_error_t* e = assign ? rd_kafka_incremental_assign(consumer_, partitions)
@@ -910,6 +964,35 @@ void CorrelationWorker::ExpireIdle() {
   }
 }
 
+void CorrelationWorker::PublishMetrics() {
+  if (!metrics_ || Clock::now() - metrics_->last < std::chrono::seconds(1)) return;
+  metrics_->last = Clock::now();
+  for (const auto& [partition, task] : tasks_) {
+    int64_t low = 0, high = 0;
+    if (rd_kafka_get_watermark_offsets(consumer_, options_.signals_topic.c_str(), partition, &low,
+                                       &high) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        high >= 0) {
+      const int64_t next = std::max(task->last + 1, low);
+      metrics_->lag.With({std::to_string(partition)})
+          .Set(static_cast<double>(std::max<int64_t>(0, high - next)));
+    }
+  }
+  const CorrelationWorkerStats now = stats();
+  CorrelationWorkerStats& was = metrics_->published;
+  auto add = [](Counter& c, uint64_t a, uint64_t b) { c.Add(a - b); };
+  add(metrics_->counters.With({"applied"}), now.messages - now.duplicates - now.replayed -
+                                                now.damaged,
+      was.messages - was.duplicates - was.replayed - was.damaged);
+  add(metrics_->counters.With({"duplicate"}), now.duplicates, was.duplicates);
+  add(metrics_->counters.With({"replayed"}), now.replayed, was.replayed);
+  add(metrics_->counters.With({"damaged"}), now.damaged, was.damaged);
+  add(metrics_->alerts, now.alerts, was.alerts);
+  add(metrics_->checkpoints, now.checkpoints, was.checkpoints);
+  add(metrics_->changelog_bytes, now.changelog_bytes, was.changelog_bytes);
+  add(metrics_->restored, now.restored_groups, was.restored_groups);
+  was = now;
+}
+
 Status CorrelationWorker::Run() {
   while (!stop_.load() && error_.ok()) {
     int timeout = static_cast<int>(options_.poll_timeout.count());
@@ -936,6 +1019,7 @@ Status CorrelationWorker::Run() {
     }
     if (!error_.ok()) break;
     ExpireIdle();
+    PublishMetrics();
     if (Status st = WriteOutput(); !st.ok()) error_ = st;
     if (error_.ok()) {
       if (Status st = CheckpointDue(); !st.ok()) error_ = st;

@@ -30,6 +30,7 @@
 
 #include "tuttle/engine/alert_sink.h"
 #include "tuttle/engine/correlator.h"
+#include "tuttle/engine/metrics.h"
 #include "tuttle/engine/partitioning.h"
 #include "tuttle/engine/result.h"
 #include "tuttle/engine/rule_set.h"
@@ -128,6 +129,9 @@ struct CorrelationWorkerOptions {
   uint64_t checkpoint_messages = 100'000;
   size_t batch_messages = 2048;
   std::chrono::milliseconds poll_timeout{100};
+  // Prometheus metrics (docs/metrics.md): owned signals partitions, their lag, rebalances, and
+  // the stage's counters, published about once a second. Default: none.
+  MetricsRegistry* metrics = nullptr;
 };
 
 struct CorrelationWorkerStats {
@@ -165,6 +169,7 @@ class CorrelationWorker {
 
  private:
   struct Task;
+  struct Metrics;
   CorrelationWorker(const RuleSet& rules, CorrelationWorkerOptions options,
                     std::vector<AlertSink*> sinks);
   static void OnRebalance(rd_kafka_s* rk, int err, void* partitions, void* opaque);
@@ -177,6 +182,7 @@ class CorrelationWorker {
   Status FlushChangelog();
   Status WriteOutput();
   void ExpireIdle();
+  void PublishMetrics();
   Status CheckpointDue();
 
   const RuleSet& rules_;
@@ -193,6 +199,7 @@ class CorrelationWorker {
   mutable std::mutex stats_mu_;
   CorrelationWorkerStats stats_;
   std::atomic<uint64_t> produce_failures_{0};
+  std::unique_ptr<Metrics> metrics_;
 };
 
 // Serialises Write() calls of sinks shared by the match stage and the correlation stage.
