@@ -8,6 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -299,6 +302,57 @@ TEST(TuttleRun, ConfigFileRunsAgainstKafkaAndTheAlertsTopicHoldsTheStoredAlerts)
   }
   EXPECT_EQ(keys, stored_ids);
   ExpectStoryAlerts(values);
+}
+
+// At least once: when the alerts topic's brokers cannot take the alerts, the run stops with an
+// error before its checkpoint moves past them, and the next run produces them (with the same
+// keys) once the brokers are back.
+TEST(TuttleRun, AlertsTheTopicCouldNotTakeAreProducedByTheNextRun) {
+  auto cluster = SampleCluster("unused");
+  ASSERT_NE(cluster, nullptr);
+  // The alerts go to a cluster of their own (producer_properties override bootstrap.servers),
+  // so it can be down while the records stay readable.
+  auto alerts = ingest::MockCluster::Start(1);
+  ASSERT_TRUE(alerts.ok()) << alerts.error().message();
+  ASSERT_TRUE((*alerts)->CreateTopic("soc-alerts", 3).ok());
+  rd_kafka_mock_broker_set_down((*alerts)->handle(), 1);
+  testing::TempDir dir;
+  const auto config = dir.path() / "tuttle.yaml";
+  std::ofstream(config) << "kafka:\n"
+                        << "  brokers: " << cluster->bootstrap_servers() << "\n"
+                        << "  topics: [telemetry]\n"
+                        << "  consumer_properties: {fetch.wait.max.ms: 10}\n"
+                        << "  producer_properties:\n"
+                        << "    bootstrap.servers: " << (*alerts)->bootstrap_servers() << "\n"
+                        << "    message.timeout.ms: 1000\n"
+                        << "  alerts_topic: soc-alerts\n"
+                        << "store: {path: store, checkpoint_interval: 100ms}\n"
+                        << "output: {quiet: true}\n";
+  const ProcessResult failed = RunProcess({TuttleBinary(), "run", "--config", config.string()});
+  EXPECT_EQ(failed.exit_code, 1);
+  EXPECT_NE(failed.err.find("tuttle: error: alerts topic 'soc-alerts': Kafka: "),
+            std::string::npos)
+      << failed.err;
+  EXPECT_NE(failed.err.find("not delivered"), std::string::npos) << failed.err;
+
+  rd_kafka_mock_broker_set_up((*alerts)->handle(), 1);
+  // Another group: the mock coordinator would wait for the stopped member's session to time
+  // out (45 s) before assigning its partitions. Where to resume comes from the store.
+  const ProcessResult again =
+      RunProcess({TuttleBinary(), "run", "--config", config.string(), "-g", "second"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  auto s = storage::Store::Open((dir.path() / "store").string());
+  ASSERT_TRUE(s.ok()) << s.error().message();
+  auto stored = (*s)->Alerts();
+  ASSERT_TRUE(stored.ok());
+  std::set<std::string> stored_ids;
+  for (const auto& a : *stored) stored_ids.insert(a.id);
+  EXPECT_EQ(stored_ids.size(), 26u);
+  std::set<std::string> keys;
+  for (const auto& m : testing::ReadTopic((*alerts)->bootstrap_servers(), "soc-alerts")) {
+    keys.insert(m.key);
+  }
+  EXPECT_EQ(keys, stored_ids);
 }
 
 TEST(TuttleRun, CheckConfigPrintsTheEffectiveConfigurationFlagsFirstAndFailsOnErrors) {
