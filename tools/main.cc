@@ -1,7 +1,9 @@
 // tuttle: the command-line interface.
 //
 //   tuttle run      consume Kafka (or, with no brokers given, the embedded demo: an in-process
-//                   Kafka cluster fed with the bundled sample), print and store alerts
+//                   Kafka cluster fed with the bundled sample), print and store alerts, and
+//                   produce them to an alerts topic; `--config tuttle.yaml` sets it all up
+//                   (run_config.h)
 //   tuttle replay   run the same pipeline over JSON-lines files or stdin; alerts as JSON lines
 //   tuttle rules check PATH...   validate Sigma rules: diagnostics, counts, compile time
 //   tuttle rules test PATH...    run the rule tests (*.test.yml) found beside the rules
@@ -28,12 +30,14 @@
 #include "engine_setup.h"
 #include "metrics_server.h"
 #include "rules_command.h"
+#include "run_config.h"
 #include "store_commands.h"
 #include "tuttle/engine/pipeline.h"
 #include "tuttle/ingest/cri_log_source.h"
 #include "tuttle/ingest/file_source.h"
 #include "tuttle/ingest/json_record_parser.h"
 #include "tuttle/ingest/kafka.h"
+#include "tuttle/ingest/kafka_alert_sink.h"
 #include "tuttle/ingest/lambda_log_source.h"
 #include "tuttle/ingest/scale_out.h"
 #include "tuttle/storage/store.h"
@@ -43,23 +47,6 @@ namespace {
 
 constexpr const char* kDemoTopic = "telemetry";
 constexpr int kDemoPartitions = 3;
-
-struct CommonOptions {
-  std::vector<std::string> rules;
-  std::vector<std::string> pipelines;
-  std::string store;
-  int threads = 0;
-  std::string lateness = "30s";
-  size_t max_groups = 100'000;
-  bool strict = false;
-  std::vector<std::string> formats;
-  std::vector<std::string> tenants;
-  size_t max_record_bytes = size_t{1} << 20;
-  std::string checkpoint_interval = "1s";
-  uint64_t checkpoint_records = 100'000;
-  size_t batch_records = 0;
-  storage::StoreOptions store_options;  // retention
-};
 
 void AddCheckpointOptions(CLI::App* cmd, CommonOptions& o) {
   cmd->add_option("--checkpoint-interval", o.checkpoint_interval,
@@ -279,25 +266,6 @@ std::string CheckpointSummary(const PipelineStats& s) {
 
 int Threads(const PipelineOptions& p);
 
-struct RunOptions {
-  CommonOptions common;
-  bool json = false;
-  bool follow = false;
-  bool quiet = false;
-  std::string brokers;
-  std::vector<std::string> topics;
-  std::string group = "tuttle";
-  std::vector<std::string> properties;
-  std::string sample;
-  // Scale-out mode (docs/scaling.md).
-  bool scale_out = false;
-  std::string signals_topic;    // default: <group>-signals
-  std::string changelog_topic;  // default: <group>-changelog
-  int signals_partitions = 12;
-  std::string metrics_listen;      // HOST:PORT; empty: no metrics endpoint
-  std::string metrics_token_file;
-};
-
 // Feeds the demo topic of the embedded cluster: record i goes to partition i mod N, so the same
 // sample always lands on the same partitions and offsets.
 Status FeedDemoTopic(const std::string& brokers, const std::string& sample_path) {
@@ -329,16 +297,30 @@ Status FeedDemoTopic(const std::string& brokers, const std::string& sample_path)
   return (*producer)->Flush(std::chrono::seconds(30));
 }
 
+// `--alerts-topic` / `kafka.alerts_topic`: the sink producing alerts there, or nullptr.
+Result<std::unique_ptr<ingest::KafkaAlertSink>> OpenAlertsTopic(const RunOptions& o,
+                                                                const std::string& brokers) {
+  if (o.alerts_topic.empty()) return std::unique_ptr<ingest::KafkaAlertSink>();
+  auto properties = ProducerProperties(o);
+  if (!properties.ok()) return properties.error();
+  ingest::KafkaAlertSinkOptions options;
+  options.brokers = brokers;
+  options.topic = o.alerts_topic;
+  options.properties = std::move(*properties);
+  return ingest::KafkaAlertSink::Open(std::move(options));
+}
+
 // Scale-out mode (docs/scaling.md): this process runs the match stage as a member of the input
 // topics' group, sending signals to the signals topic, and the correlation stage as a member of
 // the signals topic's group, with its window state in the changelog topic. It runs until stopped.
 int RunScaledOut(const RunOptions& o, const Engine& engine, PipelineOptions pipeline_options,
                  ingest::KafkaSourceOptions ko, const std::map<std::string, uint16_t>& pins) {
   if (o.brokers.empty()) return Fail(Error("--scale-out needs --brokers"));
-  const std::string signals = o.signals_topic.empty() ? o.group + "-signals" : o.signals_topic;
+  const ScaleOutOptions& so = o.scale_out;
+  const std::string signals = so.signals_topic.empty() ? o.group + "-signals" : so.signals_topic;
   const std::string changelog =
-      o.changelog_topic.empty() ? o.group + "-changelog" : o.changelog_topic;
-  const int partitions = o.signals_partitions;
+      so.changelog_topic.empty() ? o.group + "-changelog" : so.changelog_topic;
+  const int partitions = so.partitions;
   if (Status st = ingest::EnsureTopic(ko.brokers, ko.properties, signals, partitions); !st.ok()) {
     return Fail(st.error());
   }
@@ -353,10 +335,19 @@ int RunScaledOut(const RunOptions& o, const Engine& engine, PipelineOptions pipe
   auto store = storage::Store::Open(o.common.store, o.common.store_options);
   if (!store.ok()) return Fail(store.error());
   AlertPrinter printer(stdout, o.json ? AlertPrinter::Format::kJson : AlertPrinter::Format::kText);
+  // Both stages write to these; the alerts topic before the store (as in Run()).
+  auto alerts_topic = OpenAlertsTopic(o, ko.brokers);
+  if (!alerts_topic.ok()) return Fail(alerts_topic.error());
+  std::optional<ingest::LockedSink> locked_topic;
+  if (*alerts_topic) locked_topic.emplace(**alerts_topic);
   ingest::LockedSink locked_store(**store);
   ingest::LockedSink locked_printer(printer);
-  std::vector<AlertSink*> shared = {&locked_store};
+  std::vector<AlertSink*> shared;
+  if (locked_topic) shared.push_back(&*locked_topic);
+  shared.push_back(&locked_store);
   if (!o.quiet) shared.push_back(&locked_printer);
+  auto producer_properties = ProducerProperties(o);
+  if (!producer_properties.ok()) return Fail(producer_properties.error());
 
   ingest::CorrelationWorkerOptions wo;
   wo.brokers = ko.brokers;
@@ -376,8 +367,8 @@ int RunScaledOut(const RunOptions& o, const Engine& engine, PipelineOptions pipe
   auto worker = ingest::CorrelationWorker::Open(engine.rules, wo, shared);
   if (!worker.ok()) return Fail(worker.error());
 
-  auto exporter = ingest::SignalExporter::Open(engine.rules, ko.brokers, ko.properties, signals,
-                                               partitions);
+  auto exporter = ingest::SignalExporter::Open(engine.rules, ko.brokers, *producer_properties,
+                                               signals, partitions);
   if (!exporter.ok()) return Fail(exporter.error());
   ko.follow = true;
   if (o.common.batch_records > 0) ko.batch_records = o.common.batch_records;
@@ -426,6 +417,7 @@ int RunScaledOut(const RunOptions& o, const Engine& engine, PipelineOptions pipe
   return 0;
 }
 
+
 int Run(const RunOptions& o) {
   auto pipeline_options = MakePipelineOptions(o.common);
   if (!pipeline_options.ok()) return Fail(pipeline_options.error());
@@ -467,13 +459,9 @@ int Run(const RunOptions& o) {
   if (metrics_server) ko.metrics = &metrics;
   ko.follow = o.follow;
   ko.group_id = o.group;
-  for (const auto& kv : o.properties) {
-    const size_t eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      return Fail(Error(fmt::format("-X '{}': expected key=value", kv)));
-    }
-    ko.properties.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
-  }
+  auto consumer_properties = ConsumerProperties(o);
+  if (!consumer_properties.ok()) return Fail(consumer_properties.error());
+  ko.properties = std::move(*consumer_properties);
   if (o.brokers.empty()) {
     // The embedded default: an in-process Kafka cluster fed with the bundled sample.
     auto c = ingest::MockCluster::Start(1);
@@ -507,7 +495,7 @@ int Run(const RunOptions& o) {
   }
   ko.tenants = tenants->ids;
 
-  if (o.scale_out) return RunScaledOut(o, *engine, *pipeline_options, ko, *pins);
+  if (o.scale_out.enabled) return RunScaledOut(o, *engine, *pipeline_options, ko, *pins);
 
   auto store = storage::Store::Open(o.common.store, o.common.store_options);
   if (!store.ok()) return Fail(store.error());
@@ -522,7 +510,13 @@ int Run(const RunOptions& o) {
       WithTextLogs(std::move(*kafka), *pins, o.common.max_record_bytes);
   (*store)->CancelWhen([src = source.get()] { return src->Stopped(); });
   AlertPrinter printer(stdout, o.json ? AlertPrinter::Format::kJson : AlertPrinter::Format::kText);
-  std::vector<AlertSink*> sinks = {store->get()};
+  // The alerts topic goes before the store: the store writes the checkpoint a restart resumes
+  // from, so it must not move past alerts the brokers have not acknowledged.
+  auto alerts_topic = OpenAlertsTopic(o, ko.brokers);
+  if (!alerts_topic.ok()) return Fail(alerts_topic.error());
+  std::vector<AlertSink*> sinks;
+  if (*alerts_topic) sinks.push_back(alerts_topic->get());
+  sinks.push_back(store->get());
   if (!o.quiet) sinks.push_back(&printer);
 
   Pipeline pipeline(engine->rules, *engine->parser, *pipeline_options);
@@ -535,6 +529,10 @@ int Run(const RunOptions& o) {
   fmt::print(summary_out, "-- {}{}\n-- alerts and dead letters stored in {}\n",
              Summary(*stats, Threads(*pipeline_options)), CheckpointSummary(*stats),
              o.common.store);
+  if (*alerts_topic) {
+    fmt::print(summary_out, "-- {} alerts acknowledged by topic '{}'\n",
+               (*alerts_topic)->delivered(), o.alerts_topic);
+  }
   return 0;
 }
 
@@ -632,16 +630,16 @@ int main(int argc, char** argv) {
   run_cmd->add_option("-g,--group", run.group, "Consumer group id")->capture_default_str();
   run_cmd->add_option("-X", run.properties,
                       "librdkafka property key=value (repeatable): TLS, SASL, ...");
-  run_cmd->add_flag("--scale-out", run.scale_out,
+  run_cmd->add_flag("--scale-out", run.scale_out.enabled,
                     "Scale out over many processes (docs/scaling.md): signals are re-keyed into a "
                     "signals topic and correlated by whichever member owns their group; runs "
                     "until stopped");
-  run_cmd->add_option("--signals-topic", run.signals_topic,
+  run_cmd->add_option("--signals-topic", run.scale_out.signals_topic,
                       "Scale-out: the signals (repartition) topic; default: GROUP-signals");
-  run_cmd->add_option("--changelog-topic", run.changelog_topic,
+  run_cmd->add_option("--changelog-topic", run.scale_out.changelog_topic,
                       "Scale-out: the compacted changelog topic of the window state; default: "
                       "GROUP-changelog");
-  run_cmd->add_option("--signals-partitions", run.signals_partitions,
+  run_cmd->add_option("--signals-partitions", run.scale_out.partitions,
                       "Scale-out: partitions of the signals and changelog topics (the most "
                       "correlation members that can share the work); fixed once created")
       ->check(CLI::Range(1, 10000))
@@ -655,6 +653,13 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--metrics-token-file", run.metrics_token_file,
                       "Require 'Authorization: Bearer <token>' on /metrics, the token read from "
                       "this file");
+  run_cmd->add_option("--alerts-topic", run.alerts_topic,
+                      "Also produce each alert to this Kafka topic (key: the alert id; at least "
+                      "once; docs/kafka.md)");
+  run_cmd->add_option("-c,--config", run.config,
+                      "YAML config file (docs/kafka.md#configuration-file); flags override it");
+  run_cmd->add_flag("--check-config", run.check_config,
+                    "Validate the configuration, print it with secrets masked, and exit");
 
   ReplayOptions replay;
   CLI::App* replay_cmd = app.add_subcommand(
@@ -692,7 +697,23 @@ int main(int argc, char** argv) {
   StoreCommands store_commands(app);
 
   CLI11_PARSE(app, argc, argv);
-  if (run_cmd->parsed()) return Run(run);
+  if (run_cmd->parsed()) {
+    if (!run.config.empty()) {
+      tuttle::Diagnostics diagnostics;
+      const tuttle::Status st = LoadRunConfig(
+          run.config,
+          [run_cmd](std::string_view flag) { return run_cmd->count(std::string(flag)) > 0; },
+          run, diagnostics);
+      for (const tuttle::Diagnostic& d : diagnostics) fmt::print(stderr, "{}\n", d.ToString());
+      if (!st.ok()) return Fail(st.error());
+    }
+    if (run.check_config) {
+      if (tuttle::Status st = CheckRunOptions(run); !st.ok()) return Fail(st.error());
+      fmt::print("{}", EffectiveConfig(run));
+      return 0;
+    }
+    return Run(run);
+  }
   if (replay_cmd->parsed()) return Replay(replay);
   if (check_cmd->parsed()) return RulesCheck(check);
   if (test_cmd->parsed()) return RulesTest(test);

@@ -43,6 +43,11 @@ Status SetAll(rd_kafka_conf_t* conf, const KafkaProperties& properties) {
 
 }  // namespace
 
+Status CheckKafkaProperty(const std::string& key, const std::string& value) {
+  ConfPtr conf(rd_kafka_conf_new());
+  return Set(conf.get(), key, value);
+}
+
 // ---------------------------------------------------------------------------------------------
 // KafkaSource
 
@@ -376,6 +381,8 @@ void KafkaProducer::OnDelivery(rd_kafka_s* /*rk*/, const void* message, void* op
   auto* self = static_cast<KafkaProducer*>(opaque);
   if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     if (self->failed_.fetch_add(1) == 0) self->first_error_ = rd_kafka_err2str(m->err);
+  } else {
+    self->delivered_.fetch_add(1);
   }
 }
 
@@ -387,6 +394,7 @@ Result<std::unique_ptr<KafkaProducer>> KafkaProducer::Open(const std::string& br
       {"bootstrap.servers", brokers},
       {"client.id", "tuttle-producer"},
       {"enable.idempotence", "true"},
+      {"acks", "all"},
       {"linger.ms", "5"},
   };
   if (Status st = SetAll(conf.get(), defaults); !st.ok()) return st.error();
@@ -409,9 +417,9 @@ KafkaProducer::~KafkaProducer() {
 }
 
 Status KafkaProducer::Produce(const std::string& topic, int32_t partition, std::string_view key,
-                              std::string_view value) {
+                              std::string_view value, const KafkaHeaders& headers) {
   while (true) {
-    rd_kafka_vu_t vus[5];
+    std::vector<rd_kafka_vu_t> vus(5 + headers.size());
     vus[0].vtype = RD_KAFKA_VTYPE_TOPIC;
     vus[0].u.cstr = topic.c_str();
     vus[1].vtype = RD_KAFKA_VTYPE_PARTITION;
@@ -424,7 +432,15 @@ Status KafkaProducer::Produce(const std::string& topic, int32_t partition, std::
     vus[4].vtype = RD_KAFKA_VTYPE_VALUE;
     vus[4].u.mem.ptr = const_cast<char*>(value.data());
     vus[4].u.mem.size = value.size();
-    rd_kafka_error_t* error = rd_kafka_produceva(rk_, vus, 5);
+    for (size_t i = 0; i < headers.size(); ++i) {
+      rd_kafka_vu_t& h = vus[5 + i];
+      h.vtype = RD_KAFKA_VTYPE_HEADER;
+      // librdkafka copies both (the name up to its NUL).
+      h.u.header.name = headers[i].first.c_str();
+      h.u.header.val = headers[i].second.data();
+      h.u.header.size = static_cast<ssize_t>(headers[i].second.size());
+    }
+    rd_kafka_error_t* error = rd_kafka_produceva(rk_, vus.data(), vus.size());
     const rd_kafka_resp_err_t e = error != nullptr ? rd_kafka_error_code(error)
                                                    : RD_KAFKA_RESP_ERR_NO_ERROR;
     if (error != nullptr) rd_kafka_error_destroy(error);
@@ -436,13 +452,25 @@ Status KafkaProducer::Produce(const std::string& topic, int32_t partition, std::
   }
 }
 
-Status KafkaProducer::Flush(std::chrono::milliseconds timeout) {
-  const rd_kafka_resp_err_t e = rd_kafka_flush(rk_, static_cast<int>(timeout.count()));
-  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Error(fmt::format("Kafka flush: {}", rd_kafka_err2str(e)));
-  }
+Status KafkaProducer::Failures() const {
   if (failed_.load() > 0) {
     return Error(fmt::format("Kafka: {} messages not delivered: {}", failed_.load(), first_error_));
+  }
+  return Ok();
+}
+
+Status KafkaProducer::Poll() {
+  rd_kafka_poll(rk_, 0);
+  return Failures();
+}
+
+Status KafkaProducer::Flush(std::chrono::milliseconds timeout) {
+  const rd_kafka_resp_err_t e = rd_kafka_flush(rk_, static_cast<int>(timeout.count()));
+  // A failure explains a timeout better than the timeout does.
+  if (Status st = Failures(); !st.ok()) return st;
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Error(fmt::format("Kafka flush: {} ({} messages not yet acknowledged)",
+                             rd_kafka_err2str(e), rd_kafka_outq_len(rk_)));
   }
   return Ok();
 }

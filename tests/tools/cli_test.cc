@@ -8,6 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -16,7 +19,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "support/kafka_reader.h"
 #include "support/test_support.h"
+#include "tuttle/ingest/kafka.h"
 #include "tuttle/storage/store.h"
 
 namespace tuttle {
@@ -227,6 +232,160 @@ TEST(TuttleRun, FollowKeepsConsumingUntilInterrupted) {
   EXPECT_GE(seconds.count(), 7.9);
   ExpectStoryAlerts(JsonLines(r.out));
   EXPECT_NE(r.err.find("26 alerts (5 correlated)"), std::string::npos) << r.err;
+}
+
+// A Kafka-protocol broker in this process holding the sample in topic `telemetry` as `tuttle
+// run` feeds its embedded cluster (line L at partition (L-1) % 3), and an empty alerts topic.
+std::unique_ptr<ingest::MockCluster> SampleCluster(const std::string& alerts_topic) {
+  auto cluster = ingest::MockCluster::Start(1);
+  EXPECT_TRUE(cluster.ok()) << cluster.error().message();
+  if (!cluster.ok()) return nullptr;
+  EXPECT_TRUE((*cluster)->CreateTopic("telemetry", 3).ok());
+  EXPECT_TRUE((*cluster)->CreateTopic(alerts_topic, 3).ok());
+  auto producer = ingest::KafkaProducer::Open((*cluster)->bootstrap_servers());
+  EXPECT_TRUE(producer.ok());
+  if (!producer.ok()) return nullptr;
+  std::istringstream in(testing::ReadFile(SamplePath()));
+  std::string line;
+  int32_t i = 0;
+  while (std::getline(in, line)) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    EXPECT_TRUE((*producer)->Produce("telemetry", i % 3, {}, line).ok());
+    ++i;
+  }
+  EXPECT_TRUE((*producer)->Flush(std::chrono::seconds(30)).ok());
+  return std::move(*cluster);
+}
+
+TEST(TuttleRun, ConfigFileRunsAgainstKafkaAndTheAlertsTopicHoldsTheStoredAlerts) {
+  auto cluster = SampleCluster("soc-alerts");
+  ASSERT_NE(cluster, nullptr);
+  testing::TempDir dir;
+  const auto config = dir.path() / "tuttle.yaml";
+  std::ofstream(config) << "kafka:\n"
+                        << "  brokers: " << cluster->bootstrap_servers() << "\n"
+                        << "  group_id: e2e\n"
+                        << "  topics: [telemetry]\n"
+                        << "  consumer_properties: {fetch.wait.max.ms: 10}\n"
+                        << "  alerts_topic: soc-alerts\n"
+                        << "store: {path: var/store, checkpoint_interval: 100ms}\n"
+                        << "output: {json: true}\n";
+  const ProcessResult r = RunProcess({TuttleBinary(), "run", "--config", config.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto printed = JsonLines(r.out);
+  ExpectStoryAlerts(printed);
+  EXPECT_NE(r.err.find("-- 26 alerts acknowledged by topic 'soc-alerts'"), std::string::npos)
+      << r.err;
+
+  // The store path was relative to the config file's folder.
+  auto s = storage::Store::Open((dir.path() / "var/store").string());
+  ASSERT_TRUE(s.ok()) << s.error().message();
+  auto stored = (*s)->Alerts();
+  ASSERT_TRUE(stored.ok());
+  std::multiset<std::string> stored_ids;
+  for (const auto& a : *stored) stored_ids.insert(a.id);
+  EXPECT_EQ(stored_ids, Uids(printed));
+
+  // Each alert once in the topic, keyed by its id, its value the stored OCSF finding.
+  std::map<std::string, std::string> stored_json;
+  for (const auto& a : *stored) stored_json[a.id] = a.json;
+  const auto messages = testing::ReadTopic(cluster->bootstrap_servers(), "soc-alerts");
+  std::multiset<std::string> keys;
+  std::vector<json> values;
+  for (const auto& m : messages) {
+    keys.insert(m.key);
+    values.push_back(json::parse(m.value));
+    EXPECT_EQ(values.back()["finding_info"]["uid"], m.key);
+    EXPECT_EQ(values.back(), json::parse(stored_json[m.key])) << m.key;
+    EXPECT_EQ(m.headers.at("tuttle.rule"), values.back()["finding_info"]["analytic"]["uid"]);
+    EXPECT_TRUE(m.headers.contains("tuttle.tenant"));
+  }
+  EXPECT_EQ(keys, stored_ids);
+  ExpectStoryAlerts(values);
+}
+
+// At least once: when the alerts topic's brokers cannot take the alerts, the run stops with an
+// error before its checkpoint moves past them, and the next run produces them (with the same
+// keys) once the brokers are back.
+TEST(TuttleRun, AlertsTheTopicCouldNotTakeAreProducedByTheNextRun) {
+  auto cluster = SampleCluster("unused");
+  ASSERT_NE(cluster, nullptr);
+  // The alerts go to a cluster of their own (producer_properties override bootstrap.servers),
+  // so it can be down while the records stay readable.
+  auto alerts = ingest::MockCluster::Start(1);
+  ASSERT_TRUE(alerts.ok()) << alerts.error().message();
+  ASSERT_TRUE((*alerts)->CreateTopic("soc-alerts", 3).ok());
+  rd_kafka_mock_broker_set_down((*alerts)->handle(), 1);
+  testing::TempDir dir;
+  const auto config = dir.path() / "tuttle.yaml";
+  std::ofstream(config) << "kafka:\n"
+                        << "  brokers: " << cluster->bootstrap_servers() << "\n"
+                        << "  topics: [telemetry]\n"
+                        << "  consumer_properties: {fetch.wait.max.ms: 10}\n"
+                        << "  producer_properties:\n"
+                        << "    bootstrap.servers: " << (*alerts)->bootstrap_servers() << "\n"
+                        << "    message.timeout.ms: 1000\n"
+                        << "  alerts_topic: soc-alerts\n"
+                        << "store: {path: store, checkpoint_interval: 100ms}\n"
+                        << "output: {quiet: true}\n";
+  const ProcessResult failed = RunProcess({TuttleBinary(), "run", "--config", config.string()});
+  EXPECT_EQ(failed.exit_code, 1);
+  EXPECT_NE(failed.err.find("tuttle: error: alerts topic 'soc-alerts': Kafka: "),
+            std::string::npos)
+      << failed.err;
+  EXPECT_NE(failed.err.find("not delivered"), std::string::npos) << failed.err;
+
+  rd_kafka_mock_broker_set_up((*alerts)->handle(), 1);
+  // Another group: the mock coordinator would wait for the stopped member's session to time
+  // out (45 s) before assigning its partitions. Where to resume comes from the store.
+  const ProcessResult again =
+      RunProcess({TuttleBinary(), "run", "--config", config.string(), "-g", "second"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  auto s = storage::Store::Open((dir.path() / "store").string());
+  ASSERT_TRUE(s.ok()) << s.error().message();
+  auto stored = (*s)->Alerts();
+  ASSERT_TRUE(stored.ok());
+  std::set<std::string> stored_ids;
+  for (const auto& a : *stored) stored_ids.insert(a.id);
+  EXPECT_EQ(stored_ids.size(), 26u);
+  std::set<std::string> keys;
+  for (const auto& m : testing::ReadTopic((*alerts)->bootstrap_servers(), "soc-alerts")) {
+    keys.insert(m.key);
+  }
+  EXPECT_EQ(keys, stored_ids);
+}
+
+TEST(TuttleRun, CheckConfigPrintsTheEffectiveConfigurationFlagsFirstAndFailsOnErrors) {
+  testing::TempDir dir;
+  const auto config = dir.path() / "tuttle.yaml";
+  std::ofstream(config) << "kafka:\n  brokers: b:9092\n  topics: [audit]\n"
+                        << "  properties: {sasl.password: hunter2}\n"
+                        << "engine: {threads: 2, lateness: 1m}\n";
+  const ProcessResult ok = RunProcess({TuttleBinary(), "run", "--config", config.string(),
+                                       "--threads", "5", "--check-config"});
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("threads: 5"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("lateness: 1m"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("brokers: b:9092"), std::string::npos) << ok.out;
+  EXPECT_EQ(ok.out.find("hunter2"), std::string::npos) << ok.out;
+
+  std::ofstream(config, std::ios::app) << "store: {checkpoint_intervall: 1s}\n";
+  const ProcessResult bad =
+      RunProcess({TuttleBinary(), "run", "--config", config.string(), "--check-config"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find(config.string() + ":6:9: error: store.checkpoint_intervall: unknown key"),
+            std::string::npos)
+      << bad.err;
+  EXPECT_NE(bad.err.find("did you mean 'checkpoint_interval'?"), std::string::npos) << bad.err;
+  EXPECT_TRUE(bad.out.empty()) << bad.out;
+
+  // A flag's mistake is caught too, before anything connects.
+  const ProcessResult flag = RunProcess(
+      {TuttleBinary(), "run", "--brokers", "b:9092", "--topic", "t", "--format", "t=nope",
+       "--check-config"});
+  EXPECT_EQ(flag.exit_code, 1);
+  EXPECT_NE(flag.err.find("--format 't=nope': unknown format 'nope'"), std::string::npos)
+      << flag.err;
 }
 
 TEST(TuttleRules, CheckReportsLocatedErrorsAndCounts) {

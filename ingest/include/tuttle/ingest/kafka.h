@@ -106,7 +106,18 @@ class KafkaSource final : public RecordSource {
   std::unique_ptr<Metrics> metrics_;  // null without KafkaSourceOptions::metrics
 };
 
-// A producer for feeding topics (the embedded sample, tests). Idempotent, acks=all.
+// Checks one librdkafka property by applying it to a fresh configuration (rd_kafka_conf_set):
+// unknown keys and invalid values fail with librdkafka's reason. Config files check their
+// properties with it at load time, so the error can name the line.
+Status CheckKafkaProperty(const std::string& key, const std::string& value);
+
+// Message headers: name and value, in order.
+using KafkaHeaders = std::vector<std::pair<std::string, std::string>>;
+
+// A producer for feeding topics (the embedded sample, tests) and for the alerts topic
+// (KafkaAlertSink). Idempotent (enable.idempotence=true, so acks=all): librdkafka retries a
+// failed send without duplicating or reordering it, until message.timeout.ms (default 300 s);
+// only then is a message reported as failed. Not thread-safe: one thread produces and flushes.
 class KafkaProducer {
  public:
   static Result<std::unique_ptr<KafkaProducer>> Open(const std::string& brokers,
@@ -115,13 +126,21 @@ class KafkaProducer {
 
   // Queues one message; partition -1 lets the partitioner choose from the key.
   Status Produce(const std::string& topic, int32_t partition, std::string_view key,
-                 std::string_view value);
-  // Waits until every queued message is acknowledged (or fails).
+                 std::string_view value, const KafkaHeaders& headers = {});
+  // Serves the delivery reports that arrived, without waiting; fails once any message failed.
+  Status Poll();
+  // Waits until every queued message is acknowledged (or fails); fails if any message failed
+  // since the producer was opened, or when `timeout` passes first.
   Status Flush(std::chrono::milliseconds timeout);
+  // Messages acknowledged by the brokers so far.
+  int64_t delivered() const { return delivered_.load(); }
 
  private:
   KafkaProducer() = default;
+  Status Failures() const;
+
   rd_kafka_s* rk_ = nullptr;
+  std::atomic<int64_t> delivered_{0};
   std::atomic<int64_t> failed_{0};
   std::string first_error_;
 
