@@ -404,20 +404,20 @@ void ReadKafka(ConfigReader& r, const YAML::Node& kafka, const FlagGiven& given,
   const YAML::Node so = kafka["scale_out"];
   if (r.Map(so, "kafka.scale_out", {"enabled", "signals_topic", "changelog_topic", "partitions"})) {
     if (const YAML::Node n = so["enabled"]; n.IsDefined()) {
-      if (auto b = r.Bool(n, "kafka.scale_out.enabled")) o.scale_out.enabled = *b;
+      auto b = r.Bool(n, "kafka.scale_out.enabled");
+      if (b && !given("--scale-out")) o.scale_out.enabled = *b;
     }
     if (const YAML::Node n = so["signals_topic"]; n.IsDefined()) {
-      if (auto s = r.NonEmpty(n, "kafka.scale_out.signals_topic")) o.scale_out.signals_topic = *s;
+      auto s = r.NonEmpty(n, "kafka.scale_out.signals_topic");
+      if (s && !given("--signals-topic")) o.scale_out.signals_topic = *s;
     }
     if (const YAML::Node n = so["changelog_topic"]; n.IsDefined()) {
-      if (auto s = r.NonEmpty(n, "kafka.scale_out.changelog_topic")) {
-        o.scale_out.changelog_topic = *s;
-      }
+      auto s = r.NonEmpty(n, "kafka.scale_out.changelog_topic");
+      if (s && !given("--changelog-topic")) o.scale_out.changelog_topic = *s;
     }
     if (const YAML::Node n = so["partitions"]; n.IsDefined()) {
-      if (auto p = r.Integer<int>(n, "kafka.scale_out.partitions", 1, 10'000)) {
-        o.scale_out.partitions = *p;
-      }
+      auto p = r.Integer<int>(n, "kafka.scale_out.partitions", 1, 10'000);
+      if (p && !given("--signals-partitions")) o.scale_out.partitions = *p;
     }
   }
 }

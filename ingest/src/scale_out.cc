@@ -439,8 +439,9 @@ struct CorrelationWorker::Task {
   uint64_t since_checkpoint = 0;
   Clock::time_point last_checkpoint = Clock::now();
   uint64_t checkpoints = 0;
-  // Inputs idle as of their last mark, and when it came: idle only while it keeps coming.
-  std::map<StreamKey, Clock::time_point> idle;
+  // Inputs idle as of their last mark, and its message timestamp (ms): idle only while it keeps
+  // coming.
+  std::map<StreamKey, int64_t> idle;
 };
 
 // The correlation stage's metrics (docs/metrics.md).
@@ -747,7 +748,9 @@ Status CorrelationWorker::Restore(Task& task) {
   return Ok();
 }
 
-void CorrelationWorker::Apply(Task& task, int64_t offset, std::string_view bytes) {
+void CorrelationWorker::Apply(Task& task, int64_t offset, std::string_view bytes,
+                              int64_t timestamp_ms) {
+  ExpireIdle(task, timestamp_ms);
   const bool replaying = offset <= task.replay_until;
   if (!replaying && offset <= task.last) return;  // already applied
   if (replaying && !task.waiting.empty() && task.waiting.front().second == kNoTime) {
@@ -773,13 +776,16 @@ void CorrelationWorker::Apply(Task& task, int64_t offset, std::string_view bytes
   }
   Correlator& c = *task.correlator;
   if (msg.kind == SignalMessage::Kind::kMark) {
+    // The restored streams are as of the checkpoint's last message: a mark read again could
+    // only make an input idle that was not, and move the watermark past what was written.
+    if (replaying) return;
     const StreamMark& m = msg.mark;
     const StreamKey origin{m.source, m.partition};
     // Observe() without a time: the stream holds the watermark again (released, or not idle).
     c.Observe(m.source, m.partition, m.time);
     if (m.idle && !m.released) {
       c.MarkIdle(m.source, m.partition);
-      task.idle[origin] = Clock::now();
+      task.idle[origin] = timestamp_ms;
     } else {
       task.idle.erase(origin);
     }
@@ -949,18 +955,18 @@ Status CorrelationWorker::CheckpointDue() {
 }
 
 // An input whose idle mark stopped coming (its reader died) holds the watermark again, so that
-// its next reader's records are not late.
-void CorrelationWorker::ExpireIdle() {
-  const auto now = Clock::now();
-  for (auto& [partition, task] : tasks_) {
-    for (auto it = task->idle.begin(); it != task->idle.end();) {
-      if (now - it->second < kIdleExpiry) {
-        ++it;
-        continue;
-      }
-      task->correlator->Observe(it->first.first, it->first.second, kNoTime);
-      it = task->idle.erase(it);
+// its next reader's records are not late. Time here is the signals topic's: the timestamps its
+// writers gave the messages. So a task working through a backlog (after a restore, or behind)
+// sees a dead reader's idleness expire where it did in the log, not 2 s after reading it.
+void CorrelationWorker::ExpireIdle(Task& task, int64_t now_ms) {
+  if (now_ms < 0) return;
+  for (auto it = task.idle.begin(); it != task.idle.end();) {
+    if (now_ms - it->second < kIdleExpiry.count()) {
+      ++it;
+      continue;
     }
+    task.correlator->Observe(it->first.first, it->first.second, kNoTime);
+    it = task.idle.erase(it);
   }
 }
 
@@ -1012,13 +1018,15 @@ Status CorrelationWorker::Run() {
       }
       auto task = tasks_.find(m->partition);
       if (task != tasks_.end()) {
+        rd_kafka_timestamp_type_t type;
+        const int64_t timestamp = rd_kafka_message_timestamp(m, &type);
         Apply(*task->second, m->offset,
-              std::string_view(static_cast<const char*>(m->payload), m->len));
+              std::string_view(static_cast<const char*>(m->payload), m->len),
+              type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : timestamp);
       }
       rd_kafka_message_destroy(m);
     }
     if (!error_.ok()) break;
-    ExpireIdle();
     PublishMetrics();
     if (Status st = WriteOutput(); !st.ok()) error_ = st;
     if (error_.ok()) {

@@ -21,7 +21,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <cstdlib>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -146,6 +148,25 @@ class ScaleOutTest : public ::testing::Test {
     return argv;
   }
 
+  // The same member as Argv(name, true), configured by a file (tuttle run --config).
+  std::vector<std::string> ConfigArgv(const std::string& name) const {
+    const std::string path = (dir_.path() / (name + ".yaml")).string();
+    std::ofstream(path) << fmt::format(R"(kafka:
+  brokers: {}
+  group_id: scaled
+  topics: [{{name: audit}}]
+  properties: {{fetch.wait.max.ms: 10}}
+  consumer_properties: {{session.timeout.ms: 6000, heartbeat.interval.ms: 500}}
+  scale_out: {{enabled: true, partitions: {}}}
+engine: {{rules: [{}], lateness: 2m, strict: true, batch_records: 200}}
+store: {{path: {}, checkpoint_interval: 200ms, alert_retention: 0}}
+output: {{json: true}}
+)",
+                                       cluster_->bootstrap_servers(), kSignalsPartitions, rules_,
+                                       (dir_.path() / name).string());
+    return {TuttleBinary(), "run", "--config", path};
+  }
+
   // Produces records [from, to) round-robin over the partitions, `per_second` at most.
   void Produce(size_t from, size_t to, int per_second) {
     auto producer = ingest::KafkaProducer::Open(cluster_->bootstrap_servers());
@@ -210,7 +231,8 @@ TEST_F(ScaleOutTest, ThreeProcessesOneKilledOneJoiningLaterGiveTheSingleProcessA
   // The second half, with a third process joining partway.
   std::thread producer([&] { Produce(half, records_.size(), 1000); });
   std::this_thread::sleep_for(std::chrono::seconds(2));
-  Child third(Argv("third", true), (dir_.path() / "third.out").string(),
+  // The third is configured by a file, as a deployment would be.
+  Child third(ConfigArgv("third"), (dir_.path() / "third.out").string(),
               (dir_.path() / "third.err").string());
   producer.join();
   ASSERT_FALSE(HasFailure());
@@ -243,6 +265,12 @@ TEST_F(ScaleOutTest, ThreeProcessesOneKilledOneJoiningLaterGiveTheSingleProcessA
     }
   }
   ExpectSameAlerts(want, all);
+  if (HasFailure() && std::getenv("TUTTLE_DEBUG_COPY")) {
+    for (const char* name : {"first", "second", "third"}) {
+      std::filesystem::copy(dir_.path() / name, std::string(std::getenv("TUTTLE_DEBUG_COPY")) + "/" + name,
+                            std::filesystem::copy_options::recursive);
+    }
+  }
   std::printf(
       "%zu alerts; the first process printed %zu before it was killed; %zu stored in all, %zu "
       "of them again by another process (re-done work after the kill, same ids)\n",

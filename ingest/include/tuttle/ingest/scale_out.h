@@ -111,7 +111,7 @@ class SignalExporter final : public AlertSink {
 };
 
 // How often the match stage repeats an idle stream's mark, and how long the correlation stage
-// keeps a stream idle without hearing it again.
+// keeps a stream idle without hearing it again (by the signals topic's message timestamps).
 inline constexpr std::chrono::milliseconds kIdleRepeat{500};
 inline constexpr std::chrono::milliseconds kIdleExpiry{2000};
 
@@ -175,13 +175,13 @@ class CorrelationWorker {
   static void OnRebalance(rd_kafka_s* rk, int err, void* partitions, void* opaque);
   void Rebalance(int err, void* partitions);
   Status Restore(Task& task);
-  void Apply(Task& task, int64_t offset, std::string_view bytes);
+  void Apply(Task& task, int64_t offset, std::string_view bytes, int64_t timestamp_ms);
   Status Checkpoint(Task& task);
   // Changelog writes: a put, or a tombstone (nullopt); then a flush that fails on any loss.
   void Produce(int32_t partition, const std::string& key, const std::optional<std::string>& value);
   Status FlushChangelog();
   Status WriteOutput();
-  void ExpireIdle();
+  void ExpireIdle(Task& task, int64_t now_ms);
   void PublishMetrics();
   Status CheckpointDue();
 
