@@ -249,6 +249,9 @@ void ExportBatch(Work& w) {
     if (static_cast<int64_t>(e.before_record) <= p.last_record) continue;
     p.idle = e.kind == StreamEvent::Kind::kIdle;
     p.released = e.kind == StreamEvent::Kind::kRevoked;
+    // An idle stream's mark names its last record, so a reader elsewhere can tell whether
+    // records came since.
+    if (p.idle && e.end_offset > 0) p.offset = std::max(p.offset, e.end_offset - 1);
   }
   for (const auto& [key, p] : streams) {
     if (p.time == kNoTime && !p.idle && !p.released) continue;

@@ -304,8 +304,9 @@ Result<bool> KafkaSource::Next(RecordBatch& batch) {
     const char* topic = m->rkt != nullptr ? rd_kafka_topic_name(m->rkt) : "";
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       at_end_.insert({topic, m->partition});
-      batch.AddStreamEvent(
-          StreamEvent{batch.InternSource(topic), m->partition, StreamEvent::Kind::kIdle});
+      StreamEvent idle{batch.InternSource(topic), m->partition, StreamEvent::Kind::kIdle};
+      idle.end_offset = m->offset;
+      batch.AddStreamEvent(idle);
       continue;
     }
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {

@@ -439,9 +439,14 @@ struct CorrelationWorker::Task {
   uint64_t since_checkpoint = 0;
   Clock::time_point last_checkpoint = Clock::now();
   uint64_t checkpoints = 0;
-  // Inputs idle as of their last mark, and its message timestamp (ms): idle only while it keeps
-  // coming.
-  std::map<StreamKey, int64_t> idle;
+  // Inputs idle as of their last mark: its message timestamp (ms), idle only while it keeps
+  // coming; and the input's last offset it names, idle only while no record came after it.
+  struct Idle {
+    int64_t timestamp_ms = -1;
+    int64_t offset = -1;
+    bool confirmed = false;  // the brokers said the partition ends there: marked idle
+  };
+  std::map<StreamKey, Idle> idle;
 };
 
 // The correlation stage's metrics (docs/metrics.md).
@@ -458,8 +463,7 @@ struct CorrelationWorker::Metrics {
                        "Signals-topic messages not yet applied, per owned partition",
                        {"partition"})),
         counters(r.AddCounter("tuttle_correlation_messages_total",
-                              "Signals-topic messages by what became of them",
-                              {"outcome"})),
+                              "Signals-topic messages by what became of them", {"outcome"})),
         alerts(r.AddCounter("tuttle_correlation_alerts_total",
                             "Correlation alerts raised by this member")
                    .With()),
@@ -492,7 +496,6 @@ CorrelationWorker::CorrelationWorker(const RuleSet& rules, CorrelationWorkerOpti
 CorrelationWorker::~CorrelationWorker() {
   if (consumer_ != nullptr) rd_kafka_destroy(consumer_);
   if (restorer_ != nullptr) rd_kafka_destroy(restorer_);
-  if (producer_ != nullptr) rd_kafka_destroy(producer_);
 }
 
 Result<std::unique_ptr<CorrelationWorker>> CorrelationWorker::Open(const RuleSet& rules,
@@ -533,23 +536,10 @@ Result<std::unique_ptr<CorrelationWorker>> CorrelationWorker::Open(const RuleSet
   if (!restorer.ok()) return restorer.error();
   w->restorer_ = *restorer;
   rd_kafka_poll_set_consumer(w->restorer_);
-  auto producer =
-      NewHandle(RD_KAFKA_PRODUCER,
-                With({{"bootstrap.servers", o.brokers},
-                      {"client.id", "tuttle-changelog"},
-                      {"enable.idempotence", "true"},
-                      {"linger.ms", "5"}},
-                     o.properties),
-                w.get(), [](rd_kafka_conf_t* conf) {
-                  rd_kafka_conf_set_dr_msg_cb(
-                      conf, [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
-                        if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-                          static_cast<CorrelationWorker*>(opaque)->produce_failures_.fetch_add(1);
-                        }
-                      });
-                });
-  if (!producer.ok()) return producer.error();
-  w->producer_ = *producer;
+  auto changelog =
+      KafkaProducer::Open(o.brokers, With({{"client.id", "tuttle-changelog"}}, o.properties));
+  if (!changelog.ok()) return changelog.error();
+  w->changelog_ = std::move(*changelog);
 
   rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(topics, o.signals_topic.c_str(), RD_KAFKA_PARTITION_UA);
@@ -784,8 +774,15 @@ void CorrelationWorker::Apply(Task& task, int64_t offset, std::string_view bytes
     // Observe() without a time: the stream holds the watermark again (released, or not idle).
     c.Observe(m.source, m.partition, m.time);
     if (m.idle && !m.released) {
-      c.MarkIdle(m.source, m.partition);
-      task.idle[origin] = timestamp_ms;
+      // Idle only once the brokers confirm the partition ends at the mark's offset
+      // (CheckIdleEnds); a repeated mark keeps a confirmed input idle.
+      auto it = task.idle.find(origin);
+      if (it != task.idle.end() && it->second.confirmed && it->second.offset == m.offset) {
+        c.MarkIdle(m.source, m.partition);
+        it->second.timestamp_ms = timestamp_ms;
+      } else {
+        task.idle[origin] = Task::Idle{timestamp_ms, m.offset, false};
+      }
     } else {
       task.idle.erase(origin);
     }
@@ -835,44 +832,18 @@ void CorrelationWorker::Apply(Task& task, int64_t offset, std::string_view bytes
   }
 }
 
+// A put, or a tombstone (no value), which compaction turns into the key's removal.
 void CorrelationWorker::Produce(int32_t partition, const std::string& key,
                                 const std::optional<std::string>& value) {
-  while (true) {
-    rd_kafka_vu_t vus[5];
-    vus[0].vtype = RD_KAFKA_VTYPE_TOPIC;
-    vus[0].u.cstr = options_.changelog_topic.c_str();
-    vus[1].vtype = RD_KAFKA_VTYPE_PARTITION;
-    vus[1].u.i32 = partition;
-    vus[2].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
-    vus[2].u.i = RD_KAFKA_MSG_F_COPY;
-    vus[3].vtype = RD_KAFKA_VTYPE_KEY;
-    vus[3].u.mem.ptr = const_cast<char*>(key.data());
-    vus[3].u.mem.size = key.size();
-    // No value: a tombstone, which compaction turns into the key's removal.
-    vus[4].vtype = RD_KAFKA_VTYPE_VALUE;
-    vus[4].u.mem.ptr = value ? const_cast<char*>(value->data()) : nullptr;
-    vus[4].u.mem.size = value ? value->size() : 0;
-    rd_kafka_error_t* error = rd_kafka_produceva(producer_, vus, 5);
-    const rd_kafka_resp_err_t e =
-        error != nullptr ? rd_kafka_error_code(error) : RD_KAFKA_RESP_ERR_NO_ERROR;
-    if (error != nullptr) rd_kafka_error_destroy(error);
-    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return;
-    if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-      produce_failures_.fetch_add(1);
-      return;
-    }
-    rd_kafka_poll(producer_, 100);
-  }
+  if (!produce_error_.ok()) return;
+  produce_error_ = changelog_->Produce(options_.changelog_topic, partition, key,
+                                       value ? std::string_view(*value) : std::string_view());
 }
 
 Status CorrelationWorker::FlushChangelog() {
-  const rd_kafka_resp_err_t e = rd_kafka_flush(producer_, 5 * 60 * 1000);
-  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Error(fmt::format("changelog '{}': {}", options_.changelog_topic, rd_kafka_err2str(e)));
-  }
-  if (produce_failures_.load() > 0) {
-    return Error(fmt::format("changelog '{}': {} writes failed", options_.changelog_topic,
-                             produce_failures_.load()));
+  Status st = produce_error_.ok() ? changelog_->Flush(std::chrono::minutes(5)) : produce_error_;
+  if (!st.ok()) {
+    return Error(fmt::format("changelog '{}': {}", options_.changelog_topic, st.error().message()));
   }
   return Ok();
 }
@@ -961,12 +932,51 @@ Status CorrelationWorker::CheckpointDue() {
 void CorrelationWorker::ExpireIdle(Task& task, int64_t now_ms) {
   if (now_ms < 0) return;
   for (auto it = task.idle.begin(); it != task.idle.end();) {
-    if (now_ms - it->second < kIdleExpiry.count()) {
+    if (now_ms - it->second.timestamp_ms < kIdleExpiry.count()) {
       ++it;
       continue;
     }
     task.correlator->Observe(it->first.first, it->first.second, kNoTime);
     it = task.idle.erase(it);
+  }
+}
+
+// An input becomes idle at a task only when the brokers confirm that its partition ends where
+// the idle mark says, and stays idle only while they do: a reader that died at the end of a
+// partition that then grew, or one that cannot fetch (its leader down), must not let the
+// watermark run past records nobody has read yet. An end the brokers cannot tell counts as
+// grown. Checked about once a second, one ListOffsets request per input with an idle mark.
+void CorrelationWorker::CheckIdleEnds() {
+  const auto now = Clock::now();
+  if (now - last_idle_check_ < std::chrono::seconds(1)) return;
+  last_idle_check_ = now;
+  std::map<StreamKey, int64_t> ends;
+  for (const auto& [partition, task] : tasks_) {
+    for (const auto& [origin, idle] : task->idle) ends.emplace(origin, -1);
+  }
+  for (auto& [origin, end] : ends) {
+    int64_t low = 0, high = 0;
+    if (rd_kafka_query_watermark_offsets(consumer_, origin.first.c_str(), origin.second, &low,
+                                         &high, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      end = high;
+    }
+  }
+  for (auto& [partition, task] : tasks_) {
+    Correlator& c = *task->correlator;
+    for (auto it = task->idle.begin(); it != task->idle.end();) {
+      const auto& [source, input] = it->first;
+      const int64_t end = ends[it->first];
+      const bool at_end = end >= 0 && end <= it->second.offset + 1;
+      if (at_end && !it->second.confirmed) {
+        it->second.confirmed = true;
+        c.MarkIdle(source, input);
+      } else if (!at_end) {
+        c.Observe(source, input, kNoTime);
+        it = task->idle.erase(it);
+        continue;
+      }
+      ++it;
+    }
   }
 }
 
@@ -986,8 +996,8 @@ void CorrelationWorker::PublishMetrics() {
   const CorrelationWorkerStats now = stats();
   CorrelationWorkerStats& was = metrics_->published;
   auto add = [](Counter& c, uint64_t a, uint64_t b) { c.Add(a - b); };
-  add(metrics_->counters.With({"applied"}), now.messages - now.duplicates - now.replayed -
-                                                now.damaged,
+  add(metrics_->counters.With({"applied"}),
+      now.messages - now.duplicates - now.replayed - now.damaged,
       was.messages - was.duplicates - was.replayed - was.damaged);
   add(metrics_->counters.With({"duplicate"}), now.duplicates, was.duplicates);
   add(metrics_->counters.With({"replayed"}), now.replayed, was.replayed);
@@ -1027,6 +1037,7 @@ Status CorrelationWorker::Run() {
       rd_kafka_message_destroy(m);
     }
     if (!error_.ok()) break;
+    CheckIdleEnds();
     PublishMetrics();
     if (Status st = WriteOutput(); !st.ok()) error_ = st;
     if (error_.ok()) {

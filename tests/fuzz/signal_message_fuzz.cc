@@ -7,36 +7,14 @@
 #include <memory>
 #include <string>
 
+#include "support/signal_rules.h"
 #include "tuttle/ingest/scale_out.h"
-#include "tuttle/rules/sigma_loader.h"
 
 namespace {
 
-constexpr const char* kRules = R"(title: Secrets listed
-id: 5e7a0000-0000-4000-8000-000000000001
-name: listed
-logsource: {product: kubernetes, service: audit}
-detection:
-    sel: {verb: list}
-    condition: sel
----
-title: Listed often
-id: 5e7a0000-0000-4000-8000-000000000002
-correlation:
-    type: value_count
-    rules: listed
-    group-by: [user.username, objectRef.namespace]
-    timespan: 5m
-    condition: {gte: 3, field: objectRef.name}
-)";
-
 const tuttle::RuleSet& Rules() {
   static const auto* rules = [] {
-    tuttle::rules::CompileOptions options;
-    options.compile_threads = 1;
-    tuttle::rules::CompileReport report;
-    auto r = tuttle::rules::CompileRules({{"rules.yml", kRules}},
-                                         std::make_shared<tuttle::FieldCatalog>(), options, report);
+    auto r = tuttle::testing::CompileRulesText(tuttle::testing::kSignalRules);
     if (!r.ok()) __builtin_trap();
     return new tuttle::RuleSet(std::move(*r));
   }();

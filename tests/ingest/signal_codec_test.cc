@@ -5,29 +5,13 @@
 
 #include <memory>
 
+#include "support/signal_rules.h"
 #include "tuttle/ingest/scale_out.h"
-#include "tuttle/rules/sigma_loader.h"
 
 namespace tuttle::ingest {
 namespace {
 
-constexpr const char* kRules = R"(title: Secrets listed
-id: 5e7a0000-0000-4000-8000-000000000001
-name: listed
-logsource: {product: kubernetes, service: audit}
-detection:
-    sel: {verb: list}
-    condition: sel
----
-title: Listed often
-id: 5e7a0000-0000-4000-8000-000000000002
-correlation:
-    type: value_count
-    rules: listed
-    group-by: [user.username, objectRef.namespace]
-    timespan: 5m
-    condition: {gte: 3, field: objectRef.name}
-)";
+using testing::kSignalRules;
 
 RuleSet Compile(const std::string& text) {
   rules::CompileOptions options;
@@ -60,7 +44,7 @@ ExportedRecord Record() {
 }
 
 TEST(SignalCodec, SignalsAndMarksRoundTrip) {
-  const RuleSet rules = Compile(kRules);
+  const RuleSet rules = Compile(kSignalRules);
   const SignalCodec codec(rules);
   const ExportedRecord rec = Record();
   SignalMessage msg;
@@ -99,7 +83,7 @@ TEST(SignalCodec, SignalsAndMarksRoundTrip) {
 }
 
 TEST(SignalCodec, RulesGoByIdSoAnotherRuleSetMapsOrDropsThem) {
-  const RuleSet writer = Compile(kRules);
+  const RuleSet writer = Compile(kSignalRules);
   // The reader loaded another rule first: indices differ, ids do not.
   const RuleSet reader = Compile(std::string(R"(title: Other
 id: 5e7a0000-0000-4000-8000-0000000000ff
@@ -108,7 +92,7 @@ detection:
     sel: {verb: get}
     condition: sel
 ---
-)") + kRules);
+)") + kSignalRules);
   SignalMessage msg;
   ASSERT_TRUE(
       SignalCodec(reader).Decode(SignalCodec(writer).EncodeSignals(Record(), {0}), msg).ok());
@@ -132,7 +116,7 @@ detection:
 }
 
 TEST(SignalCodec, DamagedBytesAreErrorsNeverCrashes) {
-  const RuleSet rules = Compile(kRules);
+  const RuleSet rules = Compile(kSignalRules);
   const SignalCodec codec(rules);
   const std::string good = codec.EncodeSignals(Record(), {0, 1});
   SignalMessage msg;

@@ -25,6 +25,7 @@
 
 #include <fmt/format.h>
 
+#include "support/child_process.h"
 #include "support/test_support.h"
 #include "tuttle/ingest/kafka.h"
 
@@ -178,46 +179,7 @@ std::string ReadIfExists(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-// `tuttle run` as a child process with stdout and stderr in files.
-class Child {
- public:
-  Child(const std::vector<std::string>& argv, const std::string& out, const std::string& err) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644), 1);
-      dup2(open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644), 2);
-      std::vector<char*> args;
-      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-  }
-  ~Child() {
-    if (pid_ > 0 && exit_code_ < 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  // The exit code (128 + signal when killed), or -1 when it is still running after `timeout`.
-  int Wait(std::chrono::seconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (exit_code_ < 0 && std::chrono::steady_clock::now() < deadline) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      } else {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
-    }
-    return exit_code_;
-  }
-  void Signal(int sig) { kill(pid_, sig); }
-
- private:
-  pid_t pid_ = -1;
-  int exit_code_ = -1;
-};
+using Child = testing::ChildProcess;
 
 TEST(MetricsEndToEnd, RunFollowServesLagOwnedPartitionsAndPipelineCounters) {
   auto cluster = ingest::MockCluster::Start(1);

@@ -21,9 +21,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <cstdlib>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "crash_support.h"
+#include "support/child_process.h"
 #include "support/test_support.h"
 #include "tuttle/ingest/kafka.h"
 
@@ -44,58 +45,22 @@ using testing::TuttleBinary;
 constexpr int kInputPartitions = 4;
 constexpr int kSignalsPartitions = 8;
 
-// A `tuttle` process with stdout and stderr in files.
-class Child {
- public:
-  Child(const std::vector<std::string>& argv, std::string out, std::string err)
-      : out_(std::move(out)), err_(std::move(err)) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      const int o = open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      const int e = open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(o, 1);
-      dup2(e, 2);
-      std::vector<char*> args;
-      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-  }
-  ~Child() {
-    if (pid_ > 0 && !waited_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  void Signal(int sig) { kill(pid_, sig); }
-  int Wait() {
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    waited_ = true;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  // Alert ids printed so far (--json: one OCSF finding per line).
-  std::set<std::string> Printed() const {
-    std::set<std::string> ids;
-    std::ifstream in(out_);
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.empty() || line[0] != '{') continue;
-      auto j = nlohmann::json::parse(line, nullptr, false);
-      if (!j.is_discarded() && j.contains("finding_info")) {
-        ids.insert(j["finding_info"]["uid"].get<std::string>());
-      }
-    }
-    return ids;
-  }
-  std::string Log() const { return testing::ReadFile(err_); }
+using Child = testing::ChildProcess;
 
- private:
-  std::string out_, err_;
-  pid_t pid_ = -1;
-  bool waited_ = false;
-};
+// Alert ids a `tuttle run --json` printed so far (one OCSF finding per line).
+std::set<std::string> Printed(const Child& child) {
+  std::set<std::string> ids;
+  std::ifstream in(child.out_path());
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] != '{') continue;
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.contains("finding_info")) {
+      ids.insert(j["finding_info"]["uid"].get<std::string>());
+    }
+  }
+  return ids;
+}
 
 std::set<std::string> Ids(const std::map<std::string, std::string>& alerts) {
   std::set<std::string> ids;
@@ -204,7 +169,7 @@ bool WaitForAlerts(const std::vector<Child*>& children, const std::set<std::stri
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < deadline) {
     for (const Child* c : children) {
-      const auto ids = c->Printed();
+      const auto ids = Printed(*c);
       seen.insert(ids.begin(), ids.end());
     }
     if (std::includes(seen.begin(), seen.end(), want.begin(), want.end())) return true;
@@ -222,10 +187,10 @@ TEST_F(ScaleOutTest, ThreeProcessesOneKilledOneJoiningLaterGiveTheSingleProcessA
   // The first half while the two run; the first is killed once it has printed some alerts.
   Produce(0, half, 1000);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (first.Printed().size() < 20 && std::chrono::steady_clock::now() < deadline) {
+  while (Printed(first).size() < 20 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  const size_t printed_before_kill = first.Printed().size();
+  const size_t printed_before_kill = Printed(first).size();
   first.Signal(SIGKILL);
   EXPECT_EQ(first.Wait(), 128 + SIGKILL) << first.Log();
   // The second half, with a third process joining partway.
@@ -265,12 +230,6 @@ TEST_F(ScaleOutTest, ThreeProcessesOneKilledOneJoiningLaterGiveTheSingleProcessA
     }
   }
   ExpectSameAlerts(want, all);
-  if (HasFailure() && std::getenv("TUTTLE_DEBUG_COPY")) {
-    for (const char* name : {"first", "second", "third"}) {
-      std::filesystem::copy(dir_.path() / name, std::string(std::getenv("TUTTLE_DEBUG_COPY")) + "/" + name,
-                            std::filesystem::copy_options::recursive);
-    }
-  }
   std::printf(
       "%zu alerts; the first process printed %zu before it was killed; %zu stored in all, %zu "
       "of them again by another process (re-done work after the kill, same ids)\n",

@@ -52,6 +52,8 @@ struct StreamEvent {
   int32_t partition = -1;
   Kind kind = Kind::kIdle;
   uint32_t before_record = 0;  // position in the batch: set by RecordBatch::AddStreamEvent
+  // kIdle from Kafka: the partition's end (the offset the next record will get), -1 unknown.
+  int64_t end_offset = -1;
 };
 
 // A record that its source (a decorator such as the CRI assembler) could not turn into a record

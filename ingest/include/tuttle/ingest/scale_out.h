@@ -183,6 +183,7 @@ class CorrelationWorker {
   Status WriteOutput();
   void ExpireIdle(Task& task, int64_t now_ms);
   void PublishMetrics();
+  void CheckIdleEnds();
   Status CheckpointDue();
 
   const RuleSet& rules_;
@@ -190,15 +191,16 @@ class CorrelationWorker {
   std::vector<AlertSink*> sinks_;
   SignalCodec codec_;
   rd_kafka_s* consumer_ = nullptr;
-  rd_kafka_s* restorer_ = nullptr;  // reads changelog partitions, outside any group
-  rd_kafka_s* producer_ = nullptr;  // changelog writes, idempotent
+  rd_kafka_s* restorer_ = nullptr;            // reads changelog partitions, outside any group
+  std::unique_ptr<KafkaProducer> changelog_;  // idempotent
+  Status produce_error_ = Ok();
+  std::chrono::steady_clock::time_point last_idle_check_{};
   std::map<int32_t, std::unique_ptr<Task>> tasks_;
   BatchOutput out_;  // alerts and dead letters not yet written to the sinks
   Status error_ = Ok();
   std::atomic<bool> stop_{false};
   mutable std::mutex stats_mu_;
   CorrelationWorkerStats stats_;
-  std::atomic<uint64_t> produce_failures_{0};
   std::unique_ptr<Metrics> metrics_;
 };
 
