@@ -4,10 +4,10 @@
 
 #include "metrics_server.h"
 
+#include <fcntl.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,8 +22,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "support/child_process.h"
 #include "support/test_support.h"
@@ -181,6 +179,20 @@ std::string ReadIfExists(const std::string& path) {
 
 using Child = testing::ChildProcess;
 
+// The port a `tuttle run --metrics-listen 127.0.0.1:0` chose, from its stderr (0: none in 30 s).
+int MetricsPort(const std::string& err) {
+  const std::string prefix = "tuttle: metrics at http://127.0.0.1:";
+  for (int i = 0; i < 600; ++i) {
+    const std::string text = ReadIfExists(err);
+    const size_t at = text.find(prefix);
+    if (at != std::string::npos && text.find("/metrics\n", at) != std::string::npos) {
+      return std::atoi(text.c_str() + at + prefix.size());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return 0;
+}
+
 TEST(MetricsEndToEnd, RunFollowServesLagOwnedPartitionsAndPipelineCounters) {
   auto cluster = ingest::MockCluster::Start(1);
   ASSERT_TRUE(cluster.ok()) << cluster.error().message();
@@ -206,25 +218,32 @@ TEST(MetricsEndToEnd, RunFollowServesLagOwnedPartitionsAndPipelineCounters) {
   const std::string out = (dir.path() / "out.txt").string();
   const std::string err = (dir.path() / "err.txt").string();
 
-  Child tuttle({testing::TuttleBinary(), "run", "--follow", "-b",
-                (*cluster)->bootstrap_servers(), "--topic", "audit", "-g", "metrics-e2e", "-r",
-                rules, "--strict", "--quiet", "--store", (dir.path() / "store").string(),
-                "--alert-retention", "0", "-X", "fetch.wait.max.ms=10", "--metrics-listen",
-                "127.0.0.1:0", "--metrics-token-file", token_file},
+  Child tuttle({testing::TuttleBinary(),
+                "run",
+                "--follow",
+                "-b",
+                (*cluster)->bootstrap_servers(),
+                "--topic",
+                "audit",
+                "-g",
+                "metrics-e2e",
+                "-r",
+                rules,
+                "--strict",
+                "--quiet",
+                "--store",
+                (dir.path() / "store").string(),
+                "--alert-retention",
+                "0",
+                "-X",
+                "fetch.wait.max.ms=10",
+                "--metrics-listen",
+                "127.0.0.1:0",
+                "--metrics-token-file",
+                token_file},
                out, err);
 
-  // The chosen port, from stderr.
-  int port = 0;
-  const std::string prefix = "tuttle: metrics at http://127.0.0.1:";
-  for (int i = 0; i < 600 && port == 0; ++i) {
-    const std::string text = ReadIfExists(err);
-    const size_t at = text.find(prefix);
-    if (at != std::string::npos && text.find("/metrics\n", at) != std::string::npos) {
-      port = std::atoi(text.c_str() + at + prefix.size());
-    } else {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  }
+  const int port = MetricsPort(err);
   ASSERT_GT(port, 0) << ReadIfExists(err);
   auto unauthorized = Get(port, "/metrics");
   ASSERT_TRUE(unauthorized);
@@ -279,6 +298,100 @@ TEST(MetricsEndToEnd, RunFollowServesLagOwnedPartitionsAndPipelineCounters) {
   tuttle.Signal(SIGINT);
   EXPECT_EQ(tuttle.Wait(std::chrono::seconds(60)), 0) << ReadIfExists(err);
   EXPECT_FALSE(Get(port, "/healthz"));
+}
+
+// A scale-out member (docs/scaling.md) shows its correlation tasks: the signals partitions it
+// owns, their lag, the messages it applied and the checkpoints it wrote.
+TEST(MetricsEndToEnd, ScaleOutMemberShowsItsCorrelationTasks) {
+  auto cluster = ingest::MockCluster::Start(1);
+  ASSERT_TRUE(cluster.ok()) << cluster.error().message();
+  ASSERT_TRUE((*cluster)->CreateTopic("audit", 2).ok());
+  // The mock cluster does not serve CreateTopics; real brokers do.
+  ASSERT_TRUE((*cluster)->CreateTopic("m-signals", 4).ok());
+  ASSERT_TRUE((*cluster)->CreateTopic("m-changelog", 4).ok());
+  constexpr int kRecords = 400;
+  {
+    auto producer = ingest::KafkaProducer::Open((*cluster)->bootstrap_servers());
+    ASSERT_TRUE(producer.ok()) << producer.error().message();
+    for (int i = 0; i < kRecords; ++i) {
+      ASSERT_TRUE((*producer)->Produce("audit", i % 2, {}, AuditEvent(i, "list")).ok());
+    }
+    // A minute later on both partitions: the watermark passes the windows.
+    for (int p = 0; p < 2; ++p) {
+      ASSERT_TRUE((*producer)->Produce("audit", p, {}, AuditEvent(59'000 + p, "get")).ok());
+    }
+    ASSERT_TRUE((*producer)->Flush(std::chrono::seconds(30)).ok());
+  }
+  TempDir dir;
+  const std::string rules = (dir.path() / "rules.yml").string();
+  std::ofstream(rules) << kRules << R"(---
+title: Secrets listed twice
+id: 3e7a0000-0000-4000-8000-000000000002
+status: test
+correlation:
+    type: event_count
+    rules: [3e7a0000-0000-4000-8000-000000000001]
+    group-by: [user.username]
+    timespan: 10s
+    condition: {gte: 2}
+level: medium
+)";
+  const std::string err = (dir.path() / "err.txt").string();
+  Child tuttle({testing::TuttleBinary(),
+                "run",
+                "--scale-out",
+                "--signals-partitions",
+                "4",
+                "-b",
+                (*cluster)->bootstrap_servers(),
+                "--topic",
+                "audit",
+                "-g",
+                "m",
+                "-r",
+                rules,
+                "--strict",
+                "--quiet",
+                "--store",
+                (dir.path() / "store").string(),
+                "--alert-retention",
+                "0",
+                "-X",
+                "fetch.wait.max.ms=10",
+                "--metrics-listen",
+                "127.0.0.1:0"},
+               (dir.path() / "out.txt").string(), err);
+  const int port = MetricsPort(err);
+  ASSERT_GT(port, 0) << ReadIfExists(err);
+  std::string text;
+  bool caught_up = false;
+  const auto started = std::chrono::steady_clock::now();
+  while (!caught_up && std::chrono::steady_clock::now() - started < std::chrono::seconds(90)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    auto r = Get(port, "/metrics");
+    ASSERT_TRUE(r) << ReadIfExists(err);
+    text = r->body;
+    caught_up = Sample(text, "tuttle_pipeline_records_total") == kRecords + 2 &&
+                Sample(text, "tuttle_correlation_messages_total{outcome=\"applied\"}") > 0 &&
+                Sample(text, "tuttle_correlation_alerts_total") > 0 &&
+                Sample(text, "tuttle_correlation_checkpoints_total") > 0;
+    for (int p = 0; p < 4; ++p) {
+      caught_up = caught_up &&
+                  Sample(text, fmt::format("tuttle_correlation_lag{{partition=\"{}\"}}", p)) == 0;
+    }
+  }
+  ASSERT_TRUE(caught_up) << text << ReadIfExists(err);
+  for (int p = 0; p < 4; ++p) {
+    EXPECT_EQ(
+        Sample(text, fmt::format("tuttle_correlation_partition_owned{{partition=\"{}\"}}", p)), 1)
+        << text;
+  }
+  EXPECT_EQ(Sample(text, "tuttle_correlation_rebalances_total{kind=\"assign\"}"), 1) << text;
+  EXPECT_EQ(Sample(text, "tuttle_kafka_assigned_partitions"), 2) << text;
+  EXPECT_GT(Sample(text, "tuttle_correlation_alerts_total"), 0) << text;
+  EXPECT_GE(Sample(text, "tuttle_correlation_checkpoints_total"), 1) << text;
+  tuttle.Signal(SIGINT);
+  EXPECT_EQ(tuttle.Wait(std::chrono::seconds(60)), 0) << ReadIfExists(err);
 }
 
 }  // namespace
