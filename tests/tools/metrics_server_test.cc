@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <limits>
@@ -179,6 +180,31 @@ std::string ReadIfExists(const std::string& path) {
 
 using Child = testing::ChildProcess;
 
+// `tuttle run` on topic "audit" of `brokers`, quiet, serving metrics on a free port.
+std::vector<std::string> RunArgv(const std::string& brokers, const std::string& group,
+                                 const std::string& rules, const std::filesystem::path& store) {
+  return {testing::TuttleBinary(),
+          "run",
+          "-b",
+          brokers,
+          "--topic",
+          "audit",
+          "-g",
+          group,
+          "-r",
+          rules,
+          "--strict",
+          "--quiet",
+          "--store",
+          store.string(),
+          "--alert-retention",
+          "0",
+          "-X",
+          "fetch.wait.max.ms=10",
+          "--metrics-listen",
+          "127.0.0.1:0"};
+}
+
 // The port a `tuttle run --metrics-listen 127.0.0.1:0` chose, from its stderr (0: none in 30 s).
 int MetricsPort(const std::string& err) {
   const std::string prefix = "tuttle: metrics at http://127.0.0.1:";
@@ -218,30 +244,10 @@ TEST(MetricsEndToEnd, RunFollowServesLagOwnedPartitionsAndPipelineCounters) {
   const std::string out = (dir.path() / "out.txt").string();
   const std::string err = (dir.path() / "err.txt").string();
 
-  Child tuttle({testing::TuttleBinary(),
-                "run",
-                "--follow",
-                "-b",
-                (*cluster)->bootstrap_servers(),
-                "--topic",
-                "audit",
-                "-g",
-                "metrics-e2e",
-                "-r",
-                rules,
-                "--strict",
-                "--quiet",
-                "--store",
-                (dir.path() / "store").string(),
-                "--alert-retention",
-                "0",
-                "-X",
-                "fetch.wait.max.ms=10",
-                "--metrics-listen",
-                "127.0.0.1:0",
-                "--metrics-token-file",
-                token_file},
-               out, err);
+  std::vector<std::string> argv =
+      RunArgv((*cluster)->bootstrap_servers(), "metrics-e2e", rules, dir.path() / "store");
+  argv.insert(argv.end(), {"--follow", "--metrics-token-file", token_file});
+  Child tuttle(argv, out, err);
 
   const int port = MetricsPort(err);
   ASSERT_GT(port, 0) << ReadIfExists(err);
@@ -337,30 +343,10 @@ correlation:
 level: medium
 )";
   const std::string err = (dir.path() / "err.txt").string();
-  Child tuttle({testing::TuttleBinary(),
-                "run",
-                "--scale-out",
-                "--signals-partitions",
-                "4",
-                "-b",
-                (*cluster)->bootstrap_servers(),
-                "--topic",
-                "audit",
-                "-g",
-                "m",
-                "-r",
-                rules,
-                "--strict",
-                "--quiet",
-                "--store",
-                (dir.path() / "store").string(),
-                "--alert-retention",
-                "0",
-                "-X",
-                "fetch.wait.max.ms=10",
-                "--metrics-listen",
-                "127.0.0.1:0"},
-               (dir.path() / "out.txt").string(), err);
+  std::vector<std::string> argv =
+      RunArgv((*cluster)->bootstrap_servers(), "m", rules, dir.path() / "store");
+  argv.insert(argv.end(), {"--scale-out", "--signals-partitions", "4"});
+  Child tuttle(argv, (dir.path() / "out.txt").string(), err);
   const int port = MetricsPort(err);
   ASSERT_GT(port, 0) << ReadIfExists(err);
   std::string text;
