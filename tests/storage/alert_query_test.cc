@@ -16,15 +16,10 @@
 #include "tuttle/storage/alert_status.h"
 #include "tuttle/storage/key_codec.h"
 #include "tuttle/storage/store.h"
+#include "tuttle/engine/strings.h"
 
 namespace tuttle::storage {
 namespace {
-
-// Builds "literal" + value without GCC 12's false -Wrestrict on operator+.
-std::string Cat(std::string a, std::string_view b) {
-  a += b;
-  return a;
-}
 
 using nlohmann::json;
 

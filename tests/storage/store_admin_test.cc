@@ -15,15 +15,10 @@
 #include "tuttle/storage/dead_letters.h"
 #include "tuttle/storage/key_codec.h"
 #include "tuttle/storage/store.h"
+#include "tuttle/engine/strings.h"
 
 namespace tuttle::storage {
 namespace {
-
-// Builds "literal" + value without GCC 12's false -Wrestrict on operator+.
-std::string Cat(std::string a, std::string_view b) {
-  a += b;
-  return a;
-}
 
 constexpr TimeNs kDay = TimeNs{24} * 3600 * kNsPerSecond;
 constexpr TimeNs kNow = TimeNs{1'750'000'000} * kNsPerSecond;

@@ -20,6 +20,7 @@
 #include <sstream>
 
 #include "support/kafka_reader.h"
+#include "support/json_lines.h"
 #include "support/test_support.h"
 #include "tuttle/ingest/kafka.h"
 #include "tuttle/storage/store.h"
@@ -30,27 +31,13 @@ namespace {
 using nlohmann::json;
 using testing::ProcessResult;
 using testing::RunProcess;
+using testing::JsonLines;
+using testing::SamplePath;
 using testing::TuttleBinary;
-
-std::string SamplePath() {
-  return (testing::SourceDir() / "ingest/samples/attack-story.jsonl").string();
-}
 
 json Expected() {
   return json::parse(testing::ReadFile(testing::SourceDir() /
                                        "ingest/samples/attack-story.expected.json"));
-}
-
-std::vector<json> JsonLines(const std::string& out) {
-  std::vector<json> lines;
-  std::istringstream in(out);
-  std::string line;
-  while (std::getline(in, line)) {
-    auto j = json::parse(line, nullptr, false);
-    EXPECT_FALSE(j.is_discarded()) << "stdout holds a line that is not JSON: " << line;
-    lines.push_back(j);
-  }
-  return lines;
 }
 
 std::string RuleName(const json& alert) {

@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "support/json_lines.h"
 #include "support/test_support.h"
 #include "tuttle/storage/store.h"
 
@@ -18,23 +19,9 @@ namespace {
 using nlohmann::json;
 using testing::ProcessResult;
 using testing::RunProcess;
+using testing::JsonLines;
+using testing::SamplePath;
 using testing::TuttleBinary;
-
-std::string SamplePath() {
-  return (testing::SourceDir() / "ingest/samples/attack-story.jsonl").string();
-}
-
-std::vector<json> JsonLines(const std::string& out) {
-  std::vector<json> lines;
-  std::istringstream in(out);
-  std::string line;
-  while (std::getline(in, line)) {
-    auto j = json::parse(line, nullptr, false);
-    EXPECT_FALSE(j.is_discarded()) << "stdout holds a line that is not JSON: " << line;
-    if (!j.is_discarded()) lines.push_back(j);
-  }
-  return lines;
-}
 
 std::vector<std::string> Lines(const std::string& out) {
   std::vector<std::string> lines;
