@@ -29,6 +29,7 @@
 #include "embedded.h"
 #include "engine_setup.h"
 #include "metrics_server.h"
+#include "inventory_command.h"
 #include "rules_command.h"
 #include "run_config.h"
 #include "store_commands.h"
@@ -102,6 +103,12 @@ void AddCommon(CLI::App* cmd, CommonOptions& o) {
                   "Records longer than this are dead-lettered unread")
       ->check(CLI::Range(size_t{64}, size_t{1} << 30))
       ->capture_default_str();
+  cmd->add_option("--approved-inventory", o.approved_inventory,
+                  "YAML file of approved images, registries, workloads, functions and "
+                  "namespaces: others raise a first-seen finding, once each (docs/inventory.md)");
+  cmd->add_flag("!--no-inventory", o.inventory,
+                "Do not build the inventory of clusters, workloads, images, functions and "
+                "principals");
   AddRetentionOptions(cmd, o.store_options);
 }
 
@@ -519,6 +526,14 @@ int Run(const RunOptions& o) {
   sinks.push_back(store->get());
   if (!o.quiet) sinks.push_back(&printer);
 
+  std::unique_ptr<Inventory> inventory;
+  if (o.common.inventory) {
+    auto prepared = PrepareInventory(o.common.approved_inventory, store->get());
+    if (!prepared.ok()) return Fail(prepared.error());
+    inventory = std::move(*prepared);
+    pipeline_options->inventory = inventory.get();
+  }
+
   Pipeline pipeline(engine->rules, *engine->parser, *pipeline_options);
   StopOnSignal(source.get());
   auto stats = pipeline.Run(*source, sinks);
@@ -529,6 +544,7 @@ int Run(const RunOptions& o) {
   fmt::print(summary_out, "-- {}{}\n-- alerts and dead letters stored in {}\n",
              Summary(*stats, Threads(*pipeline_options)), CheckpointSummary(*stats),
              o.common.store);
+  if (inventory) fmt::print(summary_out, "{}\n", InventorySummary(*inventory));
   if (*alerts_topic) {
     fmt::print(summary_out, "-- {} alerts acknowledged by topic '{}'\n",
                (*alerts_topic)->delivered(), o.alerts_topic);
@@ -580,6 +596,13 @@ int Replay(const ReplayOptions& o) {
   std::vector<AlertSink*> sinks;
   if (store) sinks.push_back(store.get());
   sinks.push_back(&printer);
+  std::unique_ptr<Inventory> inventory;
+  if (o.common.inventory) {
+    auto prepared = PrepareInventory(o.common.approved_inventory, store.get());
+    if (!prepared.ok()) return Fail(prepared.error());
+    inventory = std::move(*prepared);
+    pipeline_options->inventory = inventory.get();
+  }
   Pipeline pipeline(engine->rules, *engine->parser, *pipeline_options);
   StopOnSignal(source.get());
   auto stats = pipeline.Run(*source, sinks);
@@ -587,6 +610,7 @@ int Replay(const ReplayOptions& o) {
   if (!stats.ok()) return Fail(stats.error());
   fmt::print(stderr, "-- {}{}\n", Summary(*stats, Threads(*pipeline_options)),
              CheckpointSummary(*stats));
+  if (inventory) fmt::print(stderr, "{}\n", InventorySummary(*inventory));
   return 0;
 }
 
@@ -695,6 +719,7 @@ int main(int argc, char** argv) {
 
   CLI::App* version_cmd = app.add_subcommand("version", "Print the version");
   StoreCommands store_commands(app);
+  InventoryCommand inventory_command(app);
 
   CLI11_PARSE(app, argc, argv);
   if (run_cmd->parsed()) {
@@ -718,6 +743,7 @@ int main(int argc, char** argv) {
   if (check_cmd->parsed()) return RulesCheck(check);
   if (test_cmd->parsed()) return RulesTest(test);
   if (auto rc = store_commands.Run()) return *rc;
+  if (auto rc = inventory_command.Run()) return *rc;
   if (version_cmd->parsed()) {
     fmt::print("tuttle {}\n", TUTTLE_VERSION);
     return 0;

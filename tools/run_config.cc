@@ -426,7 +426,7 @@ void ReadEngine(ConfigReader& r, const YAML::Node& engine, const FlagGiven& give
                 CommonOptions& o) {
   if (!r.Map(engine, "engine",
              {"rules", "pipelines", "threads", "lateness", "max_groups", "strict",
-              "max_record_bytes", "batch_records"})) {
+              "max_record_bytes", "batch_records", "inventory", "approved_inventory"})) {
     return;
   }
   if (const YAML::Node n = engine["rules"]; n.IsDefined()) {
@@ -470,6 +470,14 @@ void ReadEngine(ConfigReader& r, const YAML::Node& engine, const FlagGiven& give
   if (const YAML::Node n = engine["batch_records"]; n.IsDefined()) {
     auto v = r.Integer<size_t>(n, "engine.batch_records", 1, size_t{1} << 20);
     if (v && !given("--batch-records")) o.batch_records = *v;
+  }
+  if (const YAML::Node n = engine["inventory"]; n.IsDefined()) {
+    auto v = r.Bool(n, "engine.inventory");
+    if (v && !given("--no-inventory")) o.inventory = *v;
+  }
+  if (const YAML::Node n = engine["approved_inventory"]; n.IsDefined()) {
+    auto v = r.NonEmpty(n, "engine.approved_inventory");
+    if (v && !given("--approved-inventory")) o.approved_inventory = r.Resolve(*v);
   }
 }
 
@@ -748,6 +756,10 @@ std::string EffectiveConfig(const RunOptions& o) {
   out << YAML::Key << "max_record_bytes" << YAML::Value << c.max_record_bytes;
   if (c.batch_records > 0) {
     out << YAML::Key << "batch_records" << YAML::Value << c.batch_records;
+  }
+  out << YAML::Key << "inventory" << YAML::Value << c.inventory;
+  if (!c.approved_inventory.empty()) {
+    out << YAML::Key << "approved_inventory" << YAML::Value << c.approved_inventory;
   }
   out << YAML::EndMap;
   out << YAML::Key << "store" << YAML::Value << YAML::BeginMap;

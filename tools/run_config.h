@@ -5,7 +5,7 @@
 //   kafka:   brokers, group_id, topics (with per-topic format and tenant pins), librdkafka
 //            properties for the consumer and producers, the alerts topic, scale-out
 //   engine:  rules, pipelines, threads, lateness, max_groups, strict, max_record_bytes,
-//            batch_records
+//            batch_records, inventory, approved_inventory
 //   store:   path, checkpoint_interval, checkpoint_records, alert_retention,
 //            dead_letter_retention
 //   output:  json, quiet
@@ -45,6 +45,8 @@ struct CommonOptions {
   uint64_t checkpoint_records = 100'000;
   size_t batch_records = 0;             // 0: the source's default
   storage::StoreOptions store_options;  // retention
+  bool inventory = true;                // build the inventory (docs/inventory.md)
+  std::string approved_inventory;       // the approved-inventory file; empty: none
 };
 
 // Consumers sharing the work of one group (`kafka.scale_out`). Parsed and checked here; `run`

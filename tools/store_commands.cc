@@ -48,7 +48,8 @@ std::optional<TimeNs> ParseTimeBound(const std::string& text, TimeNs now) {
   return std::nullopt;
 }
 
-// Opens the store for a query: read-only, so a running `tuttle run` may hold it.
+}  // namespace
+
 Result<std::unique_ptr<storage::Store>> OpenForReading(const std::string& path) {
   storage::StoreOptions o;
   o.read_only = true;
@@ -63,6 +64,8 @@ Result<std::unique_ptr<storage::Store>> OpenForReading(const std::string& path) 
   }
   return store;
 }
+
+namespace {
 
 // Opens the store for writing; a store has one writer, and says who holds it when it can't.
 Result<std::unique_ptr<storage::Store>> OpenForWriting(const std::string& path,
@@ -165,7 +168,8 @@ std::string Preview(std::string_view record, size_t n) {
   return out;
 }
 
-// Prints rows of cells as aligned columns (the last column unpadded).
+}  // namespace
+
 void PrintTable(const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> widths;
   for (const auto& r : rows) {
@@ -181,6 +185,8 @@ void PrintTable(const std::vector<std::vector<std::string>>& rows) {
     fmt::print("{}\n", line);
   }
 }
+
+namespace {
 
 // ---- tuttle alerts ----
 

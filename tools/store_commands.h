@@ -11,6 +11,8 @@
 
 #include <memory>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "tuttle/storage/store.h"
 
@@ -19,6 +21,13 @@ class App;
 }  // namespace CLI
 
 namespace tuttle::tools {
+
+// Opens the store for a query: read-only, so a running `tuttle run` may hold it. The error
+// says which store and who writes it.
+Result<std::unique_ptr<storage::Store>> OpenForReading(const std::string& path);
+
+// Prints rows of cells as aligned columns (the last column unpadded).
+void PrintTable(const std::vector<std::vector<std::string>>& rows);
 
 // Adds --alert-retention and --dead-letter-retention (durations such as 90d, 12h; 0 keeps
 // forever) to `cmd`, parsed into `options`. REQUIRES: `options` outlives parsing.

@@ -46,6 +46,7 @@ struct Work {
   std::vector<EventResult> events;
   std::vector<Signal> signals;
   std::vector<Alert> singles;
+  InventoryCollector inventory;
   BatchOutput out;
   BatchCounters counters;
   std::chrono::steady_clock::time_point read_at{};  // for the batch latency
@@ -55,6 +56,7 @@ struct Work {
     events.clear();
     signals.clear();
     singles.clear();
+    inventory.Clear();
     out = BatchOutput{};
     counters = BatchCounters{};
   }
@@ -70,8 +72,9 @@ struct ThreadState {
 // Turns each event of a record into single-event alerts and signals.
 class MatchHandler final : public RecordParser::EventHandler {
  public:
-  MatchHandler(const RuleSet& rules, ThreadState& state, Work& work, uint32_t record)
-      : rules_(rules), state_(state), work_(work), record_(record) {}
+  MatchHandler(const RuleSet& rules, ThreadState& state, Work& work, uint32_t record,
+               bool inventory)
+      : rules_(rules), state_(state), work_(work), record_(record), inventory_(inventory) {}
 
   void OnEvent(const Event& event) override {
     Work& w = work_;
@@ -95,6 +98,7 @@ class MatchHandler final : public RecordParser::EventHandler {
     result.signal_end = static_cast<uint32_t>(w.signals.size());
     result.single_end = static_cast<uint32_t>(w.singles.size());
     w.events.push_back(result);
+    if (inventory_) w.inventory.Observe(event, record_);
   }
 
   void OnRejectedPart(std::string_view part, const std::string& reason) override {
@@ -163,6 +167,7 @@ class MatchHandler final : public RecordParser::EventHandler {
   ThreadState& state_;
   Work& work_;
   uint32_t record_;
+  bool inventory_;
 };
 
 // Shared by the stages: the first error stops the pipeline.
@@ -487,7 +492,7 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
         w->out.dead_letters.push_back(std::move(d));
       }
       for (uint32_t i = 0; i < w->batch.size(); ++i) {
-        MatchHandler handler(rules_, ts, *w, i);
+        MatchHandler handler(rules_, ts, *w, i, options_.inventory != nullptr);
         const std::string_view bytes = w->batch.bytes(i);
         Status st = ts.parser->Parse(bytes, w->batch.meta(i), handler);
         if (!st.ok()) {
@@ -618,6 +623,10 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
       const RecordBatch& b = w->batch;
       if (options_.export_signals) {
         ExportBatch(*w);
+        if (options_.inventory != nullptr) {
+          options_.inventory->Apply(
+              w->inventory, b, [](uint32_t) { return false; }, w->out.alerts, w->out.inventory);
+        }
         LastPositions(b, w->out.positions);
         for (const SourcePosition& p : w->out.positions) {
           auto [it, fresh] = last_positions.try_emplace({p.source, p.partition}, p.offset);
@@ -722,6 +731,13 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
         }
         std::sort(released.begin(), released.end(), AlertOrder);
         for (Alert& a : released) w->out.alerts.push_back(std::move(a));
+      }
+      // The inventory's findings: after the batch's others (their set, not their place in the
+      // batch, is what does not depend on batching).
+      if (options_.inventory != nullptr) {
+        options_.inventory->Apply(
+            w->inventory, b, [&](uint32_t r) { return replaying && replayed[r] != 0; },
+            w->out.alerts, w->out.inventory);
       }
       for (const auto& [record, correlations] : late_rules) {
         DeadLetter d;

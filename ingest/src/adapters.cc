@@ -87,13 +87,16 @@ std::string_view DigestOf(std::string_view ref) {
 namespace k8s {
 enum : size_t {
   kKind, kAuditId, kStageTimestamp, kRequestReceived, kTimestamp, kNamespace, kResource, kName,
-  kUsername, kSourceIps, kRequestName, kImage, kTemplateImage, kCount
+  kUsername, kSourceIps, kRequestName, kImage, kTemplateImage, kStatusImage, kStatusImageId,
+  kCount
 };
 constexpr std::string_view kFields[] = {
     "kind", "auditID", "stageTimestamp", "requestReceivedTimestamp", "timestamp",
     "objectRef.namespace", "objectRef.resource", "objectRef.name", "user.username", "sourceIPs",
     "requestObject.metadata.name", "requestObject.spec.containers.image",
-    "requestObject.spec.template.spec.containers.image"};
+    "requestObject.spec.template.spec.containers.image",
+    "requestObject.status.containerStatuses.image",
+    "requestObject.status.containerStatuses.imageID"};
 static_assert(std::size(kFields) == kCount);
 
 bool Detect(const RecordView& r) { return r.Str(kKind) == "Event" && r.Has(kAuditId); }
@@ -116,8 +119,11 @@ Status Read(RecordView& r, Event& e) {
   const std::string_view name = r.FirstOf(kName, kRequestName);
   if (resource == "pods") x.pod = name;
   if (IsWorkload(resource)) x.workload = name;
-  x.image = r.FirstOf(kImage, kTemplateImage);
+  x.image = r.FirstOf(kImage, kTemplateImage, kStatusImage);
   x.image_digest = DigestOf(x.image);
+  // The kubelet's pod status update names the digest it pulled: "repo@sha256:..." (or with a
+  // "docker-pullable://" prefix). A bare "sha256:..." there is the image's config id: not a digest.
+  if (x.image_digest.empty()) x.image_digest = DigestOf(r.Str(kStatusImageId));
   x.principal = r.Str(kUsername);
   x.source_address = r.Str(kSourceIps);
   return Ok();
@@ -199,6 +205,7 @@ Status Read(RecordView& r, Event& e) {
     x.function_name = r.Str(kFunctionName);
     if (x.function_name.empty()) x.function_name = SegmentAfter(resource_name, "functions");
     x.function_arn = resource_name;
+    e.invocation = r.Str(kMethodName).ends_with(".CallFunction");
   } else if (service == "run.googleapis.com") {
     // resourceName: namespaces/<p>/services/<s> (v1) or projects/<p>/locations/<l>/services/<s>
     x.function_name = r.Str(kServiceNameLabel);
@@ -341,6 +348,8 @@ Status Read(RecordView& r, Event& e) {
       x.function_name = fn;
     }
     if (x.function_version.empty()) x.function_version = r.FirstOf(kVersion, kQualifier);
+    // Data events: Invoke, InvokeAsync, InvokeWithResponseStream (eventName carries no suffix).
+    e.invocation = EventNameBase(r.Str(kEventName)).starts_with("Invoke");
   } else if (source == "ecs.amazonaws.com") {
     x.cluster = LastPart(r.FirstOf(kCluster, kClusterName), '/');
     x.workload = r.FirstOf(kServiceName, kFamily);

@@ -11,6 +11,7 @@
 #include "tuttle/engine/field_table.h"
 #include "tuttle/engine/hash.h"
 #include "tuttle/engine/record.h"
+#include "tuttle/engine/strings.h"
 
 namespace tuttle::ingest {
 namespace {
@@ -38,10 +39,17 @@ using adapters::RecordState;
 // Fills a FieldTable with the catalogued fields of one JSON document. With `envelopes`, the
 // elements of a top-level "Records" or "records" array are not walked but collected (as raw
 // views of their bytes): the record may be a delivery batch. Values under `reserved` (the
-// parser's kTenantPath) are not taken from the record: only the parser sets that path.
+// parser's kTenantPath and entity paths) are not taken from the record: only the parser sets
+// those paths.
+struct ReservedPaths {
+  PathId begin = kNoPath;  // [begin, end): interned together by RegisterAdapterFields
+  PathId end = kNoPath;
+  bool Contains(PathId p) const { return p >= begin && p < end; }
+};
+
 class Walker {
  public:
-  Walker(const FieldCatalog& catalog, RecordState& table, PathId reserved,
+  Walker(const FieldCatalog& catalog, RecordState& table, ReservedPaths reserved,
          std::vector<std::string_view>* envelopes = nullptr)
       : catalog_(catalog), table_(table), reserved_(reserved), envelopes_(envelopes) {}
 
@@ -104,7 +112,7 @@ class Walker {
     if (node == FieldCatalog::kNoNode) return simdjson::SUCCESS;
     if (depth > kMaxDepth) return simdjson::DEPTH_ERROR;
     const PathId path = catalog_.PathAt(node);
-    if (path == reserved_ && path != kNoPath) return simdjson::SUCCESS;
+    if (reserved_.Contains(path)) return simdjson::SUCCESS;
     od::json_type type;
     if (auto e = value.type().get(type)) return e;
     switch (type) {
@@ -162,7 +170,7 @@ class Walker {
 
   const FieldCatalog& catalog_;
   RecordState& table_;
-  PathId reserved_;
+  ReservedPaths reserved_;
   std::vector<std::string_view>* envelopes_;
   bool saw_envelope_ = false;
 };
@@ -183,9 +191,9 @@ std::string JsonError(simdjson::error_code e, std::string_view where) {
 class ParserWorker final : public RecordParser::Worker, public adapters::NestedWalker {
  public:
   ParserWorker(std::shared_ptr<const FieldCatalog> catalog, const JsonRecordParserOptions& options,
-               const adapters::AdapterPathIds& paths, PathId tenant_path)
-      : catalog_(std::move(catalog)), options_(options), paths_(paths),
-        tenant_path_(tenant_path) {}
+               const adapters::AdapterPathIds& paths, ReservedPaths reserved)
+      : catalog_(std::move(catalog)), options_(options), paths_(paths), reserved_(reserved),
+        tenant_path_(reserved.begin) {}
 
   Status Parse(std::string_view record, const RecordMeta& meta,
                RecordParser::EventHandler& handler) override {
@@ -254,7 +262,7 @@ class ParserWorker final : public RecordParser::Worker, public adapters::NestedW
     }
     od::object root;
     if (auto e = doc.get_object().get(root)) return Error(JsonError(e, where));
-    Walker walker(*catalog_, state_, tenant_path_);
+    Walker walker(*catalog_, state_, reserved_);
     if (auto e = walker.Object(root, FieldCatalog::kRoot, 0)) return Error(JsonError(e, where));
     if (!doc.current_location().error()) {
       return Error(fmt::format("malformed JSON: {}: trailing content after the object", where));
@@ -279,7 +287,7 @@ class ParserWorker final : public RecordParser::Worker, public adapters::NestedW
       }
       return Error(JsonError(e, {}));
     }
-    Walker walker(*catalog_, state_, tenant_path_,
+    Walker walker(*catalog_, state_, reserved_,
                   saw_envelope != nullptr ? &envelope_ : nullptr);
     if (auto e = walker.Object(root, FieldCatalog::kRoot, 0)) return Error(JsonError(e, {}));
     // Past the object, the document must end: "{...}{...}" on one line is not one record.
@@ -330,6 +338,12 @@ class ParserWorker final : public RecordParser::Worker, public adapters::NestedW
                        : event.entities.tenant;
     // Also when empty: a correlation grouped by it must not drop the events of no tenant.
     state_.Add(tenant_path_, ValueKind::kString, event.tenant);
+    // Each entity under tuttle.entity.<name>, so rules and correlations join sources on it.
+    PathId entity_path = tenant_path_ + 1;
+    event.entities.ForEach([&](std::string_view, std::string_view value) {
+      if (!value.empty()) state_.Add(entity_path, ValueKind::kString, value);
+      ++entity_path;
+    });
     event.fields = &state_.table();
     if (event.time == kNoTime) {
       if (meta.transport_time == kNoTime) {
@@ -345,6 +359,7 @@ class ParserWorker final : public RecordParser::Worker, public adapters::NestedW
   std::shared_ptr<const FieldCatalog> catalog_;
   const JsonRecordParserOptions& options_;
   const adapters::AdapterPathIds& paths_;
+  ReservedPaths reserved_;
   PathId tenant_path_;
   od::parser parser_;
   od::parser nested_parser_;  // its strings must not overwrite the outer record's
@@ -361,10 +376,26 @@ void RegisterAdapterFields(FieldCatalog& c) {
     for (std::string_view p : a.fields) c.Intern(p);
   }
   c.Intern(kTenantPath);
+  Entities names;
+  names.ForEach([&](std::string_view name, std::string_view) {
+    c.Intern(Cat(std::string(kEntityPathPrefix), name));
+  });
 }
 
 EntityRole EntityRoleOfPath(std::string_view path) {
   if (path == kTenantPath) return EntityRole::kOwner;
+  if (path.starts_with(kEntityPathPrefix)) {
+    // Entities::ForEach names the members in the order of their roles, from kCluster on.
+    const std::string_view name = path.substr(kEntityPathPrefix.size());
+    EntityRole role = EntityRole::kNone;
+    auto next = static_cast<uint8_t>(EntityRole::kCluster);
+    Entities names;
+    names.ForEach([&](std::string_view n, std::string_view) {
+      if (n == name) role = static_cast<EntityRole>(next);
+      ++next;
+    });
+    return role;
+  }
   for (const adapters::EntityPath& e : adapters::EntityPaths()) {
     if (e.path == path) return e.role;
   }
@@ -398,8 +429,14 @@ JsonRecordParser::JsonRecordParser(std::shared_ptr<const FieldCatalog> catalog,
     }
     adapter_paths_.push_back(std::move(ids));
   }
-  tenant_path_ = catalog_->Find(kTenantPath);
-  if (tenant_path_ == kNoPath) std::abort();
+  // REQUIRES of the constructor: the tenant path, then the entity paths, interned in a row.
+  reserved_begin_ = catalog_->Find(kTenantPath);
+  if (reserved_begin_ == kNoPath) std::abort();
+  reserved_end_ = reserved_begin_ + 1;
+  Entities names;
+  names.ForEach([&](std::string_view name, std::string_view) {
+    if (catalog_->Find(Cat(std::string(kEntityPathPrefix), name)) != reserved_end_++) std::abort();
+  });
 }
 
 std::string_view JsonRecordParser::SimdKernel() {
@@ -407,7 +444,8 @@ std::string_view JsonRecordParser::SimdKernel() {
 }
 
 std::unique_ptr<RecordParser::Worker> JsonRecordParser::NewWorker() const {
-  return std::make_unique<ParserWorker>(catalog_, options_, adapter_paths_, tenant_path_);
+  return std::make_unique<ParserWorker>(catalog_, options_, adapter_paths_,
+                                        ReservedPaths{reserved_begin_, reserved_end_});
 }
 
 }  // namespace tuttle::ingest

@@ -29,6 +29,7 @@ constexpr const char* kPositions = "positions";
 constexpr const char* kState = "state";
 constexpr const char* kAlertIndex = "alert_index";
 constexpr const char* kAlertStatus = "alert_status";
+constexpr const char* kInventory = "inventory";
 
 Error RocksError(std::string_view what, const rocksdb::Status& s) {
   return Error(fmt::format("store: {}: {}", what, s.ToString()));
@@ -75,7 +76,7 @@ Status Store::OpenDb() {
   // A read-only open can only open the column families that exist.
   if (options_.read_only && names.empty()) return RocksError(fmt::format("opening '{}'", path_), s);
   for (const char* name : {rocksdb::kDefaultColumnFamilyName.c_str(), kAlerts, kDeadLetters,
-                           kPositions, kState, kAlertIndex, kAlertStatus}) {
+                           kPositions, kState, kAlertIndex, kAlertStatus, kInventory}) {
     if (options_.read_only) break;
     if (std::find(names.begin(), names.end(), name) == names.end()) names.emplace_back(name);
   }
@@ -95,6 +96,7 @@ Status Store::OpenDb() {
     if (h->GetName() == kState) state_ = h;
     if (h->GetName() == kAlertIndex) alert_index_ = h;
     if (h->GetName() == kAlertStatus) alert_status_ = h;
+    if (h->GetName() == kInventory) inventory_ = h;
   }
   return Ok();
 }
@@ -104,7 +106,8 @@ void Store::CloseDb() {
   if (!db_) return;
   for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
   handles_.clear();
-  alerts_ = dead_letters_ = positions_ = state_ = alert_index_ = alert_status_ = nullptr;
+  alerts_ = dead_letters_ = positions_ = state_ = alert_index_ = alert_status_ = inventory_ =
+      nullptr;
   db_->Close();
   db_.reset();
 }
@@ -141,6 +144,7 @@ void Store::AddAlertsAndDeadLetters(rocksdb::WriteBatch& wb, const BatchOutput& 
     wb.Put(dead_letters_, DeadLetterKey(d.kind, d.position),
            j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
+  for (const auto& [k, v] : batch.inventory) wb.Put(inventory_, k, v);
 }
 
 Status Store::Write(const BatchOutput& batch) {
@@ -158,7 +162,10 @@ Status Store::Write(const BatchOutput& batch) {
     if (st.ok()) wb.Clear();
     return st;
   }
-  if (batch.alerts.empty() && batch.dead_letters.empty() && batch.positions.empty()) return Ok();
+  if (batch.alerts.empty() && batch.dead_letters.empty() && batch.positions.empty() &&
+      batch.inventory.empty()) {
+    return Ok();
+  }
   rocksdb::WriteBatch wb;
   AddAlertsAndDeadLetters(wb, batch);
   for (const SourcePosition& p : batch.positions) {
@@ -291,6 +298,20 @@ Status Store::ResetCheckpoint() {
     if (!it->status().ok()) return RocksError("resetting the checkpoint", it->status());
   }
   return Commit(wb, "resetting the checkpoint");
+}
+
+Status Store::ForEachInventory(
+    const std::function<Status(std::string_view key, std::string_view value)>& fn) const {
+  std::shared_lock lock(db_mu_);
+  if (!db_) return Error("store: being reopened after a write error; try again");
+  if (inventory_ == nullptr) return Ok();  // a read-only store older than the inventory
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), inventory_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    Status st = fn(it->key().ToStringView(), it->value().ToStringView());
+    if (!st.ok()) return st;
+  }
+  if (!it->status().ok()) return RocksError("reading the inventory", it->status());
+  return Ok();
 }
 
 Result<bool> Store::HasState() const {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tuttle/engine/alert.h"
@@ -61,6 +62,10 @@ struct BatchOutput {
   // and dead letters until a batch that carries a checkpoint, and writes them all with it.
   bool checkpointing = false;
   std::shared_ptr<const Checkpoint> checkpoint;
+  // Inventory items this batch changed (PipelineOptions::inventory): store key and value
+  // (inventory.h), for the `inventory` column family; a durable store writes them with the
+  // batch's alerts, so a first-seen finding and the item that records it land together.
+  std::vector<std::pair<std::string, std::string>> inventory;
   // Scale-out mode: the signals, instead of alerts of correlations, and each stream's progress.
   std::vector<ExportedRecord> exported;
   std::vector<StreamMark> marks;

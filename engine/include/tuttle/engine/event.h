@@ -134,6 +134,9 @@ struct Event {
   // Part of single-event alert ids.
   std::string_view tenant;
   Entities entities;
+  // The record is a call of the function it names (a Lambda Invoke data event, a Cloud Functions
+  // CallFunction): the inventory tracks which principals invoke which function.
+  bool invocation = false;
   const FieldTable* fields = nullptr;
 };
 

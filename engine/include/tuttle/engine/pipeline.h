@@ -21,6 +21,7 @@
 #include "tuttle/engine/alert_sink.h"
 #include "tuttle/engine/checkpoint.h"
 #include "tuttle/engine/correlator.h"
+#include "tuttle/engine/inventory.h"
 #include "tuttle/engine/metrics.h"
 #include "tuttle/engine/record_parser.h"
 #include "tuttle/engine/record_source.h"
@@ -68,6 +69,10 @@ struct PipelineOptions {
   // the latency of each batch from read to written. Updated by the serial stages once per batch,
   // never per record. Default: none. REQUIRES: outlives Run().
   MetricsRegistry* metrics = nullptr;
+  // The inventory (inventory.h) the events update, restored from the store by the caller; its
+  // findings join the batch's alerts and its changed items BatchOutput::inventory. Used by the
+  // correlate stage only. Default: none (no inventory). REQUIRES: outlives Run().
+  Inventory* inventory = nullptr;
 };
 
 struct PipelineStats {

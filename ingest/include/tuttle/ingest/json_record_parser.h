@@ -38,7 +38,7 @@
 
 namespace tuttle::ingest {
 
-// Interns the paths the adapters read, and kTenantPath. Call before the rules intern theirs and
+// Interns the paths the adapters read, kTenantPath and the entity paths. Call before the rules intern theirs and
 // the catalog is frozen.
 void RegisterAdapterFields(FieldCatalog& catalog);
 
@@ -46,6 +46,12 @@ void RegisterAdapterFields(FieldCatalog& catalog);
 // string value, so rules can match it and correlations group by it (`group-by: [tuttle.tenant]`
 // keeps tenants apart and gives the alert its tenant; docs/correlation.md).
 inline constexpr std::string_view kTenantPath = "tuttle.tenant";
+
+// Every event also carries each of its entities (docs/formats.md, "Entities") as a derived string
+// under kEntityPathPrefix + name: `tuttle.entity.image_digest`, `tuttle.entity.namespace`, ...
+// Sources that name a thing differently (a Trivy report's digest, a pod's image) then join on one
+// path: `group-by: [tuttle.entity.image_digest]`. Like the tenant, a record cannot set these.
+inline constexpr std::string_view kEntityPathPrefix = "tuttle.entity.";
 
 // The entity an adapter takes verbatim from the field at `path` ("user.username" -> principal,
 // "recipientAccountId" -> tenant, ...), kOwner for kTenantPath, or kNone. For AssignGroupEntityRoles
@@ -82,7 +88,9 @@ class JsonRecordParser final : public RecordParser {
   std::shared_ptr<const FieldCatalog> catalog_;
   JsonRecordParserOptions options_;
   std::vector<std::vector<PathId>> adapter_paths_;  // per adapter, its fields' ids
-  PathId tenant_path_ = kNoPath;                    // kTenantPath
+  // kTenantPath and the entity paths, interned in a row: [begin, end).
+  PathId reserved_begin_ = kNoPath;
+  PathId reserved_end_ = kNoPath;
 };
 
 }  // namespace tuttle::ingest

@@ -9,6 +9,7 @@
 //   state         correlation groups, suppression, streams (Correlator::TakeChanges)
 //   alert_index   secondary indexes of the alerts (alert_index.h)
 //   alert_status  alert id (16 bytes) -> analyst status history (alert_status.h)
+//   inventory     tenant | 0x00 | kind | 0x00 | identity -> item (tuttle/engine/inventory.h)
 // Retention (retention.h) drops old alerts, index entries, statuses and dead letters in
 // compaction. docs/storage.md has the whole picture.
 // Alert ids are deterministic, so writing the same input twice stores each alert once.
@@ -113,6 +114,10 @@ class Store final : public AlertSink, public CheckpointReader {
   // CheckpointReader: every entry of the state column family.
   Status ForEachState(const std::function<Status(std::string_view key, std::string_view value)>&
                           fn) const override;
+  // Every inventory item (InventoryKey -> EncodeInventoryItem, tuttle/engine/inventory.h). Not
+  // part of the checkpoint's state: ResetCheckpoint() keeps it, since what was seen stays seen.
+  Status ForEachInventory(
+      const std::function<Status(std::string_view key, std::string_view value)>& fn) const;
   // Whether a checkpoint was ever written (there is state to restore).
   Result<bool> HasState() const;
   // Forgets the window state and positions (alerts and dead letters stay): the next run starts
@@ -136,6 +141,7 @@ class Store final : public AlertSink, public CheckpointReader {
   rocksdb::ColumnFamilyHandle* dead_letters_handle() const { return dead_letters_; }
   rocksdb::ColumnFamilyHandle* alert_index_handle() const { return alert_index_; }
   rocksdb::ColumnFamilyHandle* alert_status_handle() const { return alert_status_; }
+  rocksdb::ColumnFamilyHandle* inventory_handle() const { return inventory_; }
   const std::vector<rocksdb::ColumnFamilyHandle*>& handles() const { return handles_; }
   // Now, by the store's clock.
   TimeNs Now() const;
@@ -170,6 +176,7 @@ class Store final : public AlertSink, public CheckpointReader {
   std::atomic<double> stalled_seconds_{0};
   rocksdb::ColumnFamilyHandle* alert_index_ = nullptr;
   rocksdb::ColumnFamilyHandle* alert_status_ = nullptr;
+  rocksdb::ColumnFamilyHandle* inventory_ = nullptr;
 };
 
 }  // namespace tuttle::storage
