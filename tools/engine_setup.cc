@@ -50,7 +50,17 @@ std::string DeadLetterReasons(const PipelineStats& s) {
 
 }  // namespace
 
+const std::map<std::string, std::vector<std::string>>& PackPlaceholders() {
+  static const std::map<std::string, std::vector<std::string>> defaults = {
+      {"production_namespaces",
+       {"prod", "production", "prod-*", "*-prod", "production-*", "*-production"}},
+  };
+  return defaults;
+}
+
 Status AddPipelines(const std::vector<std::string>& files, rules::CompileOptions& options) {
+  // The pack's defaults first: a pipeline's vars of the same name replace them.
+  for (const auto& [name, values] : PackPlaceholders()) options.placeholders.emplace(name, values);
   for (const std::string& file : files) {
     auto read = rules::ReadRuleSources({file});
     if (!read.ok()) return Error("--pipeline: " + read.error().message());

@@ -20,8 +20,13 @@ struct Engine {
   std::string rules_origin;  // "embedded pack" or the paths
 };
 
+// The rule pack's placeholders and their default values (`production_namespaces`: prod,
+// production, prod-*, ...), for the `expand` modifier; a pipeline's `vars` replace them.
+const std::map<std::string, std::vector<std::string>>& PackPlaceholders();
+
 // Reads the processing pipeline files (`--pipeline`, repeatable) into `options.pipelines` and
-// merges their `vars` into `options.placeholders`. Diagnostics go to stderr as file:line:col;
+// merges their `vars` into `options.placeholders`, over PackPlaceholders(). Diagnostics go to
+// stderr as file:line:col;
 // any error fails (a pipeline applies whole or not at all).
 Status AddPipelines(const std::vector<std::string>& files, rules::CompileOptions& options);
 

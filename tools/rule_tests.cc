@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tuttle/engine/pipeline.h"
+#include "tuttle/ingest/json_record_parser.h"
 
 namespace tuttle::tools {
 namespace {
@@ -66,13 +67,16 @@ json ToJson(const YAML::Node& node) {
 // Records of one test, in order, as an in-memory stream named after the test.
 class MemorySource final : public RecordSource {
  public:
-  MemorySource(std::string name, std::vector<std::string> records)
-      : name_(std::move(name)), records_(std::move(records)) {}
+  // `tenant`: the id of the tenant pinned for every record (RecordMeta::tenant), 0 for none.
+  MemorySource(std::string name, std::vector<std::string> records, uint16_t tenant)
+      : name_(std::move(name)), records_(std::move(records)), tenant_(tenant) {}
   Result<bool> Next(RecordBatch& batch) override {
     if (done_) return false;
     const uint32_t src = batch.InternSource(name_);
     for (size_t i = 0; i < records_.size(); ++i) {
-      batch.Add(records_[i], RecordMeta{src, -1, static_cast<int64_t>(i + 1), kNoTime});
+      RecordMeta meta{src, -1, static_cast<int64_t>(i + 1), kNoTime};
+      meta.tenant = tenant_;
+      batch.Add(records_[i], meta);
     }
     batch.AddStreamEvent(StreamEvent{src, -1, StreamEvent::Kind::kIdle});
     done_ = true;
@@ -84,6 +88,7 @@ class MemorySource final : public RecordSource {
  private:
   std::string name_;
   std::vector<std::string> records_;
+  uint16_t tenant_ = 0;
   bool done_ = false;
 };
 
@@ -241,9 +246,17 @@ void RunTest(const std::string& file, const YAML::Node& test, const RuleSet& rul
     }
     options.correlator.allowed_lateness = *d;
   }
-  MemorySource source(fmt::format("{}:{}", file, outcome.line), std::move(records));
+  // `tenant: NAME` fixes the tenant of every record, as `--tenant NAME` does.
+  std::unique_ptr<ingest::JsonRecordParser> pinned;
+  if (test["tenant"]) {
+    ingest::JsonRecordParserOptions po;
+    po.tenants = {test["tenant"].as<std::string>()};
+    pinned = std::make_unique<ingest::JsonRecordParser>(rules.catalog, po);
+  }
+  MemorySource source(fmt::format("{}:{}", file, outcome.line), std::move(records),
+                      pinned ? 1 : 0);
   Collect sink;
-  Pipeline pipeline(rules, parser, options);
+  Pipeline pipeline(rules, pinned ? static_cast<const RecordParser&>(*pinned) : parser, options);
   auto stats = pipeline.Run(source, {&sink});
   if (!stats.ok()) {
     outcome.failures.push_back("the pipeline failed: " + stats.error().message());
