@@ -298,6 +298,7 @@ void InventoryCollector::See(const Event& event, uint32_t record, const Parts& p
   i.events = 1;
   s.record = record;
   s.record_id = event.record_id;
+  s.record_time = event.time;
   s.entities = static_cast<uint32_t>(entities_.size() - 1);
   s.product = event.log_source.product;
   s.service = event.log_source.service;
@@ -373,7 +374,7 @@ Alert Inventory::Finding(const std::shared_ptr<const RuleInfo>& rule, const Inve
   Alert a;
   a.rule = rule;
   a.kind = "first_seen";
-  a.time = s.item.first_seen;
+  a.time = s.record_time;
   a.window_start = a.window_end = a.time;
   a.count = 1;
   a.group = {{"inventory.kind", std::string(InventoryKindName(item.kind))},
@@ -383,7 +384,7 @@ Alert Inventory::Finding(const std::shared_ptr<const RuleInfo>& rule, const Inve
   a.service = s.service;
   a.tenant = item.tenant;
   a.entities = collector.entities()[s.entities];
-  a.evidence.push_back(Evidence{batch.Position(s.record), s.item.first_seen, s.record_id, rule});
+  a.evidence.push_back(Evidence{batch.Position(s.record), s.record_time, s.record_id, rule});
   a.id = ComputeAlertId(a);
   return a;
 }

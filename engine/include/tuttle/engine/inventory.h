@@ -107,6 +107,7 @@ struct InventorySighting {
   InventoryItem item;      // first_seen/last_seen: min and max over the batch; events: the count
   uint32_t record = 0;     // the batch record of the first sighting: the finding's evidence
   Hash128 record_id;
+  TimeNs record_time = kNoTime;  // that record's event time: the finding's
   uint32_t entities = 0;   // index into InventoryCollector::entities()
   std::string product;     // the first event's log source
   std::string service;
