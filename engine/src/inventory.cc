@@ -318,7 +318,9 @@ void InventoryCollector::Observe(const Event& event, uint32_t record) {
     See(event, record,
         {InventoryKind::kWorkload, t, x.cluster, x.namespace_name, x.workload, {}}, {}, {}, {});
   }
-  if (!x.image.empty() || !x.image_digest.empty()) {
+  // An ECR scan result names its repository but not its registry's region, so no reference a pod
+  // would use: it joins deployments by digest (the scan-to-deploy rules), not the inventory.
+  if ((!x.image.empty() || !x.image_digest.empty()) && event.format != "ecr_scan") {
     // An image known only by its digest is named by it.
     const std::string_view image = WithoutDigest(x.image);
     See(event, record, {InventoryKind::kImage, t, {}, {}, image.empty() ? x.image_digest : image, {}},

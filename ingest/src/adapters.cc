@@ -1,9 +1,12 @@
 #include "adapters.h"
 
+#include "tuttle/engine/strings.h"
+
 #include <array>
 #include <charconv>
 
 #include "tuttle/engine/ascii.h"
+#include "tuttle/engine/strings.h"
 
 namespace tuttle::ingest::adapters {
 
@@ -299,7 +302,7 @@ enum : size_t {
   kEventVersion, kEventSource, kEventTime, kEventName, kEventNameBase, kArn, kAccountId,
   kRecipientAccount, kSourceIp, kFunctionName, kFunctionArn, kRespFunctionName, kVersion,
   kQualifier, kCluster, kClusterName, kName, kFamily, kServiceName, kContainerImage, kRepository,
-  kDigest, kRespDigest, kDigests, kCount
+  kDigest, kRespDigest, kDigests, kRegion, kRegistryId, kCount
 };
 constexpr std::string_view kFields[] = {
     "eventVersion", "eventSource", "eventTime", "eventName", "eventNameBase", "userIdentity.arn",
@@ -310,7 +313,7 @@ constexpr std::string_view kFields[] = {
     "requestParameters.family", "requestParameters.serviceName",
     "requestParameters.containerDefinitions.image", "requestParameters.repositoryName",
     "requestParameters.imageId.imageDigest", "responseElements.image.imageId.imageDigest",
-    "requestParameters.imageIds.imageDigest"};
+    "requestParameters.imageIds.imageDigest", "awsRegion", "requestParameters.registryId"};
 static_assert(std::size(kFields) == kCount);
 
 bool Detect(const RecordView& r) {
@@ -358,7 +361,15 @@ Status Read(RecordView& r, Event& e) {
   } else if (source == "eks.amazonaws.com") {
     x.cluster = r.Str(kName);
   } else if (source == "ecr.amazonaws.com") {
-    x.image = r.Str(kRepository);
+    // The reference pods use: <account>.dkr.ecr.<region>.amazonaws.com/<repository>.
+    const std::string_view repository = r.Str(kRepository);
+    const std::string_view registry = r.FirstOf(kRegistryId, kRecipientAccount);
+    const std::string_view region = r.Str(kRegion);
+    x.image = repository.empty() || registry.empty() || region.empty()
+                  ? repository
+                  : r.Own(Cat(Cat(Cat(Cat(std::string(registry), ".dkr.ecr."), region),
+                                  ".amazonaws.com/"),
+                              repository));
     x.image_digest = r.FirstOf(kDigest, kRespDigest, kDigests);
   }
   return Ok();
@@ -654,7 +665,6 @@ constexpr EntityPath kEntityPaths[] = {
     {"recipientAccountId", R::kTenant},
     {"requestParameters.functionName", R::kFunctionName},
     {"responseElements.functionArn", R::kFunctionArn},
-    {"requestParameters.repositoryName", R::kImage},
     // Docker
     {"Actor.Attributes.image", R::kImage},
     {"Actor.Attributes.io.kubernetes.pod.name", R::kPod},

@@ -10,6 +10,7 @@
 // Internal to the ingest library; docs/formats.md is the user-facing description.
 
 #include <cstdint>
+#include <deque>
 #include <span>
 #include <string>
 #include <string_view>
@@ -28,6 +29,7 @@ class RecordState {
   void Reset(size_t catalog_size) {
     for (const FieldValue& v : table_.values()) first_[v.path] = 0;
     table_.Clear();
+    owned_used_ = 0;
     if (first_.size() < catalog_size) first_.resize(catalog_size, 0);
   }
   void Add(PathId path, ValueKind kind, std::string_view text) {
@@ -39,10 +41,20 @@ class RecordState {
     return &table_.values()[first_[path] - 1];
   }
   const FieldTable& table() const { return table_; }
+  // Keeps `text` until the next Reset(), for values an adapter composes (rare: most are views
+  // into the record). Buffers are reused, so steady state allocates nothing.
+  std::string_view Own(std::string_view text) {
+    if (owned_used_ == owned_.size()) owned_.emplace_back();
+    std::string& slot = owned_[owned_used_++];
+    slot.assign(text);
+    return slot;
+  }
 
  private:
   FieldTable table_;
   std::vector<uint32_t> first_;  // per path: 1 + index of its first value, 0 for none
+  std::deque<std::string> owned_;  // a deque: growing it moves no string
+  size_t owned_used_ = 0;
 };
 
 // Walks a JSON document embedded in the record as a string (AKS's `properties.log`) into the
@@ -93,6 +105,8 @@ class RecordView {
     return out;
   }
   PathId Id(size_t f) const { return ids_[f]; }
+  // A composed value that lives as long as the record's fields (RecordState::Own).
+  std::string_view Own(std::string_view text) { return state_.Own(text); }
   const FieldTable& table() const { return state_.table(); }
 
   // Adds a derived string value under field f (a view that must outlive the event: a part of

@@ -29,6 +29,7 @@ struct Parsed {
   std::vector<TimeNs> times;
   std::vector<std::string> tenants;  // Event::tenant
   std::vector<std::string> products, services;
+  std::vector<bool> invocations;  // Event::invocation
   std::map<std::string, std::vector<std::string>> fields;  // path -> values (scalars as text)
 };
 
@@ -41,6 +42,7 @@ class Capture final : public RecordParser::EventHandler {
     out_.tenants.emplace_back(e.tenant);
     out_.products.emplace_back(e.log_source.product);
     out_.services.emplace_back(e.log_source.service);
+    out_.invocations.push_back(e.invocation);
     out_.raws.emplace_back(e.raw);
     out_.ids.push_back(e.record_id);
     auto& ent = out_.entities.emplace_back();
@@ -452,7 +454,7 @@ TEST_F(JsonRecordParserTest, CloudTrailEcsEksAndEcrEventsNameTheirClusterAndImag
   EXPECT_EQ(Entity(eks, 0, "cluster"), "prod-eks");
   const Parsed ecr = Parse(records[5]);
   ASSERT_TRUE(ecr.status.ok());
-  EXPECT_EQ(Entity(ecr, 0, "image"), "payments/api");
+  EXPECT_EQ(Entity(ecr, 0, "image"), "111122223333.dkr.ecr.eu-west-1.amazonaws.com/payments/api");
   EXPECT_EQ(Entity(ecr, 0, "image_digest"),
             "sha256:77aa0c2b5d8e7f6a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f00");
   const Parsed s3 = Parse(records[6]);  // called by a service: no source address
@@ -788,6 +790,59 @@ TEST_F(JsonRecordParserTest, ARecordCannotClaimATenantThroughTuttleTenant) {
 
   p = ParseWith(*worker, k8s, kNoTime, {}, 1);
   EXPECT_EQ(p.fields[std::string(kTenantPath)], std::vector<std::string>{"team-a"});
+}
+
+// Entities as fields: tuttle.entity.<name>.
+
+TEST_F(JsonRecordParserTest, EveryEntityIsAlsoAFieldARecordCannotSet) {
+  std::string k8s = Samples("k8s_audit")[0];
+  ASSERT_EQ(k8s.back(), '}');
+  k8s.pop_back();
+  k8s += R"(,"tuttle":{"entity":{"namespace":"forged","image_digest":"sha256:forged"}}})";
+  Parsed p = Parse(k8s);
+  ASSERT_TRUE(p.status.ok()) << p.status.error().message();
+  const std::string ns = Entity(p, 0, "namespace");
+  ASSERT_FALSE(ns.empty());
+  EXPECT_EQ(p.fields["tuttle.entity.namespace"], std::vector<std::string>{ns});
+  EXPECT_EQ(p.fields["tuttle.entity.principal"],
+            std::vector<std::string>{Entity(p, 0, "principal")});
+  // Entities the record does not name are absent, not empty.
+  EXPECT_EQ(p.fields.count("tuttle.entity.image_digest"), 0u);
+  EXPECT_EQ(p.fields.count("tuttle.entity.function_name"), 0u);
+  EXPECT_EQ(EntityRoleOfPath("tuttle.entity.image_digest"), EntityRole::kImageDigest);
+  EXPECT_EQ(EntityRoleOfPath("tuttle.entity.namespace"), EntityRole::kNamespace);
+  EXPECT_EQ(EntityRoleOfPath("tuttle.entity.tenant"), EntityRole::kTenant);
+  EXPECT_EQ(EntityRoleOfPath("tuttle.entity.nope"), EntityRole::kNone);
+}
+
+TEST_F(JsonRecordParserTest, TheKubeletsPodStatusNamesTheDigestItPulled) {
+  Parsed p = Parse(
+      R"({"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a1","verb":"patch","user":{"username":"system:node:ip-10-0-1-23"},"objectRef":{"resource":"pods","namespace":"prod","name":"api-1","subresource":"status"},"requestObject":{"status":{"containerStatuses":[{"name":"api","image":"registry.example.com/api:1.4.2","imageID":"docker-pullable://registry.example.com/api@sha256:4f1a"}]}},"stageTimestamp":"2026-03-14T10:00:05Z"})");
+  ASSERT_TRUE(p.status.ok()) << p.status.error().message();
+  EXPECT_EQ(Entity(p, 0, "image"), "registry.example.com/api:1.4.2");
+  EXPECT_EQ(Entity(p, 0, "image_digest"), "sha256:4f1a");
+  EXPECT_EQ(p.fields["tuttle.entity.image_digest"], std::vector<std::string>{"sha256:4f1a"});
+  // A bare config id is not a digest.
+  const Parsed q = Parse(
+      R"({"kind":"Event","auditID":"a2","verb":"patch","objectRef":{"resource":"pods","namespace":"prod","name":"api-1","subresource":"status"},"requestObject":{"status":{"containerStatuses":[{"image":"api:1","imageID":"sha256:77aa"}]}},"stageTimestamp":"2026-03-14T10:00:05Z"})");
+  EXPECT_EQ(Entity(q, 0, "image_digest"), "");
+}
+
+TEST_F(JsonRecordParserTest, EcrCallsNameTheImageAsPodsDoAndInvokesAreInvocations) {
+  const Parsed ecr = Parse(
+      R"({"eventVersion":"1.08","eventSource":"ecr.amazonaws.com","eventName":"PutImage","eventTime":"2026-03-14T10:00:00Z","awsRegion":"eu-west-1","userIdentity":{"arn":"arn:aws:iam::111122223333:user/ci"},"recipientAccountId":"111122223333","requestParameters":{"repositoryName":"payments/api","imageTag":"1.4.2"},"responseElements":{"image":{"imageId":{"imageDigest":"sha256:4f1a","imageTag":"1.4.2"}}}})");
+  ASSERT_TRUE(ecr.status.ok()) << ecr.status.error().message();
+  EXPECT_EQ(Entity(ecr, 0, "image"), "111122223333.dkr.ecr.eu-west-1.amazonaws.com/payments/api");
+  EXPECT_EQ(Entity(ecr, 0, "image_digest"), "sha256:4f1a");
+  EXPECT_FALSE(ecr.invocations[0]);
+  const Parsed invoke = Parse(
+      R"({"eventVersion":"1.09","eventSource":"lambda.amazonaws.com","eventName":"Invoke","eventTime":"2026-03-14T10:00:00Z","userIdentity":{"arn":"arn:aws:iam::111122223333:user/x"},"recipientAccountId":"111122223333","requestParameters":{"functionName":"arn:aws:lambda:eu-west-1:111122223333:function:refund"}})");
+  ASSERT_TRUE(invoke.status.ok());
+  EXPECT_TRUE(invoke.invocations[0]);
+  EXPECT_EQ(Entity(invoke, 0, "function_name"), "refund");
+  const Parsed update = Parse(
+      R"({"eventVersion":"1.09","eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionCode20150331v2","eventTime":"2026-03-14T10:00:00Z","userIdentity":{"arn":"arn:aws:iam::111122223333:user/x"},"requestParameters":{"functionName":"refund"}})");
+  EXPECT_FALSE(update.invocations[0]);
 }
 
 TEST(EntityRoleOfPath, NamesTheEntityAnAdapterTakesVerbatimFromAField) {

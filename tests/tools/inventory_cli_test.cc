@@ -189,6 +189,18 @@ TEST_F(InventoryCli, WithoutAnApprovedInventoryNothingIsCheckedButEverythingIsRe
   EXPECT_TRUE(JsonLines(list.out).empty()) << list.out;
 }
 
+TEST_F(InventoryCli, TheExampleInDeployLoadsAndFlagsTheSampleStorysShadowItems) {
+  const std::string example =
+      (testing::SourceDir() / "deploy/approved-inventory.example.yaml").string();
+  auto r = RunProcess({TuttleBinary(), "replay", "--approved-inventory", example,
+                       testing::SamplePath()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The story's attacker runs images from public registries nobody approved.
+  const auto found = Findings(r.out);
+  EXPECT_GE(found.count("tuttle_inventory_unapproved_image"), 1u) << r.out;
+  EXPECT_NE(r.err.find("not in the approved inventory"), std::string::npos) << r.err;
+}
+
 TEST_F(InventoryCli, ABadApprovedInventoryFileIsALocatedError) {
   std::ofstream(approved_) << "images: [\"registry.example.com/*\"]\n"
                               "imgaes: [x]\n"

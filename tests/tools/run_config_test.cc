@@ -306,6 +306,9 @@ TEST_F(RunConfigTest, TheExampleInDeployLoads) {
   ASSERT_EQ(l.options.common.rules.size(), 1u);
   EXPECT_EQ(fs::weakly_canonical(l.options.common.rules[0]),
             fs::weakly_canonical(testing::SourceDir() / "rules/pack"));
+  EXPECT_TRUE(l.options.common.inventory);
+  EXPECT_EQ(fs::weakly_canonical(l.options.common.approved_inventory),
+            fs::weakly_canonical(testing::SourceDir() / "deploy/approved-inventory.example.yaml"));
   const std::string printed = EffectiveConfig(l.options);
   EXPECT_EQ(printed.find("example-password"), std::string::npos);
 }
