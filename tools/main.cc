@@ -402,6 +402,14 @@ int RunScaledOut(const RunOptions& o, const Engine& engine, PipelineOptions pipe
   if (Status st = PrepareCheckpointCadence(o.common, pipeline_options); !st.ok()) {
     return Fail(st.error());
   }
+  // Each member keeps the inventory of the records it matches (docs/inventory.md).
+  std::unique_ptr<Inventory> inventory;
+  if (o.common.inventory) {
+    auto prepared = PrepareInventory(o.common.approved_inventory, store->get());
+    if (!prepared.ok()) return Fail(prepared.error());
+    inventory = std::move(*prepared);
+    pipeline_options.inventory = inventory.get();
+  }
   Pipeline pipeline(engine.rules, *engine.parser, pipeline_options);
   StopOnSignal(source.get());
   auto stats = pipeline.Run(*source, sinks);
@@ -421,6 +429,7 @@ int RunScaledOut(const RunOptions& o, const Engine& engine, PipelineOptions pipe
              ws.replayed, ws.late_signals, ws.unknown_signals, ws.alerts, ws.checkpoints,
              static_cast<double>(ws.changelog_bytes) / 1024.0, ws.restored_groups, ws.assigned,
              ws.revoked, o.common.store);
+  if (inventory) fmt::print(summary_out, "{}\n", InventorySummary(*inventory));
   return 0;
 }
 
