@@ -44,8 +44,8 @@ fuzz: deps
 	@.ci/install-deps .ci/debian-packages-fuzz.txt
 	@CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DTUTTLE_FUZZ=ON -DTUTTLE_SANITIZE=address,undefined -DTUTTLE_BUILD_BENCH=OFF >/dev/null
-	@cmake --build build-fuzz -j $(JOBS) --target json_record_fuzz sigma_rule_fuzz signal_message_fuzz
-	@for t in json_record sigma_rule signal_message; do \
+	@cmake --build build-fuzz -j $(JOBS) --target json_record_fuzz sigma_rule_fuzz signal_message_fuzz inventory_fuzz
+	@for t in json_record sigma_rule signal_message inventory; do \
 	  mkdir -p build-fuzz/corpus/$$t && \
 	  build-fuzz/tests/fuzz/$${t}_fuzz build-fuzz/corpus/$$t tests/fuzz/corpus/$$t \
 	    -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -artifact_prefix=build-fuzz/ || exit 1; \

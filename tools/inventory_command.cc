@@ -46,9 +46,14 @@ Result<InventoryPolicy> LoadInventoryPolicy(const std::string& path, Diagnostics
   if (!in) return Error(fmt::format("cannot open approved-inventory file '{}'", path));
   std::stringstream text;
   text << in.rdbuf();
+  return ParseInventoryPolicy(text.str(), path, diagnostics);
+}
+
+Result<InventoryPolicy> ParseInventoryPolicy(const std::string& text, const std::string& path,
+                                             Diagnostics& diagnostics) {
   YAML::Node root;
   try {
-    root = YAML::Load(text.str());
+    root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     diagnostics.push_back(At(path, e.mark, e.msg));
     return Error(fmt::format("{}: not valid YAML", path));

@@ -30,6 +30,9 @@ namespace tuttle::tools {
 //
 // Problems are located diagnostics (file:line:col, with a hint); any error fails.
 Result<InventoryPolicy> LoadInventoryPolicy(const std::string& path, Diagnostics& diagnostics);
+// The same from the file's text; `path` names it in diagnostics.
+Result<InventoryPolicy> ParseInventoryPolicy(const std::string& text, const std::string& path,
+                                             Diagnostics& diagnostics);
 
 // The pipeline's inventory: the policy from `approved_file` (none: nothing is checked) and the
 // items `store` holds (nullptr: starts empty). Prints a line saying what it restored.
