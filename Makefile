@@ -19,9 +19,10 @@ build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
 # Runs the engine on its embedded default: an in-process Kafka cluster, the bundled sample
-# and rules, and a RocksDB store under ./var/tuttle.
+# and rules, and a RocksDB store under ./var/tuttle; the example approved inventory flags the
+# sample's shadow images, workloads and functions (docs/inventory.md).
 run: build
-	@$(BUILD)/tuttle run
+	@$(BUILD)/tuttle run --approved-inventory deploy/approved-inventory.example.yaml
 
 test: build
 	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --timeout 600

@@ -537,7 +537,9 @@ int Run(const RunOptions& o) {
 
   std::unique_ptr<Inventory> inventory;
   if (o.common.inventory) {
-    auto prepared = PrepareInventory(o.common.approved_inventory, store->get());
+    // The embedded demo replays the same sample each time: its inventory starts afresh too.
+    auto prepared =
+        PrepareInventory(o.common.approved_inventory, cluster ? nullptr : store->get());
     if (!prepared.ok()) return Fail(prepared.error());
     inventory = std::move(*prepared);
     pipeline_options->inventory = inventory.get();
