@@ -122,6 +122,7 @@ class MatchHandler final : public RecordParser::EventHandler {
     a.service = std::string(event.log_source.service);
     a.tenant = std::string(event.tenant);
     a.entities = ToOwned(event.entities);
+    a.details.assign(event.details.begin(), event.details.end());
     a.evidence.push_back(Evidence{Position(), event.time, event.record_id, rule.info});
     a.id = ComputeAlertId(a);
     work_.singles.push_back(std::move(a));
