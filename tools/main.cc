@@ -75,6 +75,10 @@ void AddCommon(CLI::App* cmd, CommonOptions& o) {
                   "Sigma rule files or folders (repeatable); default: the embedded rule pack")
       ->allow_extra_args(false);
   AddPipelineOption(cmd, o.pipelines);
+  cmd->add_option("--contracts", o.contracts,
+                  "Data contracts YAML checked against the records they select (repeatable; "
+                  "docs/contracts.md)")
+      ->allow_extra_args(false);
   cmd->add_option("-t,--threads", o.threads, "Worker threads; default: one per core")
       ->check(CLI::Range(0, 1024));
   cmd->add_option("--lateness", o.lateness,
@@ -105,10 +109,14 @@ void AddCommon(CLI::App* cmd, CommonOptions& o) {
   AddRetentionOptions(cmd, o.store_options);
 }
 
-ingest::JsonRecordParserOptions ParserOptions(const CommonOptions& o, const TenantPins& tenants) {
+Result<ingest::JsonRecordParserOptions> ParserOptions(const CommonOptions& o,
+                                                      const TenantPins& tenants) {
   ingest::JsonRecordParserOptions p;
   p.max_record_bytes = o.max_record_bytes;
   p.tenants = tenants.names;
+  auto contracts = LoadContracts(o.contracts);
+  if (!contracts.ok()) return contracts.error();
+  p.contracts = std::move(*contracts);
   return p;
 }
 
@@ -423,8 +431,10 @@ int Run(const RunOptions& o) {
   if (!pipeline_options.ok()) return Fail(pipeline_options.error());
   auto tenants = ParseTenantPins(o.common.tenants);
   if (!tenants.ok()) return Fail(tenants.error());
+  auto parser_options = ParserOptions(o.common, *tenants);
+  if (!parser_options.ok()) return Fail(parser_options.error());
   auto engine = LoadEngine(o.common.rules, o.common.pipelines, o.common.strict,
-                           ParserOptions(o.common, *tenants));
+                           std::move(*parser_options));
   if (!engine.ok()) return Fail(engine.error());
 
   // Metrics (docs/metrics.md): the registry outlives the server, the source and the pipeline.
@@ -547,8 +557,10 @@ int Replay(const ReplayOptions& o) {
   if (!pipeline_options.ok()) return Fail(pipeline_options.error());
   auto tenants = ParseTenantPins(o.common.tenants);
   if (!tenants.ok()) return Fail(tenants.error());
+  auto parser_options = ParserOptions(o.common, *tenants);
+  if (!parser_options.ok()) return Fail(parser_options.error());
   auto engine = LoadEngine(o.common.rules, o.common.pipelines, o.common.strict,
-                           ParserOptions(o.common, *tenants));
+                           std::move(*parser_options));
   if (!engine.ok()) return Fail(engine.error());
   auto pins = FormatPins(o.common, o.files, "file");
   if (!pins.ok()) return Fail(pins.error());
