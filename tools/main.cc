@@ -7,6 +7,7 @@
 //   tuttle replay   run the same pipeline over JSON-lines files or stdin; alerts as JSON lines
 //   tuttle rules check PATH...   validate Sigma rules: diagnostics, counts, compile time
 //   tuttle rules test PATH...    run the rule tests (*.test.yml) found beside the rules
+//   tuttle coverage              the ATT&CK Containers-matrix techniques the rules cover
 //   tuttle alerts, dead-letters, db   query and maintain the store (store_commands.h)
 //   tuttle version
 
@@ -26,6 +27,7 @@
 #include <fmt/format.h>
 
 #include "alert_printer.h"
+#include "coverage_command.h"
 #include "embedded.h"
 #include "engine_setup.h"
 #include "metrics_server.h"
@@ -705,6 +707,19 @@ int main(int argc, char** argv) {
   test_cmd->add_flag("-v,--verbose", test.verbose, "Print passing tests too");
   AddPipelineOption(test_cmd, test.pipelines);
 
+  CoverageOptions coverage;
+  CLI::App* coverage_cmd = app.add_subcommand(
+      "coverage", "Which ATT&CK Containers-matrix techniques the rules cover (by their "
+                  "attack.tXXXX tags), as a table; --navigator writes an ATT&CK Navigator layer");
+  coverage_cmd
+      ->add_option("-r,--rules", coverage.rules,
+                   "Sigma rule files or folders (repeatable); default: the embedded rule pack")
+      ->allow_extra_args(false);
+  AddPipelineOption(coverage_cmd, coverage.pipelines);
+  coverage_cmd->add_option("-o,--navigator", coverage.navigator,
+                           "Write an ATT&CK Navigator layer (JSON, layer format 4.5) to FILE")
+      ->type_name("FILE");
+
   CLI::App* version_cmd = app.add_subcommand("version", "Print the version");
   StoreCommands store_commands(app);
 
@@ -729,6 +744,7 @@ int main(int argc, char** argv) {
   if (replay_cmd->parsed()) return Replay(replay);
   if (check_cmd->parsed()) return RulesCheck(check);
   if (test_cmd->parsed()) return RulesTest(test);
+  if (coverage_cmd->parsed()) return Coverage(coverage);
   if (auto rc = store_commands.Run()) return *rc;
   if (version_cmd->parsed()) {
     fmt::print("tuttle {}\n", TUTTLE_VERSION);

@@ -1,12 +1,15 @@
-// Data contracts through the real `tuttle` binary: `tuttle replay --contracts` on Lambda log
-// envelopes raises the violation finding (naming field and keyword) and the burst correlation
-// of the embedded pack.
+// Data contracts and rule coverage through the real `tuttle` binary: `tuttle replay --contracts`
+// on Lambda log envelopes raises the violation finding (naming field and keyword) and the burst
+// correlation of the embedded pack; `tuttle coverage` prints the Containers-matrix table and
+// writes an ATT&CK Navigator layer.
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -148,6 +151,106 @@ TEST(TuttleContracts, ABrokenContractsFileStopsWithLocatedErrors) {
   EXPECT_NE(r.err.find(bad + ":2:5: error: contract 'a': unknown format 'lamda'"),
             std::string::npos)
       << r.err;
+}
+
+// Rows of the coverage table: technique id -> the line.
+std::map<std::string, std::vector<std::string>> Rows(const std::string& out) {
+  std::map<std::string, std::vector<std::string>> rows;
+  size_t start = 0;
+  while (start < out.size()) {
+    size_t end = out.find('\n', start);
+    if (end == std::string::npos) end = out.size();
+    const std::string line = out.substr(start, end - start);
+    start = end + 1;
+    const size_t t = line.find_first_not_of(' ');
+    if (t != std::string::npos && line.compare(t, 1, "T") == 0 && t <= 4) {
+      rows[line.substr(t, line.find(' ', t) - t)].push_back(line);
+    }
+  }
+  return rows;
+}
+
+TEST(TuttleCoverage, PrintsTheContainersMatrixAndWritesANavigatorLayer) {
+  testing::TempDir dir;
+  Write(dir.path() / "rules/a.yml", R"(title: Exec Into Pod
+name: rule_a
+logsource: {product: kubernetes, service: audit}
+tags: [attack.execution, attack.t1609, attack.t1552.007]
+detection:
+    selection: {verb: create, objectRef.subresource: exec}
+    condition: selection
+level: medium
+)");
+  Write(dir.path() / "rules/b.yml", R"(title: Shell In Container
+name: rule_b
+logsource: {product: falco}
+tags: [attack.t1609, attack.t1648]
+detection:
+    selection: {rule: Terminal shell in container}
+    condition: selection
+level: low
+)");
+  const std::string layer = (dir.path() / "layer.json").string();
+  const ProcessResult r = RunProcess({TuttleBinary(), "coverage", "--rules",
+                                      (dir.path() / "rules").string(), "--navigator", layer});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("ATT&CK v18 Containers matrix: coverage by 2 rules"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("\nExecution (TA0002)\n"), std::string::npos) << r.out;
+  const auto rows = Rows(r.out);
+  ASSERT_TRUE(rows.count("T1609")) << r.out;
+  EXPECT_EQ(rows.at("T1609")[0],
+            "  T1609        Container Administration Command               2  rule_a, rule_b");
+  ASSERT_TRUE(rows.count("T1552.007"));
+  EXPECT_EQ(rows.at("T1552.007")[0],
+            "    T1552.007    Container API                                1  rule_a");
+  ASSERT_TRUE(rows.count("T1611"));
+  EXPECT_NE(rows.at("T1611")[0].find("UNCOVERED"), std::string::npos);
+  // The parent of a covered sub-technique is not covered by it.
+  EXPECT_NE(rows.at("T1552")[0].find("UNCOVERED"), std::string::npos);
+  ASSERT_TRUE(rows.count("T1648"));  // the serverless section
+  EXPECT_NE(rows.at("T1648")[0].find("1  rule_b"), std::string::npos);
+
+  // The layer: format 4.5, Containers, one entry per technique and tactic.
+  const json l = json::parse(testing::ReadFile(layer));
+  EXPECT_EQ(l["versions"]["layer"], "4.5");
+  EXPECT_EQ(l["versions"]["attack"], "18");
+  EXPECT_EQ(l["domain"], "enterprise-attack");
+  EXPECT_EQ(l["filters"]["platforms"], json::array({"Containers"}));
+  ASSERT_TRUE(l["gradient"].contains("colors"));
+  ASSERT_FALSE(l["legendItems"].empty());
+  std::map<std::pair<std::string, std::string>, int> scores;
+  std::set<std::string> containers;
+  for (const json& t : l["techniques"]) {
+    scores[{t["techniqueID"], t["tactic"]}] = t["score"];
+    bool serverless = false;
+    for (const json& m : t["metadata"]) serverless = serverless || m["name"] == "note";
+    if (!serverless) containers.insert(t["techniqueID"]);
+  }
+  EXPECT_EQ((scores[{"T1609", "execution"}]), 2);
+  EXPECT_EQ((scores[{"T1552.007", "credential-access"}]), 1);
+  EXPECT_EQ((scores[{"T1611", "privilege-escalation"}]), 0);
+  EXPECT_EQ((scores[{"T1648", "execution"}]), 1);
+  // The summary counts distinct Containers-matrix techniques: the layer lists them all.
+  std::string summary = "-- 2 of ";
+  summary += std::to_string(containers.size());
+  summary += " Containers-matrix techniques covered";
+  EXPECT_NE(r.out.find(summary),
+            std::string::npos)
+      << r.out;
+  EXPECT_GT(containers.size(), 40u);
+}
+
+TEST(TuttleCoverage, CoversTheEmbeddedPack) {
+  const ProcessResult r = RunProcess({TuttleBinary(), "coverage"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("(embedded pack)"), std::string::npos) << r.out;
+  const auto rows = Rows(r.out);
+  ASSERT_TRUE(rows.count("T1609"));
+  EXPECT_NE(rows.at("T1609")[0].find("k8s_pod_exec_or_attach"), std::string::npos);
+  ASSERT_TRUE(rows.count("T1611"));
+  EXPECT_EQ(rows.at("T1611")[0].find("UNCOVERED"), std::string::npos);
+  EXPECT_NE(r.out.find(" Containers-matrix techniques covered ("), std::string::npos);
 }
 
 }  // namespace
