@@ -93,6 +93,35 @@ json Technique(const MatrixColumn& column, const MatrixTechnique& t,
   };
 }
 
+// The matrix for machines: its columns with each technique's rules.
+json MatrixJson(const std::vector<MatrixColumn>& columns, const RulesByTechnique& by) {
+  json out = json::array();
+  for (const MatrixColumn& column : columns) {
+    json techniques = json::array();
+    for (const MatrixTechnique& t : column.techniques) {
+      techniques.push_back(
+          {{"id", t.uid}, {"name", t.name}, {"rules", RulesOf(by, t.uid)}});
+    }
+    out.push_back({{"tactic", column.shortname},
+                   {"tactic_id", column.tactic_uid},
+                   {"tactic_name", column.tactic_name},
+                   {"techniques", std::move(techniques)}});
+  }
+  return out;
+}
+
+// Distinct techniques of `columns`, and those with a rule.
+Counted Count(const std::vector<MatrixColumn>& columns, const RulesByTechnique& by) {
+  std::set<std::string_view> all, covered;
+  for (const MatrixColumn& column : columns) {
+    for (const MatrixTechnique& t : column.techniques) {
+      all.insert(t.uid);
+      if (!RulesOf(by, t.uid).empty()) covered.insert(t.uid);
+    }
+  }
+  return Counted{covered.size(), all.size()};
+}
+
 json NavigatorLayer(const std::vector<MatrixColumn>& containers,
                     const std::vector<MatrixColumn>& serverless, const RulesByTechnique& by,
                     const std::string& origin, const Counted& counted) {
@@ -143,6 +172,20 @@ json NavigatorLayer(const std::vector<MatrixColumn>& containers,
   };
 }
 
+// Writes the Navigator layer to `path` (nothing when empty).
+Status WriteLayer(const std::string& path, const std::vector<MatrixColumn>& containers,
+                  const std::vector<MatrixColumn>& serverless, const RulesByTechnique& by,
+                  const std::string& origin, const Counted& counted) {
+  if (path.empty()) return Ok();
+  const json layer = NavigatorLayer(containers, serverless, by, origin, counted);
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << layer.dump(2) << '\n';
+  f.close();
+  if (!f) return Error(fmt::format("cannot write the Navigator layer to '{}'", path));
+  fmt::print(stderr, "tuttle: ATT&CK Navigator layer written to {}\n", path);
+  return Ok();
+}
+
 }  // namespace
 
 int Coverage(const CoverageOptions& o) {
@@ -156,9 +199,30 @@ int Coverage(const CoverageOptions& o) {
   const auto serverless = AttackMatrixColumns(AttackMatrix::kServerless);
   const size_t rule_count = engine->rules.detections.size() + engine->rules.correlations.size();
 
+  const Counted counted = Count(containers, by);
+  if (Status st = WriteLayer(o.navigator, containers, serverless, by, engine->rules_origin,
+                             counted);
+      !st.ok()) {
+    fmt::print(stderr, "tuttle: error: {}\n", st.error().message());
+    return 1;
+  }
+  if (o.json) {
+    const Counted cloud = Count(serverless, by);
+    const json doc = {
+        {"attack_version", std::string(kAttackVersion)},
+        {"rules", rule_count},
+        {"rules_origin", engine->rules_origin},
+        {"containers", {{"covered", counted.covered}, {"total", counted.total},
+                        {"tactics", MatrixJson(containers, by)}}},
+        {"serverless", {{"covered", cloud.covered}, {"total", cloud.total},
+                        {"tactics", MatrixJson(serverless, by)}}},
+    };
+    fmt::print("{}\n", doc.dump());
+    return 0;
+  }
   fmt::print("ATT&CK v{} Containers matrix: coverage by {} rules ({})\n", kAttackVersion,
              rule_count, engine->rules_origin);
-  const Counted counted = PrintMatrix(stdout, containers, by);
+  PrintMatrix(stdout, containers, by);
   fmt::print("\nServerless (IaaS/SaaS): cloud techniques around functions, outside the "
              "Containers matrix\n");
   const Counted cloud = PrintMatrix(stdout, serverless, by);
@@ -183,18 +247,6 @@ int Coverage(const CoverageOptions& o) {
              counted.total == 0 ? 0.0 : 100.0 * static_cast<double>(counted.covered) /
                                             static_cast<double>(counted.total),
              cloud.covered, cloud.total);
-
-  if (!o.navigator.empty()) {
-    const json layer = NavigatorLayer(containers, serverless, by, engine->rules_origin, counted);
-    std::ofstream f(o.navigator, std::ios::binary | std::ios::trunc);
-    f << layer.dump(2) << '\n';
-    f.close();
-    if (!f) {
-      fmt::print(stderr, "tuttle: error: cannot write the Navigator layer to '{}'\n", o.navigator);
-      return 1;
-    }
-    fmt::print(stderr, "tuttle: ATT&CK Navigator layer written to {}\n", o.navigator);
-  }
   return 0;
 }
 

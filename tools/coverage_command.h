@@ -12,9 +12,10 @@ struct CoverageOptions {
   std::vector<std::string> rules;      // files or folders; empty: the embedded pack
   std::vector<std::string> pipelines;  // processing pipeline files
   std::string navigator;               // write the Navigator layer JSON here; empty: don't
+  bool json = false;                   // print the coverage as one JSON document, not a table
 };
 
-// Prints the coverage table to stdout. Returns the exit code: 0, or 1 when the rules cannot be
+// Prints the coverage table (or, with `json`, a JSON document) to stdout. Returns the exit code: 0, or 1 when the rules cannot be
 // loaded or the layer cannot be written.
 int Coverage(const CoverageOptions& options);
 

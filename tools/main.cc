@@ -719,6 +719,8 @@ int main(int argc, char** argv) {
   coverage_cmd->add_option("-o,--navigator", coverage.navigator,
                            "Write an ATT&CK Navigator layer (JSON, layer format 4.5) to FILE")
       ->type_name("FILE");
+  coverage_cmd->add_flag("--json", coverage.json,
+                         "Print the coverage as one JSON document instead of the table");
 
   CLI::App* version_cmd = app.add_subcommand("version", "Print the version");
   StoreCommands store_commands(app);

@@ -241,6 +241,33 @@ level: low
   EXPECT_GT(containers.size(), 40u);
 }
 
+TEST(TuttleCoverage, JsonGivesEachTechniqueItsRules) {
+  testing::TempDir dir;
+  Write(dir.path() / "rules/a.yml", R"(title: Exec Into Pod
+name: rule_a
+logsource: {product: kubernetes, service: audit}
+tags: [attack.t1609, attack.t1648]
+detection:
+    selection: {verb: create}
+    condition: selection
+)");
+  const ProcessResult r =
+      RunProcess({TuttleBinary(), "coverage", "--json", "--rules", (dir.path() / "rules").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json doc = json::parse(r.out);
+  EXPECT_EQ(doc["attack_version"], "18");
+  EXPECT_EQ(doc["rules"], 1);
+  EXPECT_EQ(doc["containers"]["covered"], 1);
+  EXPECT_EQ(doc["serverless"]["covered"], 1);
+  std::map<std::string, json> execution;
+  for (const json& tactic : doc["containers"]["tactics"]) {
+    if (tactic["tactic"] != "execution") continue;
+    for (const json& t : tactic["techniques"]) execution[t["id"]] = t["rules"];
+  }
+  EXPECT_EQ(execution["T1609"], json::array({"rule_a"}));
+  EXPECT_EQ(execution["T1610"], json::array());
+}
+
 TEST(TuttleCoverage, CoversTheEmbeddedPack) {
   const ProcessResult r = RunProcess({TuttleBinary(), "coverage"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
