@@ -78,6 +78,31 @@ Status AddPipelines(const std::vector<std::string>& files, rules::CompileOptions
   return Ok();
 }
 
+Result<std::shared_ptr<const contracts::ContractSet>> LoadContracts(
+    const std::vector<std::string>& files) {
+  if (files.empty()) return std::shared_ptr<const contracts::ContractSet>();
+  Diagnostics diagnostics;
+  auto set = contracts::ContractSet::LoadFiles(files, diagnostics);
+  if (set.ok()) {
+    // A format no adapter has selects nothing: surely a typo.
+    const auto formats = ingest::JsonRecordParser::FormatNames();
+    for (const contracts::Contract& c : (*set)->contracts()) {
+      const std::string& f = c.select.format;
+      if (f.empty() || f.find_first_of("*?") != std::string::npos) continue;
+      if (std::find(formats.begin(), formats.end(), f) != formats.end()) continue;
+      Diagnostic d;
+      d.file = c.file;  // file:line:col already
+      d.message = fmt::format("contract '{}': unknown format '{}'", c.name, f);
+      d.hint = fmt::format("one of {}", fmt::join(formats, ", "));
+      fmt::print(stderr, "{}: error: {} (hint: {})\n", d.file, d.message, d.hint);
+      return Error("1 error in the contracts");
+    }
+  }
+  for (const Diagnostic& d : diagnostics) fmt::print(stderr, "{}\n", d.ToString());
+  if (!set.ok()) return Error("--contracts: " + set.error().message());
+  return *set;
+}
+
 Result<std::map<std::string, uint16_t>> ParseFormatPins(const std::vector<std::string>& values) {
   std::map<std::string, uint16_t> pins;
   for (const std::string& v : values) {

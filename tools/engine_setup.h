@@ -30,6 +30,11 @@ const std::map<std::string, std::vector<std::string>>& PackPlaceholders();
 // any error fails (a pipeline applies whole or not at all).
 Status AddPipelines(const std::vector<std::string>& files, rules::CompileOptions& options);
 
+// Reads the data contract files (`--contracts`, repeatable); nullptr when none. Diagnostics go
+// to stderr as file:line:col; any error fails.
+Result<std::shared_ptr<const contracts::ContractSet>> LoadContracts(
+    const std::vector<std::string>& files);
+
 // Loads rules from `paths` (files or folders), or the embedded pack when empty, through the
 // processing pipelines in `pipeline_files`. Rule errors are printed to stderr as file:line:col
 // diagnostics; with `strict` any error fails.

@@ -7,6 +7,7 @@
 //   tuttle replay   run the same pipeline over JSON-lines files or stdin; alerts as JSON lines
 //   tuttle rules check PATH...   validate Sigma rules: diagnostics, counts, compile time
 //   tuttle rules test PATH...    run the rule tests (*.test.yml) found beside the rules
+//   tuttle coverage              the ATT&CK Containers-matrix techniques the rules cover
 //   tuttle alerts, dead-letters, db   query and maintain the store (store_commands.h)
 //   tuttle version
 
@@ -26,6 +27,7 @@
 #include <fmt/format.h>
 
 #include "alert_printer.h"
+#include "coverage_command.h"
 #include "embedded.h"
 #include "engine_setup.h"
 #include "metrics_server.h"
@@ -76,6 +78,10 @@ void AddCommon(CLI::App* cmd, CommonOptions& o) {
                   "Sigma rule files or folders (repeatable); default: the embedded rule pack")
       ->allow_extra_args(false);
   AddPipelineOption(cmd, o.pipelines);
+  cmd->add_option("--contracts", o.contracts,
+                  "Data contracts YAML checked against the records they select (repeatable; "
+                  "docs/contracts.md)")
+      ->allow_extra_args(false);
   cmd->add_option("-t,--threads", o.threads, "Worker threads; default: one per core")
       ->check(CLI::Range(0, 1024));
   cmd->add_option("--lateness", o.lateness,
@@ -112,10 +118,14 @@ void AddCommon(CLI::App* cmd, CommonOptions& o) {
   AddRetentionOptions(cmd, o.store_options);
 }
 
-ingest::JsonRecordParserOptions ParserOptions(const CommonOptions& o, const TenantPins& tenants) {
+Result<ingest::JsonRecordParserOptions> ParserOptions(const CommonOptions& o,
+                                                      const TenantPins& tenants) {
   ingest::JsonRecordParserOptions p;
   p.max_record_bytes = o.max_record_bytes;
   p.tenants = tenants.names;
+  auto contracts = LoadContracts(o.contracts);
+  if (!contracts.ok()) return contracts.error();
+  p.contracts = std::move(*contracts);
   return p;
 }
 
@@ -439,8 +449,10 @@ int Run(const RunOptions& o) {
   if (!pipeline_options.ok()) return Fail(pipeline_options.error());
   auto tenants = ParseTenantPins(o.common.tenants);
   if (!tenants.ok()) return Fail(tenants.error());
+  auto parser_options = ParserOptions(o.common, *tenants);
+  if (!parser_options.ok()) return Fail(parser_options.error());
   auto engine = LoadEngine(o.common.rules, o.common.pipelines, o.common.strict,
-                           ParserOptions(o.common, *tenants));
+                           std::move(*parser_options));
   if (!engine.ok()) return Fail(engine.error());
 
   // Metrics (docs/metrics.md): the registry outlives the server, the source and the pipeline.
@@ -574,8 +586,10 @@ int Replay(const ReplayOptions& o) {
   if (!pipeline_options.ok()) return Fail(pipeline_options.error());
   auto tenants = ParseTenantPins(o.common.tenants);
   if (!tenants.ok()) return Fail(tenants.error());
+  auto parser_options = ParserOptions(o.common, *tenants);
+  if (!parser_options.ok()) return Fail(parser_options.error());
   auto engine = LoadEngine(o.common.rules, o.common.pipelines, o.common.strict,
-                           ParserOptions(o.common, *tenants));
+                           std::move(*parser_options));
   if (!engine.ok()) return Fail(engine.error());
   auto pins = FormatPins(o.common, o.files, "file");
   if (!pins.ok()) return Fail(pins.error());
@@ -728,6 +742,21 @@ int main(int argc, char** argv) {
   test_cmd->add_flag("-v,--verbose", test.verbose, "Print passing tests too");
   AddPipelineOption(test_cmd, test.pipelines);
 
+  CoverageOptions coverage;
+  CLI::App* coverage_cmd = app.add_subcommand(
+      "coverage", "Which ATT&CK Containers-matrix techniques the rules cover (by their "
+                  "attack.tXXXX tags), as a table; --navigator writes an ATT&CK Navigator layer");
+  coverage_cmd
+      ->add_option("-r,--rules", coverage.rules,
+                   "Sigma rule files or folders (repeatable); default: the embedded rule pack")
+      ->allow_extra_args(false);
+  AddPipelineOption(coverage_cmd, coverage.pipelines);
+  coverage_cmd->add_option("-o,--navigator", coverage.navigator,
+                           "Write an ATT&CK Navigator layer (JSON, layer format 4.5) to FILE")
+      ->type_name("FILE");
+  coverage_cmd->add_flag("--json", coverage.json,
+                         "Print the coverage as one JSON document instead of the table");
+
   CLI::App* version_cmd = app.add_subcommand("version", "Print the version");
   StoreCommands store_commands(app);
   InventoryCommand inventory_command(app);
@@ -753,6 +782,7 @@ int main(int argc, char** argv) {
   if (replay_cmd->parsed()) return Replay(replay);
   if (check_cmd->parsed()) return RulesCheck(check);
   if (test_cmd->parsed()) return RulesTest(test);
+  if (coverage_cmd->parsed()) return Coverage(coverage);
   if (auto rc = store_commands.Run()) return *rc;
   if (auto rc = inventory_command.Run()) return *rc;
   if (version_cmd->parsed()) {

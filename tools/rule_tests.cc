@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tuttle/contracts/contract_set.h"
 #include "tuttle/engine/pipeline.h"
 #include "tuttle/ingest/json_record_parser.h"
 
@@ -348,7 +349,28 @@ std::vector<RuleTestOutcome> RunRuleTests(const std::vector<std::string>& files,
         outcomes.push_back(RuleTestOutcome{file, 1, "(file)", false, {"no 'tests' list"}});
         continue;
       }
-      for (const auto& t : tests) RunTest(file, t, rules, parser, scope, outcomes, diagnostics);
+      // `contracts: FILE` (or a list), relative to the test file: its records are read by a
+      // parser that checks those data contracts (docs/contracts.md).
+      std::unique_ptr<ingest::JsonRecordParser> with_contracts;
+      if (const YAML::Node c = doc["contracts"]; c) {
+        std::vector<std::string> paths;
+        for (const std::string& p : c.IsSequence() ? c.as<std::vector<std::string>>()
+                                                   : std::vector<std::string>{c.as<std::string>()}) {
+          paths.push_back((fs::path(file).parent_path() / p).lexically_normal().string());
+        }
+        auto set = contracts::ContractSet::LoadFiles(paths, diagnostics);
+        if (!set.ok()) {
+          diagnostics.push_back(At(file, c.Mark(), "contracts: " + set.error().message()));
+          outcomes.push_back(
+              RuleTestOutcome{file, c.Mark().line + 1, "(file)", false, {set.error().message()}});
+          continue;
+        }
+        ingest::JsonRecordParserOptions options;
+        options.contracts = std::move(*set);
+        with_contracts = std::make_unique<ingest::JsonRecordParser>(rules.catalog, options);
+      }
+      const RecordParser& use = with_contracts ? *with_contracts : parser;
+      for (const auto& t : tests) RunTest(file, t, rules, use, scope, outcomes, diagnostics);
     } catch (const YAML::Exception& e) {
       diagnostics.push_back(At(file, e.mark, e.msg, "see docs/rule-tests.md"));
       outcomes.push_back(RuleTestOutcome{file, e.mark.line + 1, "(file)", false, {e.msg}});

@@ -425,7 +425,7 @@ void ReadKafka(ConfigReader& r, const YAML::Node& kafka, const FlagGiven& given,
 void ReadEngine(ConfigReader& r, const YAML::Node& engine, const FlagGiven& given,
                 CommonOptions& o) {
   if (!r.Map(engine, "engine",
-             {"rules", "pipelines", "threads", "lateness", "max_groups", "strict",
+             {"rules", "pipelines", "contracts", "threads", "lateness", "max_groups", "strict",
               "max_record_bytes", "batch_records", "inventory", "approved_inventory"})) {
     return;
   }
@@ -441,6 +441,13 @@ void ReadEngine(ConfigReader& r, const YAML::Node& engine, const FlagGiven& give
     if (paths && !given("--pipeline")) {
       o.pipelines.clear();
       for (const auto& p : *paths) o.pipelines.push_back(r.Resolve(p));
+    }
+  }
+  if (const YAML::Node n = engine["contracts"]; n.IsDefined()) {
+    auto paths = r.Strings(n, "engine.contracts");
+    if (paths && !given("--contracts")) {
+      o.contracts.clear();
+      for (const auto& p : *paths) o.contracts.push_back(r.Resolve(p));
     }
   }
   if (const YAML::Node n = engine["threads"]; n.IsDefined()) {
@@ -749,6 +756,9 @@ std::string EffectiveConfig(const RunOptions& o) {
   out << YAML::Key << "rules" << YAML::Value << YAML::Flow << Absolute(c.rules);
   if (c.rules.empty()) out << YAML::Comment("the embedded rule pack");
   out << YAML::Key << "pipelines" << YAML::Value << YAML::Flow << Absolute(c.pipelines);
+  if (!c.contracts.empty()) {
+    out << YAML::Key << "contracts" << YAML::Value << YAML::Flow << Absolute(c.contracts);
+  }
   out << YAML::Key << "threads" << YAML::Value << c.threads;
   out << YAML::Key << "lateness" << YAML::Value << c.lateness;
   out << YAML::Key << "max_groups" << YAML::Value << c.max_groups;

@@ -4,8 +4,8 @@
 //
 //   kafka:   brokers, group_id, topics (with per-topic format and tenant pins), librdkafka
 //            properties for the consumer and producers, the alerts topic, scale-out
-//   engine:  rules, pipelines, threads, lateness, max_groups, strict, max_record_bytes,
-//            batch_records, inventory, approved_inventory
+//   engine:  rules, pipelines, contracts, threads, lateness, max_groups, strict,
+//            max_record_bytes, batch_records, inventory, approved_inventory
 //   store:   path, checkpoint_interval, checkpoint_records, alert_retention,
 //            dead_letter_retention
 //   output:  json, quiet
@@ -33,6 +33,7 @@ namespace tuttle::tools {
 struct CommonOptions {
   std::vector<std::string> rules;      // files or folders; empty: the embedded pack
   std::vector<std::string> pipelines;  // processing pipeline files
+  std::vector<std::string> contracts;  // data contract files (docs/contracts.md)
   std::string store;                   // RocksDB folder
   int threads = 0;                     // 0: one per core
   std::string lateness = "30s";

@@ -152,6 +152,19 @@ Hash128 ComputeAlertId(const Alert& alert) {
   return h.Finish();
 }
 
+namespace {
+// "Title: detail; detail" (the details of a single-event alert, e.g. contract violations).
+std::string MessageWithDetails(const std::string& title, const std::vector<std::string>& details) {
+  std::string out = title;
+  out += ": ";
+  for (size_t i = 0; i < details.size(); ++i) {
+    if (i > 0) out += "; ";
+    out += details[i];
+  }
+  return out;
+}
+}  // namespace
+
 std::string AlertToOcsfJson(const Alert& alert) {
   const RuleInfo empty_rule;
   const RuleInfo& rule = alert.rule ? *alert.rule : empty_rule;
@@ -211,6 +224,7 @@ std::string AlertToOcsfJson(const Alert& alert) {
   }
   if (!rule.file.empty()) tuttle["rule_file"] = rule.file;
   if (!alert.tenant.empty()) tuttle["tenant"] = alert.tenant;
+  if (!alert.details.empty()) tuttle["details"] = alert.details;
 
   json doc = {
       {"class_uid", 2004},
@@ -229,7 +243,8 @@ std::string AlertToOcsfJson(const Alert& alert) {
       {"start_time", Ms(alert.window_start)},
       {"end_time", Ms(alert.window_end)},
       {"count", alert.evidence.size()},
-      {"message", rule.title},
+      {"message",
+       alert.details.empty() ? rule.title : MessageWithDetails(rule.title, alert.details)},
       {"metadata",
        {{"version", kOcsfVersion},
         {"product", {{"name", "Tuttle"}, {"vendor_name", "Tuttle"}, {"version", TUTTLE_VERSION}}},
@@ -283,6 +298,7 @@ std::string AlertToText(const Alert& alert, bool color) {
     out += fmt::format("  evidence={}", alert.evidence.size());
   }
   if (alert.suppressed > 0) out += fmt::format("  suppressed={}", alert.suppressed);
+  for (const std::string& d : alert.details) out += fmt::format("  [{}]", d);
   out += fmt::format("  id={}", alert.id.Uuid().substr(0, 8));
   return out;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstdint>
 #include <utility>
 
 namespace tuttle {
@@ -31,58 +32,89 @@ constexpr std::array<std::pair<std::string_view, Named>, 14> kTactics = {{
     {"impact", {"TA0040", "Impact"}},
 }};
 
-// Techniques of the Containers matrix and the cloud techniques around serverless functions.
-// Names for ids outside this table are left empty rather than guessed.
-constexpr std::array<Named, 49> kTechniques = {{
-    {"T1046", "Network Service Discovery"},
-    {"T1053", "Scheduled Task/Job"},
-    {"T1053.007", "Container Orchestration Job"},
-    {"T1059", "Command and Scripting Interpreter"},
-    {"T1059.004", "Unix Shell"},
-    {"T1059.013", "Container CLI/API"},
-    {"T1068", "Exploitation for Privilege Escalation"},
-    {"T1069", "Permission Groups Discovery"},
-    {"T1069.003", "Cloud Groups"},
-    {"T1070", "Indicator Removal"},
-    {"T1078", "Valid Accounts"},
-    {"T1078.001", "Default Accounts"},
-    {"T1078.004", "Cloud Accounts"},
-    {"T1087", "Account Discovery"},
-    {"T1087.004", "Cloud Account"},
-    {"T1098", "Account Manipulation"},
-    {"T1098.001", "Additional Cloud Credentials"},
-    {"T1098.003", "Additional Cloud Roles"},
-    {"T1098.006", "Additional Container Cluster Roles"},
-    {"T1105", "Ingress Tool Transfer"},
-    {"T1110", "Brute Force"},
-    {"T1133", "External Remote Services"},
-    {"T1136", "Create Account"},
-    {"T1136.003", "Cloud Account"},
-    {"T1190", "Exploit Public-Facing Application"},
-    {"T1204", "User Execution"},
-    {"T1204.003", "Malicious Image"},
-    {"T1496", "Resource Hijacking"},
-    {"T1496.001", "Compute Hijacking"},
-    {"T1525", "Implant Internal Image"},
-    {"T1526", "Cloud Service Discovery"},
-    {"T1528", "Steal Application Access Token"},
-    {"T1530", "Data from Cloud Storage"},
-    {"T1543", "Create or Modify System Process"},
-    {"T1543.005", "Container Service"},
-    {"T1552", "Unsecured Credentials"},
-    {"T1552.001", "Credentials In Files"},
-    {"T1552.005", "Cloud Instance Metadata API"},
-    {"T1552.007", "Container API"},
-    {"T1562", "Impair Defenses"},
-    {"T1562.001", "Disable or Modify Tools"},
-    {"T1578", "Modify Cloud Compute Infrastructure"},
-    {"T1580", "Cloud Infrastructure Discovery"},
-    {"T1609", "Container Administration Command"},
-    {"T1610", "Deploy Container"},
-    {"T1611", "Escape to Host"},
-    {"T1612", "Build Image on Host"},
-    {"T1613", "Container and Resource Discovery"},
-    {"T1648", "Serverless Execution"},
+// Tactic bits (index in kTactics) for the matrix columns of a technique.
+constexpr uint16_t kIA = 1u << 2, kEX = 1u << 3, kPE = 1u << 4, kPR = 1u << 5, kDE = 1u << 6,
+                   kCA = 1u << 7, kDI = 1u << 8, kLM = 1u << 9, kCO = 1u << 10, kIM = 1u << 13;
+
+struct Technique {
+  std::string_view uid;
+  std::string_view name;
+  // The tactics under which ATT&CK v18's Containers matrix lists it (0: not in that matrix).
+  uint16_t containers;
+  // Cloud (IaaS/SaaS) techniques around serverless functions, outside the Containers matrix,
+  // and their tactics (0: none).
+  uint16_t serverless;
+};
+
+// The one table of technique names and matrix places: the ATT&CK v18 Containers matrix
+// (attack.mitre.org/matrices/enterprise/containers/, kept by hand: check it on each ATT&CK
+// release), the cloud techniques around serverless functions, and a few more the pack tags.
+// Names for ids outside this table are left empty rather than guessed. Sorted by id, so a
+// sub-technique follows its parent.
+constexpr std::array<Technique, 63> kTechniques = {{
+    {"T1036", "Masquerading", kDE, 0},
+    {"T1036.005", "Match Legitimate Resource Name or Location", kDE, 0},
+    {"T1046", "Network Service Discovery", kDI, 0},
+    {"T1053", "Scheduled Task/Job", kEX | kPE | kPR, 0},
+    {"T1053.007", "Container Orchestration Job", kEX | kPE | kPR, 0},
+    {"T1059", "Command and Scripting Interpreter", kEX, 0},
+    {"T1059.004", "Unix Shell", 0, 0},
+    {"T1059.013", "Container CLI/API", kEX, 0},
+    {"T1068", "Exploitation for Privilege Escalation", kPR, 0},
+    {"T1069", "Permission Groups Discovery", kDI, 0},
+    {"T1069.003", "Cloud Groups", 0, kDI},
+    {"T1070", "Indicator Removal", kDE, 0},
+    {"T1078", "Valid Accounts", kIA | kPE | kPR | kDE, 0},
+    {"T1078.001", "Default Accounts", kIA | kPE | kPR | kDE, 0},
+    {"T1078.003", "Local Accounts", kIA | kPE | kPR | kDE, 0},
+    {"T1078.004", "Cloud Accounts", 0, kIA | kPE | kPR | kDE},
+    {"T1087", "Account Discovery", 0, 0},
+    {"T1087.004", "Cloud Account", 0, kDI},
+    {"T1098", "Account Manipulation", kPE | kPR, 0},
+    {"T1098.001", "Additional Cloud Credentials", 0, kPE | kPR},
+    {"T1098.003", "Additional Cloud Roles", 0, kPE | kPR},
+    {"T1098.006", "Additional Container Cluster Roles", kPE | kPR, 0},
+    {"T1105", "Ingress Tool Transfer", 0, 0},
+    {"T1110", "Brute Force", kCA, 0},
+    {"T1110.001", "Password Guessing", kCA, 0},
+    {"T1110.003", "Password Spraying", kCA, 0},
+    {"T1110.004", "Credential Stuffing", kCA, 0},
+    {"T1133", "External Remote Services", kIA | kPE, 0},
+    {"T1136", "Create Account", kPE, 0},
+    {"T1136.001", "Local Account", kPE, 0},
+    {"T1136.003", "Cloud Account", 0, kPE},
+    {"T1190", "Exploit Public-Facing Application", kIA, kIA},
+    {"T1204", "User Execution", kEX, 0},
+    {"T1204.003", "Malicious Image", kEX, 0},
+    {"T1485", "Data Destruction", kIM, 0},
+    {"T1496", "Resource Hijacking", kIM, 0},
+    {"T1496.001", "Compute Hijacking", kIM, 0},
+    {"T1496.002", "Bandwidth Hijacking", kIM, 0},
+    {"T1498", "Network Denial of Service", kIM, 0},
+    {"T1499", "Endpoint Denial of Service", kIM, 0},
+    {"T1525", "Implant Internal Image", kPE, 0},
+    {"T1526", "Cloud Service Discovery", 0, kDI},
+    {"T1528", "Steal Application Access Token", kCA, kCA},
+    {"T1530", "Data from Cloud Storage", 0, kCO},
+    {"T1543", "Create or Modify System Process", kPE | kPR, 0},
+    {"T1543.005", "Container Service", kPE | kPR, 0},
+    {"T1550", "Use Alternate Authentication Material", kDE | kLM, 0},
+    {"T1550.001", "Application Access Token", kDE | kLM, 0},
+    {"T1552", "Unsecured Credentials", kCA, 0},
+    {"T1552.001", "Credentials In Files", kCA, 0},
+    {"T1552.005", "Cloud Instance Metadata API", 0, kCA},
+    {"T1552.007", "Container API", kCA, 0},
+    {"T1562", "Impair Defenses", kDE, 0},
+    {"T1562.001", "Disable or Modify Tools", kDE, 0},
+    {"T1565", "Data Manipulation", 0, 0},
+    {"T1578", "Modify Cloud Compute Infrastructure", 0, kDE},
+    {"T1580", "Cloud Infrastructure Discovery", 0, kDI},
+    {"T1609", "Container Administration Command", kEX, 0},
+    {"T1610", "Deploy Container", kEX | kDE, 0},
+    {"T1611", "Escape to Host", kPR, 0},
+    {"T1612", "Build Image on Host", kDE, 0},
+    {"T1613", "Container and Resource Discovery", kDI, 0},
+    {"T1648", "Serverless Execution", 0, kEX},
 }};
 
 std::string_view TechniqueName(std::string_view uid) {
@@ -109,6 +141,22 @@ bool IsTechniqueId(std::string_view s) {
 }
 
 }  // namespace
+
+std::vector<MatrixColumn> AttackMatrixColumns(AttackMatrix matrix) {
+  std::vector<MatrixColumn> out;
+  for (size_t i = 0; i < kTactics.size(); ++i) {
+    MatrixColumn column;
+    column.tactic_uid = kTactics[i].second.uid;
+    column.tactic_name = kTactics[i].second.name;
+    column.shortname = kTactics[i].first;
+    for (const Technique& t : kTechniques) {
+      const uint16_t tactics = matrix == AttackMatrix::kContainers ? t.containers : t.serverless;
+      if ((tactics & (1u << i)) != 0) column.techniques.push_back({t.uid, t.name});
+    }
+    if (!column.techniques.empty()) out.push_back(std::move(column));
+  }
+  return out;
+}
 
 AttackTags ParseAttackTags(const std::vector<std::string>& tags) {
   AttackTags out;

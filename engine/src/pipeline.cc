@@ -98,7 +98,8 @@ class MatchHandler final : public RecordParser::EventHandler {
     result.signal_end = static_cast<uint32_t>(w.signals.size());
     result.single_end = static_cast<uint32_t>(w.singles.size());
     w.events.push_back(result);
-    if (inventory_) w.inventory.Observe(event, record_);
+    // A derived event (a contract violation) repeats its record's entities: counted once.
+    if (inventory_ && event.log_source.product != "tuttle") w.inventory.Observe(event, record_);
   }
 
   void OnRejectedPart(std::string_view part, const std::string& reason) override {
@@ -126,6 +127,7 @@ class MatchHandler final : public RecordParser::EventHandler {
     a.service = std::string(event.log_source.service);
     a.tenant = std::string(event.tenant);
     a.entities = ToOwned(event.entities);
+    a.details.assign(event.details.begin(), event.details.end());
     a.evidence.push_back(Evidence{Position(), event.time, event.record_id, rule.info});
     a.id = ComputeAlertId(a);
     work_.singles.push_back(std::move(a));

@@ -73,6 +73,10 @@ class Walker {
       }
       const FieldCatalog::NodeId child = catalog_.Child(node, key);
       if (child == FieldCatalog::kNoNode) continue;  // On-Demand skips the value
+      // `tuttle.*` holds derived values (tenant, contracts) only the parser writes.
+      if (depth == 0 && key.substr(0, 6) == "tuttle" && (key.size() == 6 || key[6] == '.')) {
+        continue;
+      }
       od::value value;
       if (auto e = field.value().get(value)) return e;
       if (auto e = Value(value, child, depth + 1)) return e;
@@ -191,9 +195,12 @@ std::string JsonError(simdjson::error_code e, std::string_view where) {
 class ParserWorker final : public RecordParser::Worker, public adapters::NestedWalker {
  public:
   ParserWorker(std::shared_ptr<const FieldCatalog> catalog, const JsonRecordParserOptions& options,
-               const adapters::AdapterPathIds& paths, ReservedPaths reserved)
+               const adapters::AdapterPathIds& paths, ReservedPaths reserved,
+               const PathId (&contract_paths)[3])
       : catalog_(std::move(catalog)), options_(options), paths_(paths), reserved_(reserved),
-        tenant_path_(reserved.begin) {}
+        tenant_path_(reserved.begin),
+        contract_paths_{contract_paths[0], contract_paths[1], contract_paths[2]},
+        checker_(options.contracts ? options.contracts->NewChecker() : nullptr) {}
 
   Status Parse(std::string_view record, const RecordMeta& meta,
                RecordParser::EventHandler& handler) override {
@@ -352,7 +359,31 @@ class ParserWorker final : public RecordParser::Worker, public adapters::NestedW
       }
       event.time = meta.transport_time;
     }
+    if (checker_ != nullptr) return EmitChecked(event, handler);
     handler.OnEvent(event);
+    return Ok();
+  }
+
+  // The event, and when its record breaks the contract that selects it, the violation event.
+  Status EmitChecked(Event& event, RecordParser::EventHandler& handler) {
+    violations_.clear();
+    const contracts::Contract* contract = checker_->Check(event, violations_);
+    if (contract == nullptr || violations_.empty()) {
+      handler.OnEvent(event);
+      return Ok();
+    }
+    state_.Add(contract_paths_[0], ValueKind::kString, contract->name);
+    state_.Add(contract_paths_[1], ValueKind::kString, event.entities.function_name);
+    details_.clear();
+    for (const std::string& v : violations_) {
+      details_.push_back(v);
+      state_.Add(contract_paths_[2], ValueKind::kString, v);
+    }
+    handler.OnEvent(event);
+    Event violation = event;
+    violation.log_source = kContractLogSource;
+    violation.details = details_;
+    handler.OnEvent(violation);
     return Ok();
   }
 
@@ -367,6 +398,10 @@ class ParserWorker final : public RecordParser::Worker, public adapters::NestedW
   RecordState state_;
   std::vector<std::string_view> envelope_;
   std::string inflated_;  // a gzip-compressed record, decompressed and padded
+  PathId contract_paths_[3];
+  std::unique_ptr<contracts::ContractSet::Checker> checker_;  // nullptr: no contracts
+  std::vector<std::string> violations_;
+  std::vector<std::string_view> details_;  // views of violations_
 };
 
 }  // namespace
@@ -380,6 +415,9 @@ void RegisterAdapterFields(FieldCatalog& c) {
   names.ForEach([&](std::string_view name, std::string_view) {
     c.Intern(Cat(std::string(kEntityPathPrefix), name));
   });
+  c.Intern(kContractNamePath);
+  c.Intern(kContractFunctionPath);
+  c.Intern(kContractViolationPath);
 }
 
 EntityRole EntityRoleOfPath(std::string_view path) {
@@ -396,6 +434,7 @@ EntityRole EntityRoleOfPath(std::string_view path) {
     });
     return role;
   }
+  if (path == kContractFunctionPath) return EntityRole::kFunctionName;
   for (const adapters::EntityPath& e : adapters::EntityPaths()) {
     if (e.path == path) return e.role;
   }
@@ -437,6 +476,12 @@ JsonRecordParser::JsonRecordParser(std::shared_ptr<const FieldCatalog> catalog,
   names.ForEach([&](std::string_view name, std::string_view) {
     if (catalog_->Find(Cat(std::string(kEntityPathPrefix), name)) != reserved_end_++) std::abort();
   });
+  const std::string_view contract_paths[] = {kContractNamePath, kContractFunctionPath,
+                                             kContractViolationPath};
+  for (size_t i = 0; i < 3; ++i) {
+    contract_paths_[i] = catalog_->Find(contract_paths[i]);
+    if (contract_paths_[i] == kNoPath) std::abort();
+  }
 }
 
 std::string_view JsonRecordParser::SimdKernel() {
@@ -445,7 +490,8 @@ std::string_view JsonRecordParser::SimdKernel() {
 
 std::unique_ptr<RecordParser::Worker> JsonRecordParser::NewWorker() const {
   return std::make_unique<ParserWorker>(catalog_, options_, adapter_paths_,
-                                        ReservedPaths{reserved_begin_, reserved_end_});
+                                        ReservedPaths{reserved_begin_, reserved_end_},
+                                        contract_paths_);
 }
 
 }  // namespace tuttle::ingest

@@ -903,3 +903,79 @@ TEST_F(JsonRecordParserTest, FormatNamesAndIdsRoundTrip) {
 
 }  // namespace
 }  // namespace tuttle::ingest
+
+namespace tuttle::ingest {
+namespace {
+
+// Data contracts (docs/contracts.md) in the parse stage.
+class JsonRecordParserContractTest : public JsonRecordParserTest {
+ protected:
+  JsonRecordParserContractTest() {
+    Diagnostics d;
+    auto set = contracts::ContractSet::Parse(
+        "contracts:\n  - name: orders\n    function: 'orders-*'\n    path: json\n"
+        "    schema: {required: [order_id]}\n",
+        "c.yml", d);
+    EXPECT_TRUE(set.ok());
+    JsonRecordParserOptions options;
+    if (set.ok()) options.contracts = *set;
+    checked_parser_ = std::make_unique<JsonRecordParser>(catalog_, options);
+    checked_ = checked_parser_->NewWorker();
+  }
+  static std::string Lambda(const std::string& function, const std::string& json) {
+    std::string out = R"({"format":"lambda","type":"log","time":"2026-11-29T10:00:00Z",)";
+    out += R"("functionName":")";
+    out += function;
+    out += R"(","json":)";
+    out += json;
+    out += '}';
+    return out;
+  }
+  std::unique_ptr<JsonRecordParser> checked_parser_;
+  std::unique_ptr<RecordParser::Worker> checked_;
+};
+
+TEST_F(JsonRecordParserContractTest, ARecordThatBreaksItsContractIsAlsoAViolationEvent) {
+  const Parsed p = ParseWith(*checked_, Lambda("orders-api", R"({"amount": 3})"));
+  ASSERT_TRUE(p.status.ok()) << p.status.error().message();
+  ASSERT_EQ(p.formats.size(), 2u);
+  EXPECT_EQ(p.products, (std::vector<std::string>{"aws", "tuttle"}));
+  EXPECT_EQ(p.services, (std::vector<std::string>{"lambda", "contracts"}));
+  EXPECT_EQ(p.raws[0], p.raws[1]);
+  EXPECT_EQ(p.ids[0], p.ids[1]);
+  EXPECT_EQ(Entity(p, 1, "function_name"), "orders-api");
+  // Both events share the fields (collected twice here, once per event).
+  EXPECT_EQ(p.fields.at(std::string(kContractNamePath)),
+            (std::vector<std::string>{"orders", "orders"}));
+  EXPECT_EQ(p.fields.at(std::string(kContractFunctionPath)),
+            (std::vector<std::string>{"orders-api", "orders-api"}));
+  EXPECT_EQ(p.fields.at(std::string(kContractViolationPath)),
+            (std::vector<std::string>{"json.order_id: required field missing",
+                                      "json.order_id: required field missing"}));
+}
+
+TEST_F(JsonRecordParserContractTest, KeptContractsAndUnselectedRecordsAreOneEventAsBefore) {
+  const Parsed kept = ParseWith(*checked_, Lambda("orders-api", R"({"order_id": "o-1"})"));
+  ASSERT_TRUE(kept.status.ok());
+  EXPECT_EQ(kept.formats.size(), 1u);
+  EXPECT_FALSE(kept.fields.contains(std::string(kContractViolationPath)));
+  const Parsed other = ParseWith(*checked_, Lambda("billing", "{}"));
+  ASSERT_TRUE(other.status.ok());
+  EXPECT_EQ(other.formats.size(), 1u);
+}
+
+TEST_F(JsonRecordParserContractTest, ARecordCannotForgeTuttleFields) {
+  std::string forged = Lambda("billing", "{}");
+  forged.pop_back();
+  forged += R"(,"tuttle":{"contract":{"violation":"forged","name":"x"},"tenant":"t"},)";
+  forged += R"("tuttle.contract.violation":"forged too"})";
+  const Parsed p = ParseWith(*checked_, forged);
+  ASSERT_TRUE(p.status.ok()) << p.status.error().message();
+  ASSERT_EQ(p.formats.size(), 1u);
+  EXPECT_FALSE(p.fields.contains(std::string(kContractViolationPath)));
+  EXPECT_FALSE(p.fields.contains(std::string(kContractNamePath)));
+  EXPECT_EQ(p.fields.at(std::string(kTenantPath)), (std::vector<std::string>{""}));
+}
+
+}  // namespace
+}  // namespace tuttle::ingest

@@ -98,6 +98,7 @@ TEST_F(RunConfigTest, EveryKeyOfAGoodFileLandsInTheOptions) {
 engine:
   rules: [rules, /abs/rules]
   pipelines: pipelines/ecs.yml
+  contracts: [contracts/orders.yml]
   threads: 3
   lateness: 2m
   max_groups: 5000
@@ -137,6 +138,7 @@ follow: true
   EXPECT_EQ(o.scale_out.partitions, 24);
   EXPECT_EQ(o.common.rules, (std::vector<std::string>{folder + "/rules", "/abs/rules"}));
   EXPECT_EQ(o.common.pipelines, (std::vector<std::string>{folder + "/pipelines/ecs.yml"}));
+  EXPECT_EQ(o.common.contracts, (std::vector<std::string>{folder + "/contracts/orders.yml"}));
   EXPECT_EQ(o.common.threads, 3);
   EXPECT_EQ(o.common.lateness, "2m");
   EXPECT_EQ(o.common.max_groups, 5000u);

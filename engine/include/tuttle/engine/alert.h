@@ -59,6 +59,8 @@ struct Alert {
   // What the evidence is about: a single-event alert's event's entities; a correlation alert's
   // group-by values whose fields are entities (group_entities.h). Not part of the id.
   OwnedEntities entities;
+  // A single-event alert's Event::details (contract violations). Not part of the id.
+  std::vector<std::string> details;
 };
 
 // The alert id: a hash of the rule id, the kind, the group-by values and the ids of the evidence

@@ -27,4 +27,28 @@ struct AttackTags {
 
 AttackTags ParseAttackTags(const std::vector<std::string>& tags);
 
+// The ATT&CK release whose matrices AttackMatrixColumns() gives.
+inline constexpr std::string_view kAttackVersion = "18";
+
+enum class AttackMatrix {
+  kContainers,  // the Enterprise Containers matrix
+  kServerless,  // cloud (IaaS/SaaS) techniques around serverless functions; not an ATT&CK matrix
+};
+
+struct MatrixTechnique {
+  std::string_view uid;   // "T1552.007"
+  std::string_view name;  // "Container API"
+};
+
+// One tactic's column: its techniques, each sub-technique right after its parent.
+struct MatrixColumn {
+  std::string_view tactic_uid;   // "TA0004"
+  std::string_view tactic_name;  // "Privilege Escalation"
+  std::string_view shortname;    // "privilege-escalation", as Sigma tags and the Navigator write it
+  std::vector<MatrixTechnique> techniques;
+};
+
+// The columns of `matrix` that hold techniques, in ATT&CK's tactic order.
+std::vector<MatrixColumn> AttackMatrixColumns(AttackMatrix matrix);
+
 }  // namespace tuttle

@@ -3,6 +3,7 @@
 // catalogued field values. Views only; valid during the call that hands it out.
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -138,6 +139,9 @@ struct Event {
   // CallFunction): the inventory tracks which principals invoke which function.
   bool invocation = false;
   const FieldTable* fields = nullptr;
+  // What the parser found wrong with the record, for the alerts of this event (a broken data
+  // contract: "json.amount: 12000 is above the maximum 10000"). Usually empty.
+  std::span<const std::string_view> details;
 };
 
 }  // namespace tuttle

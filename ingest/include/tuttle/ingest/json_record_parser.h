@@ -33,6 +33,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tuttle/contracts/contract_set.h"
 #include "tuttle/engine/field_catalog.h"
 #include "tuttle/engine/record_parser.h"
 
@@ -53,6 +54,19 @@ inline constexpr std::string_view kTenantPath = "tuttle.tenant";
 // path: `group-by: [tuttle.entity.image_digest]`. Like the tenant, a record cannot set these.
 inline constexpr std::string_view kEntityPathPrefix = "tuttle.entity.";
 
+// Data contracts (docs/contracts.md): a record that breaks the contract selecting it is read as
+// its own event and also as a second event, of log source `product: tuttle, service: contracts`
+// (same record id, entities and fields), carrying these derived string values (on both events):
+//   tuttle.contract.name       the contract's name
+//   tuttle.contract.function   the event's function name (empty when none), for grouping
+//   tuttle.contract.violation  one value per violation: "json.amount: 12000 is above ..."
+// The second event's Event::details are the violations, so its alerts name them. A record's own
+// top-level `tuttle` key is never read: only the parser writes `tuttle.*`.
+inline constexpr std::string_view kContractNamePath = "tuttle.contract.name";
+inline constexpr std::string_view kContractFunctionPath = "tuttle.contract.function";
+inline constexpr std::string_view kContractViolationPath = "tuttle.contract.violation";
+inline constexpr LogSource kContractLogSource{"tuttle", "contracts", ""};
+
 // The entity an adapter takes verbatim from the field at `path` ("user.username" -> principal,
 // "recipientAccountId" -> tenant, ...), kOwner for kTenantPath, or kNone. For AssignGroupEntityRoles
 // (tuttle/engine/group_entities.h): correlations grouped by these fields carry the entity.
@@ -66,6 +80,8 @@ struct JsonRecordParserOptions {
   // k > 0 names tenants[k - 1], which then is the Event::tenant of the record's events whatever
   // the record says. Default: none.
   std::vector<std::string> tenants;
+  // Data contracts checked in the parse stage; nullptr: none (and no cost).
+  std::shared_ptr<const contracts::ContractSet> contracts;
 };
 
 class JsonRecordParser final : public RecordParser {
@@ -91,6 +107,7 @@ class JsonRecordParser final : public RecordParser {
   // kTenantPath and the entity paths, interned in a row: [begin, end).
   PathId reserved_begin_ = kNoPath;
   PathId reserved_end_ = kNoPath;
+  PathId contract_paths_[3] = {kNoPath, kNoPath, kNoPath};  // name, function, violation
 };
 
 }  // namespace tuttle::ingest

@@ -40,6 +40,9 @@ inline constexpr BuiltinLogSource kBuiltinLogSources[] = {
     {"azure", "functionapplogs", "", "azure_functionapplogs"},
     {"trivy", "", "", "trivy"},
     {"aws", "ecr", "", "ecr_scan"},
+    // Not an adapter: the parser's event for a record that breaks its data contract
+    // (docs/contracts.md); its format is the record's own.
+    {"tuttle", "contracts", "", "contracts"},
 };
 
 // True when a rule with `logsource` can match the records of a built-in log source that an
