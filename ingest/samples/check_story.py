@@ -7,12 +7,18 @@
    the Sigma JSON schemas when ../shared/sigma/spec is present and jsonschema is installed.
 2. Checks the sample: size, record count, one malformed line, event-time span and lateness, and
    that generate_attack_story.py reproduces it byte for byte.
-3. Evaluates the detection rules on every record with a small Sigma matcher (the subset in the
-   pack: field maps, lists, modifiers contains/startswith/endswith/all/re/exists/cased, wildcards,
-   and/or/not/1 of/all of conditions), then replays the correlation rules with the engine's window
-   semantics (engine/src/correlator.cc: signals in event-time order; a group's window holds its
-   signals of the last `timespan`, both ends inclusive; when the condition holds one alert fires
-   with every signal in the window as evidence, and the group's window is cleared).
+3. Evaluates every detection rule on every record with its own Sigma matcher (field maps, lists,
+   wildcards; modifiers contains/startswith/endswith/all/re (+ i/m/s)/exists/cased/gt/gte/lt/lte/
+   neq/fieldref/expand (placeholders: the pack's defaults)/cidr; and/or/not/1 of/all of), on the
+   record plus the fields the parser derives (docs/formats.md: `tuttle.entity.<name>`,
+   `tuttle.tenant`, CloudTrail's `eventNameBase`, the scans' `scan.*`), then replays the
+   correlation rules with the documented semantics (docs/correlation.md): signals in event-time
+   order; a group's window holds its signals of the last `timespan`, both ends inclusive; checked
+   on each signal, one alert with every signal in the window as evidence, and the window is
+   cleared; text temporal conditions (`a and not b` checked when the episode's window closes);
+   `correlation.tuttle.absent` steps (absent steps first); `correlation.tuttle.suppress`; chains
+   (inner alerts as signals at their time) and `generate`. The pack's rule tests
+   (rules/pack/tests/*.test.yml) are run through the same matcher as a cross-check.
 4. Compares the result with the story as designed (STORY below), with the expected-alerts block
    in README.md and with attack-story.expected.json.
 
@@ -113,8 +119,9 @@ STATUSES = {"stable", "test", "experimental", "deprecated", "unsupported"}
 LOGSOURCES = {("kubernetes", "audit"), ("falco", None), ("aws", "cloudtrail"), ("trivy", None),
               ("aws", "ecr"), ("docker", None), ("gcp", "gcp.audit"), ("azure", "activitylogs"),
               ("azure", "functionapplogs"), ("kubernetes", "container_logs"), ("aws", "lambda")}
-SAMPLE_LOGSOURCES = {("kubernetes", "audit"), ("falco", None), ("aws", "cloudtrail"),
-                     ("trivy", None), ("aws", "ecr")}
+# Formats the checker recognises: k8s_audit, falco, cloudtrail, gcp_audit, docker, Azure activity
+# and FunctionAppLogs, trivy, ecr_scan. Not: aks_audit, gke_audit and the text logs (CRI, Lambda),
+# none of which the sample has.
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 FILE_NAME = re.compile(r"^[a-z0-9_]{10,70}\.yml$")
@@ -653,16 +660,22 @@ class Matcher:
 
 
 def parse_time(text):
-    m = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$", text)
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return int(text) * 1_000_000_000  # Unix seconds (ECR scans may give them)
+    m = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$", text)
     if not m:
         raise ValueError(f"bad timestamp {text}")
     base = dt.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=dt.timezone.utc)
     frac = (m.group(2) or "").ljust(9, "0")
-    return int(base.timestamp()) * 1_000_000_000 + int(frac or 0)
+    offset = 0
+    if m.group(3) != "Z":
+        sign = 1 if m.group(3)[0] == "+" else -1
+        offset = sign * (int(m.group(3)[1:3]) * 3600 + int(m.group(3)[4:6]) * 60)
+    return (int(base.timestamp()) - offset) * 1_000_000_000 + int(frac or 0)
 
 
 class Event:
-    def __init__(self, line_no, record):
+    def __init__(self, line_no, record, tenant=None):
         self.line = line_no
         self.record = record
         if record.get("kind") == "Event" and str(record.get("apiVersion", "")).startswith("audit.k8s.io"):
@@ -674,6 +687,27 @@ class Event:
         elif "eventVersion" in record and "eventSource" in record:
             self.product, self.service, self.format = "aws", "cloudtrail", "cloudtrail"
             self.time_text = record["eventTime"]
+        elif (isinstance(record.get("protoPayload"), dict) and
+              str(record["protoPayload"].get("@type", "")).endswith("google.cloud.audit.AuditLog") and
+              record["protoPayload"].get("serviceName") != "k8s.io"):
+            self.product, self.service, self.format = "gcp", "gcp.audit", "gcp_audit"
+            self.time_text = record["timestamp"]
+        elif "output_fields" in record or ("eventVersion" in record and "eventSource" in record):
+            raise ValueError("falco/cloudtrail record without its required keys")
+        elif (isinstance(record.get("Type"), str) and isinstance(record.get("Action"), str) and
+              isinstance(record.get("Actor"), dict) and
+              isinstance(record.get("timeNano", record.get("time")), (int, float))):
+            self.product, self.service, self.format = "docker", None, "docker"
+            ns_ = record["timeNano"] if isinstance(record.get("timeNano"), int) else int(record["time"]) * 10**9
+            self.time_text = format_time(ns_)
+        elif record.get("category") == "FunctionAppLogs":
+            self.product, self.service, self.format = "azure", "functionapplogs", "azure_functionapplogs"
+            self.time_text = record["time"]
+        elif (record.get("category") in ("Administrative", "Security", "ServiceHealth", "Alert",
+                                          "Recommendation", "Policy", "Autoscale", "ResourceHealth")
+              and "operationName" in record and "resourceId" in record):
+            self.product, self.service, self.format = "azure", "activitylogs", "azure_activity"
+            self.time_text = record["time"]
         elif isinstance(record.get("SchemaVersion"), (int, float)) and "ArtifactName" in record:
             self.product, self.service, self.format = "trivy", None, "trivy"
             self.time_text = record["CreatedAt"]
@@ -684,6 +718,8 @@ class Event:
             raise ValueError("unknown record shape")
         self.time = parse_time(self.time_text)
         self.view = derived_view(self.format, record)
+        if tenant is not None:  # a tenant fixed for the source (`--tenant`) wins over the record's
+            self.view["tuttle.tenant"] = tenant
 
 
 def first(record, *paths):
@@ -756,6 +792,38 @@ def derived_view(fmt, record):
             x["image_digest"] = first(record, "requestParameters.imageId.imageDigest",
                                       "responseElements.image.imageId.imageDigest",
                                       "requestParameters.imageIds.imageDigest")
+    elif fmt == "gcp_audit":
+        x["tenant"] = tenant = first(record, "resource.labels.project_id")
+        x["principal"] = first(record, "protoPayload.authenticationInfo.principalEmail")
+        x["source_address"] = first(record, "protoPayload.requestMetadata.callerIp")
+        x["function_name"] = first(record, "resource.labels.function_name",
+                                   "resource.labels.service_name")
+    elif fmt == "docker":
+        attrs = (record.get("Actor") or {}).get("Attributes") or {}
+        a = lambda k: attrs.get(k) if isinstance(attrs.get(k), str) else ""
+        if record.get("Type") == "container":
+            x["container_id"] = str((record.get("Actor") or {}).get("ID", ""))
+            x["image"] = a("image")
+            x["image_digest"] = digest_of(x["image"])
+        elif record.get("Type") == "image":
+            x["image"] = a("name")
+            aid = str((record.get("Actor") or {}).get("ID", ""))
+            x["image_digest"] = aid if aid.startswith("sha256:") else ""
+        x["pod"] = a("io.kubernetes.pod.name")
+        x["namespace"] = a("io.kubernetes.pod.namespace")
+        x["workload"] = a("com.docker.compose.service")
+    elif fmt in ("azure_activity", "azure_functionapplogs"):
+        m = re.search(r"/SUBSCRIPTIONS/([^/]+)", str(record.get("resourceId", "")), re.I)
+        x["tenant"] = tenant = m.group(1) if m else ""
+        if fmt == "azure_activity":
+            x["principal"] = first(record, "caller") or first(
+                record, "identity.claims.http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn",
+                "identity.claims.appid")
+            x["source_address"] = first(record, "callerIpAddress")
+        else:
+            fn = first(record, "properties.functionName")
+            x["function_name"] = fn[len("Functions."):] if fn.startswith("Functions.") else fn
+            x["workload"] = first(record, "properties.appName")
     elif fmt in ("trivy", "ecr_scan"):
         if fmt == "trivy":
             if record.get("ArtifactType") == "container_image":
@@ -1180,6 +1248,58 @@ def check_readme_prose(readme, data, records, events, malformed):
                 fail(f"README.md: L{line_no} does not match the time its bullet gives")
 
 
+def check_rule_tests(detections, correlations):
+    """Runs the pack's rule tests (rules/pack/tests/*.test.yml, docs/rule-tests.md) through this
+    checker's own matcher and correlator: a cross-check of the checker on every rule, including
+    those the sample cannot exercise. Tests with records of a format the checker does not read
+    (CRI and Lambda text logs, AKS, GKE) or with their own `lateness` are skipped and counted."""
+    counts = {"passed": 0, "failed": 0, "skipped": 0}
+    saved = list(errors)
+    for path in sorted(glob.glob(os.path.join(PACK, "**", "*.test.yml"), recursive=True)):
+        with open(path, encoding="utf-8") as f:
+            doc = yaml.safe_load(f)
+        for test in doc.get("tests", []):
+            under = test.get("rules", doc.get("rules")) or sorted(
+                {a["rule"] for a in test.get("alerts") or []})
+            tenant = test.get("tenant", doc.get("tenant"))
+            events, skip = [], "lateness" in test
+            for i, r in enumerate(test.get("records") or [], 1):
+                if isinstance(r, str):
+                    try:
+                        r = json.loads(r)
+                    except json.JSONDecodeError:
+                        continue  # an unreadable record: a dead letter
+                r = json.loads(json.dumps(r, default=str))
+                try:
+                    events.append(Event(i, r, tenant))
+                except (ValueError, KeyError, TypeError):
+                    skip = True
+                    break
+            if skip:
+                counts["skipped"] += 1
+                continue
+            _, _, singles, alerts, _ = simulate(detections, correlations, events)
+            got = [(a["rule"], [a["line"]]) for a in singles if a["rule"] in under]
+            got += [(a["rule"], [e["line"] for e in a["evidence"]]) for a in alerts
+                    if a["rule"] in under]
+            ok = True
+            for want in test.get("alerts") or []:
+                hit = next((g for g in got if g[0] == want["rule"] and
+                            ("records" not in want or sorted(g[1]) == sorted(want["records"]))), None)
+                if hit is None:
+                    ok = False
+                else:
+                    got.remove(hit)
+            if got or not ok:
+                counts["failed"] += 1
+                saved.append(f"{os.path.relpath(path, ROOT)}: test '{test.get('name')}': this "
+                             f"checker disagrees (expected {test.get('alerts')}, got {got})")
+            else:
+                counts["passed"] += 1
+    errors[:] = saved
+    return counts
+
+
 def main():
     global jsonschema_validate
     parser = argparse.ArgumentParser(description="Check the demo rule pack and sample.")
@@ -1193,6 +1313,7 @@ def main():
     span_min, late = check_sample(data, records, events, malformed)
     matches, emits, singles, alerts, missing = simulate(detections, correlations, events)
     compare_with_story(matches, alerts, missing)
+    rule_tests = check_rule_tests(detections, correlations)
 
     expected = {
         "sample": os.path.basename(SAMPLE),
@@ -1239,6 +1360,9 @@ def main():
                  if (r["logsource"].get("product"), r["logsource"].get("service")) not in present
                  and not (r["logsource"].get("service") is None and
                           any(p == r["logsource"].get("product") for p, _ in present))]
+    print(f"rule tests run through this checker: {rule_tests['passed']} passed, "
+          f"{rule_tests['failed']} failed, {rule_tests['skipped']} skipped (formats it does not "
+          f"read, or their own lateness)")
     print(f"rules whose log source has no record in the sample (they cannot match it): "
           f"{len(absent_ls)}: {', '.join(absent_ls)}")
     print(f"rules this checker cannot evaluate (treated as not matching): "
