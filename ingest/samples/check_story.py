@@ -1048,20 +1048,26 @@ def correlate(cname, rule, matches, made, missing):
             fail(f"{cname}: absent steps other than 'all absent steps first, one present step' "
                  "are not implemented by this checker")
             return []
-        # Absent steps first: each present (last) step at t closes [t - timespan, t]; it fires
-        # when no absent step of the group lies in that window (ends included).
+        # Absent steps first: each present (last) step at t closes [t - timespan, t], checked when
+        # the watermark passes t (so every record up to t is in, whatever its order); it fires
+        # when no absent step of the group lies in that window, ends included (a scan at the
+        # deployment's own instant counts). After an alert the group's window is cleared.
+        absents = {}
+        for sig in signals:
+            if c["rules"][sig[2]] in absent:
+                absents.setdefault(sig[3], []).append(sig[0])
+        # Its evidence is every present-step signal of the group in the window (earlier deployments
+        # that did not fire, because a scan was near them, included).
         for sig in signals:
             t, line, step, group = sig[:4]
-            window = groups.setdefault(group, [])
             if c["rules"][step] in absent:
-                window.append(sig)
                 continue
+            window = groups.setdefault(group, [])
             window[:] = [s for s in window if s[0] >= t - span]
-            if not any(s[0] >= t - span and c["rules"][s[2]] in absent for s in window):
-                out.append(alert(group, [sig], len(present), t, t - span))
+            window.append(sig)
+            if not any(t - span <= ta <= t for ta in absents.get(group, [])):
+                out.append(alert(group, list(window), len(present), t, t - span))
                 groups[group] = []
-            else:
-                window.append(sig)  # an episode that did not fire; its signals stay
     else:
         close_checked = (text is not None and text.has_not()) or any(
             k in cond for k in ("lt", "lte", "eq", "neq"))
