@@ -198,7 +198,7 @@ TEST(TuttleRun, PrintsOneReadableLinePerAlertThenASummary) {
     }
   }
   EXPECT_EQ(alert_lines, 52);
-  EXPECT_EQ(summary_lines, 3);  // counts, checkpoints, where it stored them
+  EXPECT_EQ(summary_lines, 4);  // counts, checkpoints, where it stored them, inventory
   EXPECT_NE(r.out.find(" checkpoints ("), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("Exec Into Pod, Shell, Then Its Service Account Reads Secrets"),
             std::string::npos);
