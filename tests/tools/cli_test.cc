@@ -113,15 +113,15 @@ TEST(TuttleReplay, RaisesExactlyTheAlertsOfTheBundledStory) {
   const ProcessResult r = RunProcess({TuttleBinary(), "replay", SamplePath()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto alerts = JsonLines(r.out);
-  EXPECT_EQ(alerts.size(), 26u);
+  EXPECT_EQ(alerts.size(), 52u);
   ExpectStoryAlerts(alerts);
   // The embedded pack loads whole, without its rule tests or any diagnostic.
-  EXPECT_NE(r.err.find("rules: 17 detection, 6 correlation (embedded pack)\n"), std::string::npos)
+  EXPECT_NE(r.err.find("rules: 90 detection, 25 correlation (embedded pack)\n"), std::string::npos)
       << r.err;
   EXPECT_EQ(r.err.find("error"), std::string::npos) << r.err;
   // Diagnostics and the summary go to stderr, never to stdout.
-  EXPECT_NE(r.err.find("529 records"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("26 alerts (5 correlated), 1 dead letters (1 unreadable, 0 late)"),
+  EXPECT_NE(r.err.find("538 records"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("52 alerts (11 correlated), 1 dead letters (1 unreadable, 0 late)"),
             std::string::npos)
       << r.err;
 }
@@ -175,10 +175,10 @@ TEST(TuttleRun, EmbeddedKafkaRaisesTheStoryAlertsAndStoresEachOnce) {
   EXPECT_EQ((*dead)[0].position.offset * 3 + (*dead)[0].position.partition + 1,
             Expected()["malformed_lines"][0].get<int>());
   EXPECT_NE((*dead)[0].reason.find("malformed JSON"), std::string::npos);
-  // The consumed positions: 529 records over 3 partitions, 177 + 176 + 176.
-  EXPECT_EQ(**(*s)->Position("telemetry", 0), 176);
-  EXPECT_EQ(**(*s)->Position("telemetry", 1), 175);
-  EXPECT_EQ(**(*s)->Position("telemetry", 2), 175);
+  // The consumed positions: 538 records over 3 partitions, 180 + 179 + 179.
+  EXPECT_EQ(**(*s)->Position("telemetry", 0), 179);
+  EXPECT_EQ(**(*s)->Position("telemetry", 1), 178);
+  EXPECT_EQ(**(*s)->Position("telemetry", 2), 178);
 }
 
 TEST(TuttleRun, PrintsOneReadableLinePerAlertThenASummary) {
@@ -197,8 +197,8 @@ TEST(TuttleRun, PrintsOneReadableLinePerAlertThenASummary) {
       EXPECT_EQ(line.rfind("2026-03-14T", 0), 0u) << line;
     }
   }
-  EXPECT_EQ(alert_lines, 26);
-  EXPECT_EQ(summary_lines, 3);  // counts, checkpoints, where it stored them
+  EXPECT_EQ(alert_lines, 52);
+  EXPECT_EQ(summary_lines, 4);  // counts, checkpoints, where it stored them, inventory
   EXPECT_NE(r.out.find(" checkpoints ("), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("Exec Into Pod, Shell, Then Its Service Account Reads Secrets"),
             std::string::npos);
@@ -218,7 +218,7 @@ TEST(TuttleRun, FollowKeepsConsumingUntilInterrupted) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_GE(seconds.count(), 7.9);
   ExpectStoryAlerts(JsonLines(r.out));
-  EXPECT_NE(r.err.find("26 alerts (5 correlated)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("52 alerts (11 correlated)"), std::string::npos) << r.err;
 }
 
 // A Kafka-protocol broker in this process holding the sample in topic `telemetry` as `tuttle
@@ -261,7 +261,7 @@ TEST(TuttleRun, ConfigFileRunsAgainstKafkaAndTheAlertsTopicHoldsTheStoredAlerts)
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto printed = JsonLines(r.out);
   ExpectStoryAlerts(printed);
-  EXPECT_NE(r.err.find("-- 26 alerts acknowledged by topic 'soc-alerts'"), std::string::npos)
+  EXPECT_NE(r.err.find("-- 52 alerts acknowledged by topic 'soc-alerts'"), std::string::npos)
       << r.err;
 
   // The store path was relative to the config file's folder.
@@ -334,7 +334,7 @@ TEST(TuttleRun, AlertsTheTopicCouldNotTakeAreProducedByTheNextRun) {
   ASSERT_TRUE(stored.ok());
   std::set<std::string> stored_ids;
   for (const auto& a : *stored) stored_ids.insert(a.id);
-  EXPECT_EQ(stored_ids.size(), 26u);
+  EXPECT_EQ(stored_ids.size(), 52u);
   std::set<std::string> keys;
   for (const auto& m : testing::ReadTopic((*alerts)->bootstrap_servers(), "soc-alerts")) {
     keys.insert(m.key);

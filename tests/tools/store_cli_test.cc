@@ -52,7 +52,7 @@ class StoreCli : public ::testing::Test {
     ProcessResult r = RunProcess({TuttleBinary(), "replay", "--store", *store_, SamplePath()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     replayed_ = new std::vector<json>(JsonLines(r.out));
-    ASSERT_EQ(replayed_->size(), 26u);
+    ASSERT_EQ(replayed_->size(), 52u);
   }
   static void TearDownTestSuite() {
     delete replayed_;
@@ -97,10 +97,10 @@ TEST_F(StoreCli, ListsTheReplayedAlertsNewestFirstAsJsonAndAsATable) {
     }
   }
 
-  r = Tuttle({"alerts", "--store", *store_});
+  r = Tuttle({"alerts", "--store", *store_, "-n", "0"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto lines = Lines(r.out);
-  ASSERT_EQ(lines.size(), 27u);  // header and 26 alerts (under the default limit of 50)
+  ASSERT_EQ(lines.size(), 53u);  // header and 52 alerts (-n 0: no limit; the default is 50)
   EXPECT_TRUE(lines[0].starts_with("TIME")) << lines[0];
   for (const char* column : {"SEVERITY", "STATUS", "RULE", "ENTITY", "COUNT", "ID"}) {
     EXPECT_NE(lines[0].find(column), std::string::npos) << column;
@@ -169,7 +169,7 @@ TEST_F(StoreCli, PagesCoverEveryAlertOnceInEitherOrder) {
     std::vector<std::string> all_args = {"alerts", "--store", *store_, "-o", "json", "-n", "0"};
     if (reverse) all_args.push_back("--reverse");
     const auto all = UidList(JsonLines(Tuttle(all_args).out));
-    ASSERT_EQ(all.size(), 26u);
+    ASSERT_EQ(all.size(), 52u);
     std::vector<std::string> got;
     std::string token;
     int pages = 0;
@@ -187,7 +187,7 @@ TEST_F(StoreCli, PagesCoverEveryAlertOnceInEitherOrder) {
       token = at == std::string::npos ? "" : r.err.substr(at + 13, r.err.find('\n', at) - at - 13);
       ASSERT_LT(++pages, 10);
     } while (!token.empty());
-    EXPECT_EQ(pages, 4);  // 7 + 7 + 7 + 5
+    EXPECT_EQ(pages, 8);  // 7 pages of 7, then 3
     EXPECT_EQ(got, all) << "reverse=" << reverse;
   }
   // --after ID continues after that alert.
@@ -258,7 +258,7 @@ TEST(StoreCliDeadLetters, RedriveRecoversRecordsOnceTheLimitIsRaised) {
                   "--reason", "too large"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto dead = JsonLines(r.out);
-  ASSERT_EQ(dead.size(), 529u);  // the malformed line is too large as well
+  ASSERT_EQ(dead.size(), 538u);  // the malformed line is too large as well
   EXPECT_EQ(dead[0]["kind"], "parse");
   EXPECT_EQ(dead[0]["offset"], 1);
   EXPECT_EQ(dead[0]["size"], dead[0]["record"].get<std::string>().size());
@@ -271,8 +271,8 @@ TEST(StoreCliDeadLetters, RedriveRecoversRecordsOnceTheLimitIsRaised) {
   r = RunProcess({TuttleBinary(), "dead-letters", "redrive", "--store", store});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Uids(JsonLines(r.out)), Uids(JsonLines(normal.out)));
-  EXPECT_NE(r.err.find("re-drove 529 dead letters: 528 processed and removed, 1 still "
-                       "dead-lettered; 26 alerts"),
+  EXPECT_NE(r.err.find("re-drove 538 dead letters: 537 processed and removed, 1 still "
+                       "dead-lettered; 52 alerts"),
             std::string::npos)
       << r.err;
   r = RunProcess({TuttleBinary(), "dead-letters", "--store", store, "-o", "json"});
@@ -303,7 +303,7 @@ TEST(StoreCliDb, StatsCountTheStoreAndCompactAppliesRetention) {
     if (!cells.empty()) rows[cells[0]] = cells;
   }
   ASSERT_TRUE(rows.contains("alerts")) << r.out;
-  EXPECT_EQ(rows["alerts"][2], "26") << r.out;  // exact count
+  EXPECT_EQ(rows["alerts"][2], "52") << r.out;  // exact count
   EXPECT_EQ(rows["dead_letters"][2], "1") << r.out;
   EXPECT_TRUE(rows.contains("alert_index")) << r.out;
   EXPECT_TRUE(rows.contains("total")) << r.out;
@@ -315,10 +315,10 @@ TEST(StoreCliDb, StatsCountTheStoreAndCompactAppliesRetention) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("(0 removed)"), std::string::npos) << r.out;
   r = RunProcess({TuttleBinary(), "alerts", "--store", store, "-o", "json", "-n", "0"});
-  EXPECT_EQ(JsonLines(r.out).size(), 26u);
+  EXPECT_EQ(JsonLines(r.out).size(), 52u);
   r = RunProcess({TuttleBinary(), "db", "compact", "--store", store, "--alert-retention", "1d"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("(26 removed)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(52 removed)"), std::string::npos) << r.out;
   r = RunProcess({TuttleBinary(), "alerts", "--store", store, "-o", "json", "-n", "0"});
   EXPECT_TRUE(JsonLines(r.out).empty()) << r.out;
   r = RunProcess({TuttleBinary(), "dead-letters", "--store", store, "-o", "json"});
