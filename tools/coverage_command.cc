@@ -14,6 +14,7 @@
 
 #include "engine_setup.h"
 #include "tuttle/engine/attack.h"
+#include "tuttle/engine/inventory.h"
 
 namespace tuttle::tools {
 namespace {
@@ -23,7 +24,7 @@ using nlohmann::json;
 // Technique id -> the rules (names, else ids) that tag it, in load order.
 using RulesByTechnique = std::map<std::string, std::vector<std::string>, std::less<>>;
 
-RulesByTechnique TaggedTechniques(const RuleSet& rules) {
+RulesByTechnique TaggedTechniques(const RuleSet& rules, bool inventory) {
   RulesByTechnique out;
   auto add = [&](const RuleInfo& info) {
     const std::string label = info.name.empty() ? info.id : info.name;
@@ -33,6 +34,10 @@ RulesByTechnique TaggedTechniques(const RuleSet& rules) {
   };
   for (const DetectionRule& d : rules.detections) add(*d.info);
   for (const CorrelationRule& c : rules.correlations) add(*c.info);
+  // The inventory's findings run beside the rules in `run` and `replay` (docs/inventory.md).
+  if (inventory) {
+    for (const auto& info : Inventory::BuiltInRules()) add(*info);
+  }
   return out;
 }
 
@@ -194,10 +199,11 @@ int Coverage(const CoverageOptions& o) {
     fmt::print(stderr, "tuttle: error: {}\n", engine.error().message());
     return 1;
   }
-  const RulesByTechnique by = TaggedTechniques(engine->rules);
+  const RulesByTechnique by = TaggedTechniques(engine->rules, o.inventory);
   const auto containers = AttackMatrixColumns(AttackMatrix::kContainers);
   const auto serverless = AttackMatrixColumns(AttackMatrix::kServerless);
-  const size_t rule_count = engine->rules.detections.size() + engine->rules.correlations.size();
+  const size_t rule_count = engine->rules.detections.size() + engine->rules.correlations.size() +
+                            (o.inventory ? Inventory::BuiltInRules().size() : 0);
 
   const Counted counted = Count(containers, by);
   if (Status st = WriteLayer(o.navigator, containers, serverless, by, engine->rules_origin,

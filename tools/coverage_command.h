@@ -13,10 +13,11 @@ struct CoverageOptions {
   std::vector<std::string> pipelines;  // processing pipeline files
   std::string navigator;               // write the Navigator layer JSON here; empty: don't
   bool json = false;                   // print the coverage as one JSON document, not a table
+  bool inventory = true;  // count the inventory's built-in findings (docs/inventory.md) too
 };
 
-// Prints the coverage table (or, with `json`, a JSON document) to stdout. Returns the exit code: 0, or 1 when the rules cannot be
-// loaded or the layer cannot be written.
+// Prints the coverage table (or, with `json`, a JSON document) to stdout. Returns the exit code:
+// 0, or 1 when the rules cannot be loaded or the layer cannot be written.
 int Coverage(const CoverageOptions& options);
 
 }  // namespace tuttle::tools

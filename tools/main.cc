@@ -754,6 +754,8 @@ int main(int argc, char** argv) {
   coverage_cmd->add_option("-o,--navigator", coverage.navigator,
                            "Write an ATT&CK Navigator layer (JSON, layer format 4.5) to FILE")
       ->type_name("FILE");
+  coverage_cmd->add_flag("!--no-inventory", coverage.inventory,
+                         "Leave out the inventory's built-in first-seen findings");
   coverage_cmd->add_flag("--json", coverage.json,
                          "Print the coverage as one JSON document instead of the table");
 

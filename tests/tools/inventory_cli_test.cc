@@ -201,6 +201,16 @@ TEST_F(InventoryCli, TheExampleInDeployLoadsAndFlagsTheSampleStorysShadowItems) 
   EXPECT_NE(r.err.find("not in the approved inventory"), std::string::npos) << r.err;
 }
 
+TEST_F(InventoryCli, CoverageCountsTheBuiltInFindings) {
+  auto r = RunProcess({TuttleBinary(), "coverage"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("tuttle_function_new_invoker"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("tuttle_inventory_unapproved_image"), std::string::npos) << r.out;
+  r = RunProcess({TuttleBinary(), "coverage", "--no-inventory"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find("tuttle_inventory_"), std::string::npos) << r.out;
+}
+
 TEST_F(InventoryCli, ABadApprovedInventoryFileIsALocatedError) {
   std::ofstream(approved_) << "images: [\"registry.example.com/*\"]\n"
                               "imgaes: [x]\n"
