@@ -53,27 +53,6 @@ bool PatternDatabase::Matches(int id, std::string_view text, hs_scratch_t* scrat
   return e == HS_SCAN_TERMINATED;
 }
 
-bool GlobMatch(std::string_view glob, std::string_view text) {
-  // Iterative with one backtrack point per '*': linear in practice, never exponential.
-  size_t g = 0, t = 0, star = std::string_view::npos, mark = 0;
-  while (t < text.size()) {
-    if (g < glob.size() && (glob[g] == '?' || glob[g] == text[t])) {
-      ++g;
-      ++t;
-    } else if (g < glob.size() && glob[g] == '*') {
-      star = g++;
-      mark = t;
-    } else if (star != std::string_view::npos) {
-      g = star + 1;
-      t = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (g < glob.size() && glob[g] == '*') ++g;
-  return g == glob.size();
-}
-
 ContractSet::ContractSet() = default;
 ContractSet::~ContractSet() = default;
 

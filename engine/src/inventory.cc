@@ -179,27 +179,6 @@ bool DecodeInventoryItem(std::string_view key, std::string_view value, Inventory
          r.U64(out.events) && r.Bool(out.approved) && r.Bool(out.alerted) && r.done();
 }
 
-bool GlobMatch(std::string_view pattern, std::string_view text) {
-  // Iterative with one backtrack point: linear in practice, never exponential.
-  size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
-      ++p;
-      ++t;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
-
 std::string_view ImageRegistry(std::string_view image) {
   const size_t slash = image.find('/');
   if (slash == std::string_view::npos) return "docker.io";

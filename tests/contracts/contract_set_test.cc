@@ -241,15 +241,6 @@ TEST(ContractCheck, ViolationsAreCappedPerRecord) {
   EXPECT_EQ(v.back(), "... more violations, only the first 20 are listed");
 }
 
-TEST(GlobMatch, MatchesStarsAndQuestionMarks) {
-  EXPECT_TRUE(GlobMatch("orders-*", "orders-api"));
-  EXPECT_TRUE(GlobMatch("*", ""));
-  EXPECT_TRUE(GlobMatch("o?ders*api", "orders-eu-api"));
-  EXPECT_FALSE(GlobMatch("orders-*", "Orders-api"));
-  EXPECT_FALSE(GlobMatch("orders", "orders-api"));
-  EXPECT_FALSE(GlobMatch(std::string(30, '*') + "b", std::string(10000, 'a')));
-}
-
 // Loader errors: located at file:line:col, with a hint.
 std::vector<std::string> Errors(const std::string& yaml) {
   Diagnostics d;

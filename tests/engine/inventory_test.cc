@@ -219,6 +219,9 @@ TEST(Inventory, GlobsAndRegistries) {
   EXPECT_TRUE(GlobMatch("a*b*c", "aXXbYYbZc"));
   // No exponential blow-up on a pathological pattern.
   EXPECT_FALSE(GlobMatch("*a*a*a*a*a*a*a*a*a*a*b", std::string(5000, 'a')));
+  EXPECT_FALSE(GlobMatch(std::string(30, '*') + "b", std::string(10000, 'a')));
+  EXPECT_FALSE(GlobMatch("orders-*", "Orders-api"));  // case-sensitive
+  EXPECT_FALSE(GlobMatch("orders", "orders-api"));    // whole text
   EXPECT_EQ(ImageRegistry("nginx:1.25"), "docker.io");
   EXPECT_EQ(ImageRegistry("library/nginx"), "docker.io");
   EXPECT_EQ(ImageRegistry("ghcr.io/acme/app:1"), "ghcr.io");

@@ -25,6 +25,7 @@
 
 #include "tuttle/engine/diagnostic.h"
 #include "tuttle/engine/event.h"
+#include "tuttle/engine/glob.h"
 #include "tuttle/engine/result.h"
 
 namespace tuttle::contracts {
@@ -87,8 +88,5 @@ class ContractSet {
   std::vector<Contract> contracts_;
   std::unique_ptr<PatternDatabase> patterns_;
 };
-
-// `*` any run of characters, `?` one character; everything else literal.
-bool GlobMatch(std::string_view glob, std::string_view text);
 
 }  // namespace tuttle::contracts

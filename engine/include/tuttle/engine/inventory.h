@@ -31,6 +31,7 @@
 
 #include "tuttle/engine/alert.h"
 #include "tuttle/engine/event.h"
+#include "tuttle/engine/glob.h"
 #include "tuttle/engine/record.h"
 #include "tuttle/engine/result.h"
 #include "tuttle/engine/time.h"
@@ -95,8 +96,6 @@ struct InventoryPolicy {
   bool Approved(const InventoryItem& item) const;
 };
 
-// A glob match: `*` any run (possibly empty), `?` any one character.
-bool GlobMatch(std::string_view pattern, std::string_view text);
 // The registry an image reference names: its first path part when that has a '.' or ':' or is
 // "localhost", else "docker.io" (Docker's default).
 std::string_view ImageRegistry(std::string_view image);
