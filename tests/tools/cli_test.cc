@@ -116,7 +116,7 @@ TEST(TuttleReplay, RaisesExactlyTheAlertsOfTheBundledStory) {
   EXPECT_EQ(alerts.size(), 52u);
   ExpectStoryAlerts(alerts);
   // The embedded pack loads whole, without its rule tests or any diagnostic.
-  EXPECT_NE(r.err.find("rules: 90 detection, 25 correlation (embedded pack)\n"), std::string::npos)
+  EXPECT_NE(r.err.find("rules: 100 detection, 27 correlation (embedded pack)\n"), std::string::npos)
       << r.err;
   EXPECT_EQ(r.err.find("error"), std::string::npos) << r.err;
   // Diagnostics and the summary go to stderr, never to stdout.
