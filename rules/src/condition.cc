@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "text_util.h"
+#include "tuttle/engine/glob.h"
 
 namespace tuttle::rules {
 namespace {
@@ -193,7 +194,8 @@ class Parser {
       const bool underscore = target.text.starts_with('_');
       for (size_t i = 0; i < identifiers_.size(); ++i) {
         if (identifiers_[i].starts_with('_') && !underscore) continue;
-        if (GlobMatch(target.text, identifiers_[i])) {
+        // Identifiers hold no '?', so only `*` is a wildcard here, as Sigma says.
+        if (tuttle::GlobMatch(target.text, identifiers_[i])) {
           terms.push_back(BoolExpr::Pred(static_cast<uint32_t>(i)));
         }
       }
@@ -244,27 +246,6 @@ BoolExpr SubstituteIdentifiers(const BoolExpr& condition,
       break;
   }
   return condition;
-}
-
-bool GlobMatch(std::string_view pattern, std::string_view text) {
-  // Greedy matching with backtracking to the last star: linear for the patterns Sigma uses.
-  size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = t;
-    } else if (p < pattern.size() && pattern[p] == text[t]) {
-      ++p;
-      ++t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
 }
 
 }  // namespace tuttle::rules

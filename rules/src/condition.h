@@ -29,7 +29,4 @@ bool ParseCondition(std::string_view text, const std::vector<std::string>& ident
 // Replaces each leaf i of `condition` by definitions[i].
 BoolExpr SubstituteIdentifiers(const BoolExpr& condition, const std::vector<BoolExpr>& definitions);
 
-// `*` matches any run of characters, everything else itself.
-bool GlobMatch(std::string_view pattern, std::string_view text);
-
 }  // namespace tuttle::rules
