@@ -21,8 +21,9 @@ namespace {
 // Deeper schemas are refused: the checker recurses along the schema.
 constexpr int kMaxSchemaDepth = 32;
 
-constexpr std::string_view kContractKeys[] = {"name",     "description", "function", "format",
-                                              "workload", "namespace",   "path",     "schema"};
+constexpr std::string_view kContractKeys[] = {"name",      "description", "function", "format",
+                                              "workload",  "namespace",   "source",   "path",
+                                              "schema"};
 constexpr std::string_view kSchemaKeys[] = {
     "type",      "required",  "properties",       "additionalProperties", "enum",
     "const",     "minimum",   "maximum",          "exclusiveMinimum",     "exclusiveMaximum",
@@ -172,7 +173,7 @@ class ContractLoader {
         Error(entry.first.Mark(), fmt::format("unknown contract key '{}'", key),
               Suggest(key, kContractKeys).empty()
                   ? "a contract has name, description, function, format, workload, namespace, "
-                    "path and schema"
+                    "source, path and schema"
                   : Suggest(key, kContractKeys));
         continue;
       }
@@ -189,6 +190,7 @@ class ContractLoader {
       if (key == "format") c.select.format = *text;
       if (key == "workload") c.select.workload = *text;
       if (key == "namespace") c.select.namespace_name = *text;
+      if (key == "source") c.select.source = *text;
       if (key == "path") {
         if (!text->empty() && (text->front() == '.' || text->back() == '.' ||
                                text->find("..") != std::string::npos)) {
@@ -207,9 +209,9 @@ class ContractLoader {
       Error(node.Mark(), fmt::format("duplicate contract name '{}'", c.name));
     }
     if (c.select.function.empty() && c.select.format.empty() && c.select.workload.empty() &&
-        c.select.namespace_name.empty()) {
+        c.select.namespace_name.empty() && c.select.source.empty()) {
       Error(node.Mark(), fmt::format("{} selects no records", label),
-            "give function, format, workload or namespace (globs; function: '*' for every "
+            "give function, format, workload, namespace or source (globs; function: '*' for every "
             "function)");
     }
     if (!has_schema) {

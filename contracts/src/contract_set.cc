@@ -64,6 +64,7 @@ bool Selects(const ContractSelector& s, const Event& e) {
   if (!s.function.empty() && !GlobMatch(s.function, e.entities.function_name)) return false;
   if (!s.format.empty() && !GlobMatch(s.format, e.format)) return false;
   if (!s.workload.empty() && !GlobMatch(s.workload, e.entities.workload)) return false;
+  if (!s.source.empty() && !GlobMatch(s.source, e.source)) return false;
   if (!s.namespace_name.empty() && !GlobMatch(s.namespace_name, e.entities.namespace_name)) {
     return false;
   }

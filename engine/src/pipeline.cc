@@ -493,6 +493,7 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
         d.record = r.bytes;
         w->out.dead_letters.push_back(std::move(d));
       }
+      ts.parser->BeginBatch(w->batch.sources());
       for (uint32_t i = 0; i < w->batch.size(); ++i) {
         MatchHandler handler(rules_, ts, *w, i, options_.inventory != nullptr);
         const std::string_view bytes = w->batch.bytes(i);

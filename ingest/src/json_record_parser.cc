@@ -202,6 +202,8 @@ class ParserWorker final : public RecordParser::Worker, public adapters::NestedW
         contract_paths_{contract_paths[0], contract_paths[1], contract_paths[2]},
         checker_(options.contracts ? options.contracts->NewChecker() : nullptr) {}
 
+  void BeginBatch(const std::vector<std::string>& sources) override { sources_ = &sources; }
+
   Status Parse(std::string_view record, const RecordMeta& meta,
                RecordParser::EventHandler& handler) override {
     if (internal::IsGzip(record)) {
@@ -337,6 +339,9 @@ class ParserWorker final : public RecordParser::Worker, public adapters::NestedW
     event.record_id = id;
     event.format = a.name;
     event.log_source = a.log_source;
+    if (sources_ != nullptr && meta.source < sources_->size()) {
+      event.source = (*sources_)[meta.source];
+    }
     adapters::RecordView view(state_, paths_, adapter, this);
     if (Status st = a.read(view, event); !st.ok()) return st;
     // A tenant the configuration fixes for the source wins over the one the record names.
@@ -392,6 +397,7 @@ class ParserWorker final : public RecordParser::Worker, public adapters::NestedW
   const adapters::AdapterPathIds& paths_;
   ReservedPaths reserved_;
   PathId tenant_path_;
+  const std::vector<std::string>* sources_ = nullptr;  // BeginBatch
   od::parser parser_;
   od::parser nested_parser_;  // its strings must not overwrite the outer record's
   std::string nested_;        // the nested document, padded

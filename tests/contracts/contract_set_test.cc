@@ -94,6 +94,27 @@ TEST(ContractCheck, SelectorsMustAllMatch) {
   EXPECT_EQ(checker->Check(e, v), nullptr);
 }
 
+TEST(ContractCheck, SourceSelectsTheTopicOrFileTheRecordCameFrom) {
+  auto set = Load("contracts:\n  - name: orders\n    source: 'orders*'\n"
+                  "    schema: {required: [order_id]}\n");
+  ASSERT_TRUE(set);
+  std::string record = R"({"x": 1})";
+  record.append(kRecordPadding, '\0');
+  Event e;
+  e.raw = std::string_view(record.data(), 8);
+  e.format = "cloudtrail";
+  e.source = "orders-eu";
+  auto checker = set->NewChecker();
+  std::vector<std::string> v;
+  EXPECT_NE(checker->Check(e, v), nullptr);
+  EXPECT_EQ(v, V{"order_id: required field missing"});
+  e.source = "payments";
+  v.clear();
+  EXPECT_EQ(checker->Check(e, v), nullptr);
+  e.source = {};  // a parser that was not told the source: not selected
+  EXPECT_EQ(checker->Check(e, v), nullptr);
+}
+
 TEST(ContractCheck, RequiredFieldMissingIsNamed) {
   EXPECT_EQ(Violations("{required: [order_id, amount]}", R"({"amount": 5})"),
             V{"order_id: required field missing"});

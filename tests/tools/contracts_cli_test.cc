@@ -124,6 +124,38 @@ TEST(TuttleContracts, ReplayRaisesViolationFindingsNamingTheFieldAndTheBurst) {
   EXPECT_EQ(alerts.size(), 13u) << r.out;  // nothing for the function without a contract
 }
 
+// Per topic or file: `source` selects the records of one input, whatever else they are.
+TEST(TuttleContracts, ASourceSelectorChecksTheRecordsOfOneFileOnly) {
+  testing::TempDir dir;
+  Write(dir.path() / "contracts.yml", R"(contracts:
+  - name: orders-topic
+    source: "*orders.jsonl"
+    schema:
+      required: [order_id]
+      properties:
+        amount: {type: number, maximum: 10000}
+)");
+  // The same CloudTrail-shaped business events in two files; only orders.jsonl has a contract.
+  const std::string record =
+      R"({"eventVersion":"1.09","eventSource":"orders.example.com","eventName":"OrderPlaced","eventTime":"2026-11-29T10:00:00Z","userIdentity":{"arn":"arn:aws:iam::123456789012:role/orders"},"recipientAccountId":"123456789012","amount":12000})";
+  Write(dir.path() / "orders.jsonl", record + "\n");
+  Write(dir.path() / "refunds.jsonl", record + "\n");
+  const ProcessResult r = RunProcess(
+      {TuttleBinary(), "replay", "--contracts", (dir.path() / "contracts.yml").string(),
+       (dir.path() / "orders.jsonl").string(), (dir.path() / "refunds.jsonl").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<json> findings;
+  for (const json& a : JsonLines(r.out)) {
+    if (RuleName(a) == "tuttle_contract_violation") findings.push_back(a);
+  }
+  ASSERT_EQ(findings.size(), 1u) << r.out;
+  EXPECT_EQ(findings[0]["unmapped"]["tuttle"]["details"],
+            json::array({"order_id: required field missing",
+                         "amount: 12000 is above the maximum 10000"}));
+  EXPECT_NE(findings[0].dump().find("orders.jsonl"), std::string::npos) << findings[0].dump();
+  EXPECT_EQ(findings[0].dump().find("refunds.jsonl"), std::string::npos) << findings[0].dump();
+}
+
 TEST(TuttleContracts, ReplayWithoutContractsRaisesNoContractFinding) {
   testing::TempDir dir;
   const std::string file = (dir.path() / "lambda.jsonl").string();

@@ -40,6 +40,7 @@ struct ContractSelector {
   std::string format;     // Event::format, the adapter's name ("lambda", "cri", ...)
   std::string workload;   // Event::entities.workload (a CRI log's container name, ...)
   std::string namespace_name;  // Event::entities.namespace_name
+  std::string source;     // Event::source: the Kafka topic or the file (as given) it came from
 };
 
 struct Contract {

@@ -129,6 +129,9 @@ struct Event {
   Hash128 record_id;
   TimeNs time = kNoTime;         // event time from the record (or the transport, see adapters)
   std::string_view format;       // adapter name: "k8s_audit", "falco", "cloudtrail"
+  // The topic or file the record came from (RecordParser::Worker::BeginBatch); empty when the
+  // parser was not told.
+  std::string_view source;
   LogSource log_source;
   // Who owns the record: the tenant the configuration fixes for its source (`--tenant`), else
   // the cloud account the record names (entities.tenant); empty: the instance's only tenant.

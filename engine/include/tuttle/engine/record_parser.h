@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "tuttle/engine/event.h"
 #include "tuttle/engine/result.h"
@@ -38,6 +39,10 @@ class RecordParser {
     // already handed out stay valid results.
     virtual Status Parse(std::string_view record, const RecordMeta& meta,
                          EventHandler& handler) = 0;
+    // The names of the sources of the records about to be parsed (RecordBatch::sources(), which
+    // RecordMeta::source indexes), so events can say where they came from (Event::source).
+    // REQUIRES: `sources` outlives the Parse calls until the next BeginBatch. Default: ignored.
+    virtual void BeginBatch(const std::vector<std::string>& sources) { (void)sources; }
   };
 
   virtual std::unique_ptr<Worker> NewWorker() const = 0;
