@@ -72,18 +72,20 @@ const std::shared_ptr<const RuleInfo>& NewInvokerRule() {
       "Function Invoked By A Principal Never Seen Invoking It",
       "A serverless function that has been invoked before was invoked by a principal that never "
       "invoked it: stolen credentials or a new, unreviewed caller.",
-      Level::kLow, {"attack.execution", "attack.t1648", "attack.initial-access", "attack.t1078.004"},
+      Level::kLow,
+      {"attack.execution", "attack.t1648", "attack.initial-access", "attack.t1078.004"},
       {"A new service or deployment pipeline that starts calling an existing function"});
   return rule;
 }
 
-size_t HashParts(InventoryKind kind, std::string_view tenant, std::string_view cluster,
-                 std::string_view ns, std::string_view name, std::string_view principal) {
-  const std::hash<std::string_view> h;
+// The hash of one part, computed once per event and shared by the kinds that use the part.
+size_t HashPart(std::string_view part) {
+  return part.empty() ? 0 : std::hash<std::string_view>{}(part);
+}
+
+size_t MixParts(InventoryKind kind, std::initializer_list<size_t> parts) {
   size_t x = static_cast<size_t>(kind) * 0x9e3779b97f4a7c15ULL;
-  for (std::string_view part : {tenant, cluster, ns, name, principal}) {
-    x ^= h(part) + 0x9e3779b97f4a7c15ULL + (x << 6) + (x >> 2);
-  }
+  for (const size_t h : parts) x ^= h + 0x9e3779b97f4a7c15ULL + (x << 6) + (x >> 2);
   return x;
 }
 
@@ -111,25 +113,26 @@ std::string InventoryItem::DisplayKey() const {
     case InventoryKind::kNamespace:
     case InventoryKind::kWorkload: {
       std::string out;
-      for (std::string_view part : {std::string_view(cluster), std::string_view(namespace_name),
-                                    std::string_view(name)}) {
+      for (std::string_view part :
+           {std::string_view(cluster), std::string_view(namespace_name), std::string_view(name)}) {
         if (part.empty()) continue;
         if (!out.empty()) out += '/';
         out += part;
       }
       return out;
     }
-    case InventoryKind::kInvoker: return Cat(Cat(name, " by "), principal);
-    default: return name;
+    case InventoryKind::kInvoker:
+      return Cat(Cat(name, " by "), principal);
+    default:
+      return name;
   }
 }
 
 std::string InventoryKey(const InventoryItem& item) {
   std::string k;
-  for (std::string_view part : {std::string_view(item.tenant), InventoryKindName(item.kind),
-                                std::string_view(item.cluster),
-                                std::string_view(item.namespace_name),
-                                std::string_view(item.name)}) {
+  for (std::string_view part :
+       {std::string_view(item.tenant), InventoryKindName(item.kind), std::string_view(item.cluster),
+        std::string_view(item.namespace_name), std::string_view(item.name)}) {
     k += part;
     k += '\0';
   }
@@ -192,11 +195,16 @@ std::string_view ImageRegistry(std::string_view image) {
 
 bool InventoryPolicy::Checks(InventoryKind kind) const {
   switch (kind) {
-    case InventoryKind::kImage: return images.has_value() || registries.has_value();
-    case InventoryKind::kWorkload: return workloads.has_value();
-    case InventoryKind::kFunction: return functions.has_value();
-    case InventoryKind::kNamespace: return namespaces.has_value();
-    default: return false;
+    case InventoryKind::kImage:
+      return images.has_value() || registries.has_value();
+    case InventoryKind::kWorkload:
+      return workloads.has_value();
+    case InventoryKind::kFunction:
+      return functions.has_value();
+    case InventoryKind::kNamespace:
+      return namespaces.has_value();
+    default:
+      return false;
   }
 }
 
@@ -219,9 +227,12 @@ bool InventoryPolicy::Approved(const InventoryItem& item) const {
           item.namespace_name.empty() ? item.name : Cat(Cat(item.namespace_name, "/"), item.name);
       return any(workloads, {std::string_view(qualified)});
     }
-    case InventoryKind::kFunction: return any(functions, {item.name, item.arn});
-    case InventoryKind::kNamespace: return any(namespaces, {item.name});
-    default: return true;
+    case InventoryKind::kFunction:
+      return any(functions, {item.name, item.arn});
+    case InventoryKind::kNamespace:
+      return any(namespaces, {item.name});
+    default:
+      return true;
   }
 }
 
@@ -237,7 +248,7 @@ void InventoryCollector::Clear() {
 void InventoryCollector::See(const Event& event, uint32_t record, const Parts& p,
                              std::string_view digest, std::string_view version,
                              std::string_view arn) {
-  const size_t h = HashParts(p.kind, p.tenant, p.cluster, p.namespace_name, p.name, p.principal);
+  const size_t h = p.hash;
   auto [begin, end] = index_.equal_range(h);
   for (auto it = begin; it != end; ++it) {
     InventorySighting& s = sightings_[it->second];
@@ -286,35 +297,69 @@ void InventoryCollector::See(const Event& event, uint32_t record, const Parts& p
 }
 
 void InventoryCollector::Observe(const Event& event, uint32_t record) {
+  using K = InventoryKind;
   const Entities& x = event.entities;
   const std::string_view t = event.tenant;
-  if (!x.cluster.empty()) See(event, record, {InventoryKind::kCluster, t, {}, {}, x.cluster, {}}, {}, {}, {});
-  if (!x.namespace_name.empty()) {
-    See(event, record, {InventoryKind::kNamespace, t, x.cluster, {}, x.namespace_name, {}}, {}, {},
+  const size_t ht = HashPart(t), hc = HashPart(x.cluster), hn = HashPart(x.namespace_name);
+  if (!x.cluster.empty()) {
+    See(event, record,
+        {K::kCluster, t, {}, {}, x.cluster, {}, MixParts(K::kCluster, {ht, 0, 0, hc, 0})}, {}, {},
         {});
+  }
+  if (!x.namespace_name.empty()) {
+    See(event, record,
+        {K::kNamespace,
+         t,
+         x.cluster,
+         {},
+         x.namespace_name,
+         {},
+         MixParts(K::kNamespace, {ht, hc, 0, hn, 0})},
+        {}, {}, {});
   }
   if (!x.workload.empty()) {
     See(event, record,
-        {InventoryKind::kWorkload, t, x.cluster, x.namespace_name, x.workload, {}}, {}, {}, {});
+        {K::kWorkload,
+         t,
+         x.cluster,
+         x.namespace_name,
+         x.workload,
+         {},
+         MixParts(K::kWorkload, {ht, hc, hn, HashPart(x.workload), 0})},
+        {}, {}, {});
   }
   // An ECR scan result names its repository but not its registry's region, so no reference a pod
   // would use: it joins deployments by digest (the scan-to-deploy rules), not the inventory.
   if ((!x.image.empty() || !x.image_digest.empty()) && event.format != "ecr_scan") {
     // An image known only by its digest is named by it.
     const std::string_view image = WithoutDigest(x.image);
-    See(event, record, {InventoryKind::kImage, t, {}, {}, image.empty() ? x.image_digest : image, {}},
+    const std::string_view name = image.empty() ? x.image_digest : image;
+    See(event, record,
+        {K::kImage, t, {}, {}, name, {}, MixParts(K::kImage, {ht, 0, 0, HashPart(name), 0})},
         x.image_digest, {}, {});
   }
+  const size_t hp = HashPart(x.principal);
   if (!x.function_name.empty()) {
-    See(event, record, {InventoryKind::kFunction, t, {}, {}, x.function_name, {}}, {},
-        x.function_version, x.function_arn);
+    const size_t hf = HashPart(x.function_name);
+    See(event, record,
+        {K::kFunction, t, {}, {}, x.function_name, {}, MixParts(K::kFunction, {ht, 0, 0, hf, 0})},
+        {}, x.function_version, x.function_arn);
     if (event.invocation && !x.principal.empty()) {
-      See(event, record, {InventoryKind::kInvoker, t, {}, {}, x.function_name, x.principal}, {},
-          {}, {});
+      See(event, record,
+          {K::kInvoker,
+           t,
+           {},
+           {},
+           x.function_name,
+           x.principal,
+           MixParts(K::kInvoker, {ht, 0, 0, hf, hp})},
+          {}, {}, {});
     }
   }
   if (!x.principal.empty()) {
-    See(event, record, {InventoryKind::kPrincipal, t, {}, {}, x.principal, {}}, {}, {}, {});
+    See(event, record,
+        {K::kPrincipal, t, {}, {}, x.principal, {}, MixParts(K::kPrincipal, {ht, 0, 0, hp, 0})}, {},
+        {}, {});
   }
 }
 
@@ -360,7 +405,8 @@ Alert Inventory::Finding(const std::shared_ptr<const RuleInfo>& rule, const Inve
   a.count = 1;
   a.group = {{"inventory.kind", std::string(InventoryKindName(item.kind))},
              {"inventory.item", item.DisplayKey()}};
-  if (item.kind == InventoryKind::kInvoker) a.group.emplace_back("inventory.principal", item.principal);
+  if (item.kind == InventoryKind::kInvoker)
+    a.group.emplace_back("inventory.principal", item.principal);
   a.product = s.product;
   a.service = s.service;
   a.tenant = item.tenant;

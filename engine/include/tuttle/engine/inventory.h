@@ -125,6 +125,7 @@ class InventoryCollector {
   struct Parts {
     InventoryKind kind;
     std::string_view tenant, cluster, namespace_name, name, principal;
+    size_t hash;  // of all the above; the same parts always give the same hash
   };
   void See(const Event& event, uint32_t record, const Parts& parts, std::string_view digest,
            std::string_view version, std::string_view arn);
