@@ -283,6 +283,16 @@ std::string CheckpointSummary(const PipelineStats& s) {
 
 int Threads(const PipelineOptions& p);
 
+// The inventory of a `run` or `replay` (docs/inventory.md), restored from `store` (nullptr:
+// afresh) and set on `p`; nullptr with --no-inventory.
+Result<std::unique_ptr<Inventory>> InventoryFor(const CommonOptions& o,
+                                                const storage::Store* store, PipelineOptions& p) {
+  if (!o.inventory) return std::unique_ptr<Inventory>();
+  auto inventory = PrepareInventory(o.approved_inventory, store);
+  if (inventory.ok()) p.inventory = inventory->get();
+  return inventory;
+}
+
 // Feeds the demo topic of the embedded cluster: record i goes to partition i mod N, so the same
 // sample always lands on the same partitions and offsets.
 Status FeedDemoTopic(const std::string& brokers, const std::string& sample_path) {
@@ -413,13 +423,8 @@ int RunScaledOut(const RunOptions& o, const Engine& engine, PipelineOptions pipe
     return Fail(st.error());
   }
   // Each member keeps the inventory of the records it matches (docs/inventory.md).
-  std::unique_ptr<Inventory> inventory;
-  if (o.common.inventory) {
-    auto prepared = PrepareInventory(o.common.approved_inventory, store->get());
-    if (!prepared.ok()) return Fail(prepared.error());
-    inventory = std::move(*prepared);
-    pipeline_options.inventory = inventory.get();
-  }
+  auto inventory = InventoryFor(o.common, store->get(), pipeline_options);
+  if (!inventory.ok()) return Fail(inventory.error());
   Pipeline pipeline(engine.rules, *engine.parser, pipeline_options);
   StopOnSignal(source.get());
   auto stats = pipeline.Run(*source, sinks);
@@ -439,7 +444,7 @@ int RunScaledOut(const RunOptions& o, const Engine& engine, PipelineOptions pipe
              ws.replayed, ws.late_signals, ws.unknown_signals, ws.alerts, ws.checkpoints,
              static_cast<double>(ws.changelog_bytes) / 1024.0, ws.restored_groups, ws.assigned,
              ws.revoked, o.common.store);
-  if (inventory) fmt::print(summary_out, "{}\n", InventorySummary(*inventory));
+  if (*inventory) fmt::print(summary_out, "{}\n", InventorySummary(**inventory));
   return 0;
 }
 
@@ -547,15 +552,9 @@ int Run(const RunOptions& o) {
   sinks.push_back(store->get());
   if (!o.quiet) sinks.push_back(&printer);
 
-  std::unique_ptr<Inventory> inventory;
-  if (o.common.inventory) {
-    // The embedded demo replays the same sample each time: its inventory starts afresh too.
-    auto prepared =
-        PrepareInventory(o.common.approved_inventory, cluster ? nullptr : store->get());
-    if (!prepared.ok()) return Fail(prepared.error());
-    inventory = std::move(*prepared);
-    pipeline_options->inventory = inventory.get();
-  }
+  // The embedded demo replays the same sample each time: its inventory starts afresh too.
+  auto inventory = InventoryFor(o.common, cluster ? nullptr : store->get(), *pipeline_options);
+  if (!inventory.ok()) return Fail(inventory.error());
 
   Pipeline pipeline(engine->rules, *engine->parser, *pipeline_options);
   StopOnSignal(source.get());
@@ -567,7 +566,7 @@ int Run(const RunOptions& o) {
   fmt::print(summary_out, "-- {}{}\n-- alerts and dead letters stored in {}\n",
              Summary(*stats, Threads(*pipeline_options)), CheckpointSummary(*stats),
              o.common.store);
-  if (inventory) fmt::print(summary_out, "{}\n", InventorySummary(*inventory));
+  if (*inventory) fmt::print(summary_out, "{}\n", InventorySummary(**inventory));
   if (*alerts_topic) {
     fmt::print(summary_out, "-- {} alerts acknowledged by topic '{}'\n",
                (*alerts_topic)->delivered(), o.alerts_topic);
@@ -621,13 +620,8 @@ int Replay(const ReplayOptions& o) {
   std::vector<AlertSink*> sinks;
   if (store) sinks.push_back(store.get());
   sinks.push_back(&printer);
-  std::unique_ptr<Inventory> inventory;
-  if (o.common.inventory) {
-    auto prepared = PrepareInventory(o.common.approved_inventory, store.get());
-    if (!prepared.ok()) return Fail(prepared.error());
-    inventory = std::move(*prepared);
-    pipeline_options->inventory = inventory.get();
-  }
+  auto inventory = InventoryFor(o.common, store.get(), *pipeline_options);
+  if (!inventory.ok()) return Fail(inventory.error());
   Pipeline pipeline(engine->rules, *engine->parser, *pipeline_options);
   StopOnSignal(source.get());
   auto stats = pipeline.Run(*source, sinks);
@@ -635,7 +629,7 @@ int Replay(const ReplayOptions& o) {
   if (!stats.ok()) return Fail(stats.error());
   fmt::print(stderr, "-- {}{}\n", Summary(*stats, Threads(*pipeline_options)),
              CheckpointSummary(*stats));
-  if (inventory) fmt::print(stderr, "{}\n", InventorySummary(*inventory));
+  if (*inventory) fmt::print(stderr, "{}\n", InventorySummary(**inventory));
   return 0;
 }
 

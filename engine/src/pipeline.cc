@@ -98,8 +98,7 @@ class MatchHandler final : public RecordParser::EventHandler {
     result.signal_end = static_cast<uint32_t>(w.signals.size());
     result.single_end = static_cast<uint32_t>(w.singles.size());
     w.events.push_back(result);
-    // A derived event (a contract violation) repeats its record's entities: counted once.
-    if (inventory_ && event.log_source.product != "tuttle") w.inventory.Observe(event, record_);
+    if (inventory_ && !event.derived) w.inventory.Observe(event, record_);
   }
 
   void OnRejectedPart(std::string_view part, const std::string& reason) override {

@@ -38,20 +38,13 @@ using adapters::RecordState;
 
 // Fills a FieldTable with the catalogued fields of one JSON document. With `envelopes`, the
 // elements of a top-level "Records" or "records" array are not walked but collected (as raw
-// views of their bytes): the record may be a delivery batch. Values under `reserved` (the
-// parser's kTenantPath and entity paths) are not taken from the record: only the parser sets
-// those paths.
-struct ReservedPaths {
-  PathId begin = kNoPath;  // [begin, end): interned together by RegisterAdapterFields
-  PathId end = kNoPath;
-  bool Contains(PathId p) const { return p >= begin && p < end; }
-};
-
+// views of their bytes): the record may be a delivery batch. A top-level `tuttle` key is not
+// read: `tuttle.*` (the tenant, the entities, contract results) is the parser's to set.
 class Walker {
  public:
-  Walker(const FieldCatalog& catalog, RecordState& table, ReservedPaths reserved,
+  Walker(const FieldCatalog& catalog, RecordState& table,
          std::vector<std::string_view>* envelopes = nullptr)
-      : catalog_(catalog), table_(table), reserved_(reserved), envelopes_(envelopes) {}
+      : catalog_(catalog), table_(table), envelopes_(envelopes) {}
 
   bool saw_envelope() const { return saw_envelope_; }
 
@@ -116,7 +109,6 @@ class Walker {
     if (node == FieldCatalog::kNoNode) return simdjson::SUCCESS;
     if (depth > kMaxDepth) return simdjson::DEPTH_ERROR;
     const PathId path = catalog_.PathAt(node);
-    if (reserved_.Contains(path)) return simdjson::SUCCESS;
     od::json_type type;
     if (auto e = value.type().get(type)) return e;
     switch (type) {
@@ -174,7 +166,6 @@ class Walker {
 
   const FieldCatalog& catalog_;
   RecordState& table_;
-  ReservedPaths reserved_;
   std::vector<std::string_view>* envelopes_;
   bool saw_envelope_ = false;
 };
@@ -195,10 +186,9 @@ std::string JsonError(simdjson::error_code e, std::string_view where) {
 class ParserWorker final : public RecordParser::Worker, public adapters::NestedWalker {
  public:
   ParserWorker(std::shared_ptr<const FieldCatalog> catalog, const JsonRecordParserOptions& options,
-               const adapters::AdapterPathIds& paths, ReservedPaths reserved,
+               const adapters::AdapterPathIds& paths, PathId tenant_path,
                const PathId (&contract_paths)[3])
-      : catalog_(std::move(catalog)), options_(options), paths_(paths), reserved_(reserved),
-        tenant_path_(reserved.begin),
+      : catalog_(std::move(catalog)), options_(options), paths_(paths), tenant_path_(tenant_path),
         contract_paths_{contract_paths[0], contract_paths[1], contract_paths[2]},
         checker_(options.contracts ? options.contracts->NewChecker() : nullptr) {}
 
@@ -271,7 +261,7 @@ class ParserWorker final : public RecordParser::Worker, public adapters::NestedW
     }
     od::object root;
     if (auto e = doc.get_object().get(root)) return Error(JsonError(e, where));
-    Walker walker(*catalog_, state_, reserved_);
+    Walker walker(*catalog_, state_);
     if (auto e = walker.Object(root, FieldCatalog::kRoot, 0)) return Error(JsonError(e, where));
     if (!doc.current_location().error()) {
       return Error(fmt::format("malformed JSON: {}: trailing content after the object", where));
@@ -296,7 +286,7 @@ class ParserWorker final : public RecordParser::Worker, public adapters::NestedW
       }
       return Error(JsonError(e, {}));
     }
-    Walker walker(*catalog_, state_, reserved_,
+    Walker walker(*catalog_, state_,
                   saw_envelope != nullptr ? &envelope_ : nullptr);
     if (auto e = walker.Object(root, FieldCatalog::kRoot, 0)) return Error(JsonError(e, {}));
     // Past the object, the document must end: "{...}{...}" on one line is not one record.
@@ -387,6 +377,7 @@ class ParserWorker final : public RecordParser::Worker, public adapters::NestedW
     handler.OnEvent(event);
     Event violation = event;
     violation.log_source = kContractLogSource;
+    violation.derived = true;
     violation.details = details_;
     handler.OnEvent(violation);
     return Ok();
@@ -395,8 +386,7 @@ class ParserWorker final : public RecordParser::Worker, public adapters::NestedW
   std::shared_ptr<const FieldCatalog> catalog_;
   const JsonRecordParserOptions& options_;
   const adapters::AdapterPathIds& paths_;
-  ReservedPaths reserved_;
-  PathId tenant_path_;
+  PathId tenant_path_;  // the entity paths follow it (RegisterAdapterFields)
   const std::vector<std::string>* sources_ = nullptr;  // BeginBatch
   od::parser parser_;
   od::parser nested_parser_;  // its strings must not overwrite the outer record's
@@ -475,12 +465,12 @@ JsonRecordParser::JsonRecordParser(std::shared_ptr<const FieldCatalog> catalog,
     adapter_paths_.push_back(std::move(ids));
   }
   // REQUIRES of the constructor: the tenant path, then the entity paths, interned in a row.
-  reserved_begin_ = catalog_->Find(kTenantPath);
-  if (reserved_begin_ == kNoPath) std::abort();
-  reserved_end_ = reserved_begin_ + 1;
+  tenant_path_ = catalog_->Find(kTenantPath);
+  if (tenant_path_ == kNoPath) std::abort();
+  PathId next = tenant_path_ + 1;
   Entities names;
   names.ForEach([&](std::string_view name, std::string_view) {
-    if (catalog_->Find(Cat(std::string(kEntityPathPrefix), name)) != reserved_end_++) std::abort();
+    if (catalog_->Find(Cat(std::string(kEntityPathPrefix), name)) != next++) std::abort();
   });
   const std::string_view contract_paths[] = {kContractNamePath, kContractFunctionPath,
                                              kContractViolationPath};
@@ -496,7 +486,7 @@ std::string_view JsonRecordParser::SimdKernel() {
 
 std::unique_ptr<RecordParser::Worker> JsonRecordParser::NewWorker() const {
   return std::make_unique<ParserWorker>(catalog_, options_, adapter_paths_,
-                                        ReservedPaths{reserved_begin_, reserved_end_},
+                                        tenant_path_,
                                         contract_paths_);
 }
 

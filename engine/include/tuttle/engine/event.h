@@ -141,6 +141,9 @@ struct Event {
   // The record is a call of the function it names (a Lambda Invoke data event, a Cloud Functions
   // CallFunction): the inventory tracks which principals invoke which function.
   bool invocation = false;
+  // A second event of a record that already gave one (a data contract's violation event): its
+  // entities are the first event's, so the inventory does not count them again.
+  bool derived = false;
   const FieldTable* fields = nullptr;
   // What the parser found wrong with the record, for the alerts of this event (a broken data
   // contract: "json.amount: 12000 is above the maximum 10000"). Usually empty.

@@ -104,9 +104,8 @@ class JsonRecordParser final : public RecordParser {
   std::shared_ptr<const FieldCatalog> catalog_;
   JsonRecordParserOptions options_;
   std::vector<std::vector<PathId>> adapter_paths_;  // per adapter, its fields' ids
-  // kTenantPath and the entity paths, interned in a row: [begin, end).
-  PathId reserved_begin_ = kNoPath;
-  PathId reserved_end_ = kNoPath;
+  // kTenantPath, and the entity paths right after it (interned in a row).
+  PathId tenant_path_ = kNoPath;
   PathId contract_paths_[3] = {kNoPath, kNoPath, kNoPath};  // name, function, violation
 };
 
