@@ -5,7 +5,7 @@ BUILD     ?= build
 JOBS      ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure build run test bench asan fuzz clean
+.PHONY: all deps configure build run test bench bench-micro asan fuzz clean
 
 all: build
 
@@ -27,7 +27,13 @@ run: build
 test: build
 	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --timeout 600
 
+# The end-to-end bench beside the simdjson ceiling, rg, SEC and syslog-ng (docs/bench.md):
+# rewrites docs/PERFORMANCE.md and docs/performance.png.
 bench: build
+	@BUILD=$(BUILD) bench/run
+
+# Only the Google Benchmark micro benches, per stage.
+bench-micro: build
 	@$(BUILD)/bench/tuttle_bench --benchmark_counters_tabular=true
 
 # Debug build with AddressSanitizer and UndefinedBehaviorSanitizer, then the suite.

@@ -715,6 +715,9 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
       for (const Tick& t : ticks) {
         if (t.watermark != kNoTime) shard_watermark = std::max(shard_watermark, t.watermark);
       }
+      uint64_t open_groups = 0;
+      for (const auto& shard : shards) open_groups += shard->open_groups();
+      stats.peak_open_groups = std::max(stats.peak_open_groups, open_groups);
 
       // 3. Merge in tick order: a record's single-event alerts, then the correlation alerts its
       //    arrival released, in an order that does not depend on the shards. So the alerts and

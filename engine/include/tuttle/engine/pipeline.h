@@ -93,6 +93,7 @@ struct PipelineStats {
   uint64_t late_signals = 0;
   uint64_t late_records = 0;
   uint64_t evicted_groups = 0;       // correlation groups dropped at the per-rule cap
+  uint64_t peak_open_groups = 0;     // most correlation groups open at once (after a batch)
   uint64_t missing_group_field = 0;  // signals whose record lacked a group-by field
   double seconds = 0;  // wall time from the first record read to the last batch written
   uint64_t checkpoints = 0;
