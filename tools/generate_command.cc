@@ -1,12 +1,13 @@
 #include "generate_command.h"
 
-#include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <array>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <deque>
-#include <cstdio>
 #include <iterator>
 #include <map>
 #include <queue>
@@ -14,8 +15,6 @@
 #include <string_view>
 #include <type_traits>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "tuttle/engine/time.h"
 
@@ -205,17 +204,17 @@ constexpr std::array<AwsAccount, 3> kAwsAccounts = {{
     {"731846205519", "us-east-1"},  // shared services
 }};
 constexpr std::array<std::string_view, 8> kFunctions = {
-    "orders-api",      "payments-webhook", "image-resize",   "invoice-render",
-    "token-refresher", "search-indexer",   "notify-email",   "etl-nightly"};
+    "orders-api",      "payments-webhook", "image-resize", "invoice-render",
+    "token-refresher", "search-indexer",   "notify-email", "etl-nightly"};
 constexpr std::array<std::string_view, 10> kNamespaces = {
-    "payments", "checkout", "orders",  "search",     "ledger",
-    "notifications", "web", "data-pipeline", "monitoring", "ingress-nginx"};
-constexpr std::array<std::string_view, 6> kApps = {"api", "worker", "frontend", "consumer",
-                                                    "scheduler", "gateway"};
+    "payments",      "checkout", "orders",        "search",     "ledger",
+    "notifications", "web",      "data-pipeline", "monitoring", "ingress-nginx"};
+constexpr std::array<std::string_view, 6> kApps = {"api",      "worker",    "frontend",
+                                                   "consumer", "scheduler", "gateway"};
 constexpr std::array<std::string_view, 3> kGcpProjects = {"acme-prod-4711", "acme-data-2231",
                                                           "acme-edge-9034"};
-constexpr std::array<std::string_view, 5> kGcpServices = {"checkout", "resize-images",
-                                                          "pdf-export", "geo-lookup", "webhooks"};
+constexpr std::array<std::string_view, 5> kGcpServices = {"checkout", "resize-images", "pdf-export",
+                                                          "geo-lookup", "webhooks"};
 constexpr std::array<std::string_view, 2> kAzureSubscriptions = {
     "0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d", "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9"};
 constexpr std::array<std::string_view, 4> kAzureApps = {"payments-func", "orders-func",
@@ -254,8 +253,8 @@ enum class Format : int {
   kCount
 };
 constexpr std::array<std::string_view, static_cast<size_t>(Format::kCount)> kFormatNames = {
-    "k8s_audit", "gke_audit", "falco", "docker", "cloudtrail", "gcp_audit", "azure_activity",
-    "azure_functionapplogs"};
+    "k8s_audit",  "gke_audit", "falco",          "docker",
+    "cloudtrail", "gcp_audit", "azure_activity", "azure_functionapplogs"};
 
 // One planted story's entities (all unique to the story).
 struct Story {
@@ -283,9 +282,7 @@ struct Scheduled {
   uint64_t seq;  // tie-break: the order they were scheduled in
   uint32_t story;
   StoryStep step;
-  bool operator>(const Scheduled& o) const {
-    return time != o.time ? time > o.time : seq > o.seq;
-  }
+  bool operator>(const Scheduled& o) const { return time != o.time ? time > o.time : seq > o.seq; }
 };
 
 constexpr int kBurstInvocations = 12;
@@ -330,9 +327,7 @@ class Generator {
 
   void Schedule(uint32_t s) {
     const TimeNs t0 = t_ + kNsPerSecond;
-    auto add = [&](TimeNs offset, StoryStep step) {
-      queue_.push({t0 + offset, seq_++, s, step});
-    };
+    auto add = [&](TimeNs offset, StoryStep step) { queue_.push({t0 + offset, seq_++, s, step}); };
     add(0, StoryStep::kExec);
     add(4 * kNsPerSecond + 250 * kNsPerMs, StoryStep::kShell);
     add(15 * kNsPerSecond + 120 * kNsPerMs, StoryStep::kSecretGet);
@@ -431,13 +426,15 @@ class Generator {
     explicit Arg(std::string_view s) : ptr(s.data()), len(s.size()) {}
     explicit Arg(const char* s) : Arg(std::string_view(s)) {}
     template <typename I>
-      requires std::is_integral_v<I>
+    requires std::is_integral_v<I>
     explicit Arg(I v) {
       const fmt::format_int f(v);
       len = f.size();
       std::memcpy(digits, f.data(), len);
     }
-    std::string_view view() const { return ptr ? std::string_view(ptr, len) : std::string_view(digits, len); }
+    std::string_view view() const {
+      return ptr ? std::string_view(ptr, len) : std::string_view(digits, len);
+    }
     const char* ptr = nullptr;
     size_t len = 0;
     char digits[24];
@@ -521,9 +518,9 @@ void Generator::K8sKubeletPodStatus() {
   const TimeNs since = t - static_cast<int64_t>(rng_.Below(86400)) * kNsPerSecond;
   W(R"j({{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Request","auditID":"{}","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/{}/pods/{}/status","verb":"patch","user":{{"username":"system:node:{}","groups":["system:nodes","system:authenticated"]}},"sourceIPs":["{}"],"userAgent":"{}","objectRef":{{"resource":"pods","namespace":"{}","name":"{}","apiVersion":"v1","subresource":"status"}},"responseStatus":{{"metadata":{{}},"code":200}},"requestObject":{{"metadata":{{"uid":"{}"}},"status":{{"conditions":[{{"type":"Ready","status":"{}","lastTransitionTime":"{}"}},{{"type":"ContainersReady","status":"{}","lastTransitionTime":"{}"}}],"containerStatuses":[{{"name":"{}","ready":{},"restartCount":{},"image":"{}","started":true,"state":{{"running":{{"startedAt":"{}"}}}}}}]}}}},"requestReceivedTimestamp":"{}","stageTimestamp":"{}","annotations":{{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":""}}}})j",
     Uuid(rng_).sv(), p.ns.sv(), p.name.sv(), p.node.sv(), p.node_ip.sv(),
-    rng_.Pick(kKubeletVersions), p.ns.sv(), p.name.sv(), Uuid(rng_).sv(),
-    ready ? "True" : "False", Rfc3339(t, 0).sv(), ready ? "True" : "False", Rfc3339(t, 0).sv(),
-    p.app.sv(), ready ? "true" : "false", rng_.Below(4), p.image.sv(), Rfc3339(since, 0).sv(),
+    rng_.Pick(kKubeletVersions), p.ns.sv(), p.name.sv(), Uuid(rng_).sv(), ready ? "True" : "False",
+    Rfc3339(t, 0).sv(), ready ? "True" : "False", Rfc3339(t, 0).sv(), p.app.sv(),
+    ready ? "true" : "false", rng_.Below(4), p.image.sv(), Rfc3339(since, 0).sv(),
     Rfc3339(t - 2 * kNsPerMs, 6).sv(), Rfc3339(t, 6).sv());
   Emit(Format::kK8sAudit);
 }
@@ -560,8 +557,8 @@ void Generator::K8sPodCreatedByReplicaSet() {
   W(R"j({{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Request","auditID":"{}","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/{}/pods","verb":"create","user":{{"username":"system:serviceaccount:kube-system:replicaset-controller","groups":["system:serviceaccounts","system:authenticated"]}},"sourceIPs":["10.0.0.{}"],"userAgent":"kube-controller-manager/v1.29.3 (linux/amd64) kubernetes/6813625/replicaset-controller","objectRef":{{"resource":"pods","namespace":"{}","apiVersion":"v1"}},"responseStatus":{{"metadata":{{}},"code":201}},"requestObject":{{"kind":"Pod","apiVersion":"v1","metadata":{{"generateName":"{}-","namespace":"{}","labels":{{"app":"{}"}},"ownerReferences":[{{"apiVersion":"apps/v1","kind":"ReplicaSet","name":"{}","controller":true}}]}},"spec":{{"containers":[{{"name":"{}","image":"{}","resources":{{"limits":{{"cpu":"{}m","memory":"{}Mi"}}}}}}],"restartPolicy":"Always","serviceAccountName":"{}","securityContext":{{"runAsNonRoot":true}}}}}},"requestReceivedTimestamp":"{}","stageTimestamp":"{}","annotations":{{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":""}}}})j",
     Uuid(rng_).sv(), p.ns.sv(), 10 + rng_.Below(3), p.ns.sv(),
     p.name.sv().substr(0, p.name.sv().size() - 6), p.ns.sv(), p.app.sv(),
-    p.name.sv().substr(0, p.name.sv().size() - 6), p.app.sv(), p.image.sv(),
-    cpu, mem, p.app.sv(), Rfc3339(t - 9 * kNsPerMs, 6).sv(), Rfc3339(t, 6).sv());
+    p.name.sv().substr(0, p.name.sv().size() - 6), p.app.sv(), p.image.sv(), cpu, mem, p.app.sv(),
+    Rfc3339(t - 9 * kNsPerMs, 6).sv(), Rfc3339(t, 6).sv());
   Emit(Format::kK8sAudit);
 }
 
@@ -602,8 +599,8 @@ void Generator::GkeLeaseUpdate() {
   const std::string_view who = rng_.Pick(kWho);
   const Small id = Uuid(rng_);
   W(R"j({{"protoPayload":{{"@type":"type.googleapis.com/google.cloud.audit.AuditLog","authenticationInfo":{{"principalEmail":"system:{}"}},"authorizationInfo":[{{"granted":true,"permission":"io.k8s.coordination.v1.leases.update","resource":"coordination.k8s.io/v1/namespaces/kube-system/leases/{}"}}],"methodName":"io.k8s.coordination.v1.leases.update","requestMetadata":{{"callerIp":"172.16.0.{}","callerSuppliedUserAgent":"{}/v1.29.1 (linux/amd64) kubernetes/gke/leader-election"}},"resourceName":"coordination.k8s.io/v1/namespaces/kube-system/leases/{}","serviceName":"k8s.io","status":{{}}}},"insertId":"{}","resource":{{"type":"k8s_cluster","labels":{{"cluster_name":"gke-edge-{}","location":"europe-west1","project_id":"{}"}}}},"timestamp":"{}","labels":{{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":"access granted by IAM permissions."}},"logName":"projects/{}/logs/cloudaudit.googleapis.com%2Factivity","operation":{{"id":"{}","producer":"k8s.io","first":true,"last":true}},"receiveTimestamp":"{}"}})j",
-    who, who, 2 + rng_.Below(3), who, who, id.sv(), 1 + rng_.Below(2), project,
-    Rfc3339(t, 6).sv(), project, id.sv(), Rfc3339(t + 700 * kNsPerMs, 6).sv());
+    who, who, 2 + rng_.Below(3), who, who, id.sv(), 1 + rng_.Below(2), project, Rfc3339(t, 6).sv(),
+    project, id.sv(), Rfc3339(t + 700 * kNsPerMs, 6).sv());
   Emit(Format::kGkeAudit);
 }
 
@@ -645,8 +642,8 @@ void Generator::DockerRoutine() {
   const Pod p = RandomPod();
   const TimeNs t = Jittered();
   const Small id = Hex(rng_, 64);
-  static constexpr std::array<std::string_view, 5> kActions = {"start", "die", "health_status: healthy",
-                                                               "kill", "destroy"};
+  static constexpr std::array<std::string_view, 5> kActions = {
+      "start", "die", "health_status: healthy", "kill", "destroy"};
   const uint64_t what = rng_.Below(6);
   if (what == 5) {
     W(R"j({{"status":"pull","id":"{}","Type":"image","Action":"pull","Actor":{{"ID":"{}","Attributes":{{"name":"{}"}}}},"scope":"local","time":{},"timeNano":{}}})j",
@@ -683,9 +680,10 @@ void Generator::CloudTrailInvoke(TimeNs t, std::string_view ip, const AwsAccount
                                  std::string_view function, std::string_view caller_arn,
                                  std::string_view error) {
   const Small error_fields =
-      error.empty() ? Small{}
-                    : Fmt(R"j("errorCode":"{}","errorMessage":"User: {} is not authorized to perform: lambda:InvokeFunction on resource: arn:aws:lambda:{}:{}:function:{}",)j",
-                          error, caller_arn, acct.region, acct.id, function);
+      error.empty()
+          ? Small{}
+          : Fmt(R"j("errorCode":"{}","errorMessage":"User: {} is not authorized to perform: lambda:InvokeFunction on resource: arn:aws:lambda:{}:{}:function:{}",)j",
+                error, caller_arn, acct.region, acct.id, function);
   const std::string_view role = caller_arn.substr(caller_arn.rfind(':') + 1);
   W(R"j({{"eventVersion":"1.09","userIdentity":{{"type":"AssumedRole","principalId":"AROA{}:{}","arn":"{}","accountId":"{}","accessKeyId":"ASIA{}"}},"eventTime":"{}","eventSource":"lambda.amazonaws.com","eventName":"Invoke","awsRegion":"{}","sourceIPAddress":"{}","userAgent":"{}",{}"requestParameters":{{"functionName":"arn:aws:lambda:{}:{}:function:{}","invocationType":"{}"}},"responseElements":null,"requestID":"{}","eventID":"{}","readOnly":false,"resources":[{{"accountId":"{}","type":"AWS::Lambda::Function","ARN":"arn:aws:lambda:{}:{}:function:{}"}}],"eventType":"AwsApiCall","managementEvent":false,"recipientAccountId":"{}","eventCategory":"Data","tlsDetails":{{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"lambda.{}.amazonaws.com"}}}})j",
     Upper(Hex(rng_, 16).sv()).sv(), role.substr(role.find('/') + 1), caller_arn, acct.id,
@@ -722,8 +720,7 @@ void Generator::CloudTrailRoutine() {
       Upper(Hex(rng_, 16).sv()).sv(), node.sv(), acct.id, node.sv(), acct.id,
       Upper(Hex(rng_, 16).sv()).sv(), Upper(Hex(rng_, 16).sv()).sv(), acct.id, acct.id,
       Rfc3339(t - static_cast<int64_t>(rng_.Below(3600)) * kNsPerSecond, 0).sv(),
-      Rfc3339(t, 0).sv(), call, acct.region, rng_.Below(48), 1 + rng_.Below(254), acct.id, ns,
-      app,
+      Rfc3339(t, 0).sv(), call, acct.region, rng_.Below(48), 1 + rng_.Below(254), acct.id, ns, app,
       call == "BatchGetImage"
           ? Fmt(R"j("imageIds":[{{"imageTag":"{}.{}.{}"}}],"acceptedMediaTypes":["application/vnd.docker.distribution.manifest.v2+json","application/vnd.oci.image.manifest.v1+json"])j",
                 1 + rng_.Below(3), rng_.Below(20), rng_.Below(10))
@@ -739,12 +736,12 @@ void Generator::CloudTrailRoutine() {
     const std::string_view app = rng_.Pick(kApps);
     const Small oidc = Upper(Hex(rng_, 32).sv());
     W(R"j({{"eventVersion":"1.08","userIdentity":{{"type":"WebIdentityUser","principalId":"arn:aws:iam::{}:oidc-provider/oidc.eks.{}.amazonaws.com/id/{}:sts.amazonaws.com:system:serviceaccount:{}:{}","userName":"system:serviceaccount:{}:{}"}},"eventTime":"{}","eventSource":"sts.amazonaws.com","eventName":"AssumeRoleWithWebIdentity","awsRegion":"{}","sourceIPAddress":"10.0.{}.{}","userAgent":"{}","requestParameters":{{"roleArn":"arn:aws:iam::{}:role/{}-{}","roleSessionName":"botocore-session-{}","durationSeconds":3600}},"responseElements":{{"credentials":{{"accessKeyId":"ASIA{}","expiration":"{}"}},"assumedRoleUser":{{"assumedRoleId":"AROA{}:botocore-session-{}","arn":"arn:aws:sts::{}:assumed-role/{}-{}/botocore-session-{}"}},"provider":"arn:aws:iam::{}:oidc-provider/oidc.eks.{}.amazonaws.com/id/{}","audience":"sts.amazonaws.com"}},"requestID":"{}","eventID":"{}","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"{}","eventCategory":"Management"}})j",
-      acct.id, acct.region, oidc.sv(), ns, app, ns, app, Rfc3339(t, 0).sv(), acct.region, rng_.Below(48), 1 + rng_.Below(254),
-      kAwsUserAgents[1], acct.id, ns, app, FloorDiv(t, kNsPerSecond),
-      Upper(Hex(rng_, 16).sv()).sv(), Rfc3339(t + 3600 * kNsPerSecond, 0).sv(),
-      Upper(Hex(rng_, 16).sv()).sv(), FloorDiv(t, kNsPerSecond), acct.id, ns, app,
-      FloorDiv(t, kNsPerSecond), acct.id, acct.region, oidc.sv(), Uuid(rng_).sv(),
-      Uuid(rng_).sv(), acct.id);
+      acct.id, acct.region, oidc.sv(), ns, app, ns, app, Rfc3339(t, 0).sv(), acct.region,
+      rng_.Below(48), 1 + rng_.Below(254), kAwsUserAgents[1], acct.id, ns, app,
+      FloorDiv(t, kNsPerSecond), Upper(Hex(rng_, 16).sv()).sv(),
+      Rfc3339(t + 3600 * kNsPerSecond, 0).sv(), Upper(Hex(rng_, 16).sv()).sv(),
+      FloorDiv(t, kNsPerSecond), acct.id, ns, app, FloorDiv(t, kNsPerSecond), acct.id, acct.region,
+      oidc.sv(), Uuid(rng_).sv(), Uuid(rng_).sv(), acct.id);
     Emit(Format::kCloudTrail);
     return;
   }
@@ -777,9 +774,8 @@ void Generator::GcpRoutine() {
   } else {
     W(R"j({{"protoPayload":{{"@type":"type.googleapis.com/google.cloud.audit.AuditLog","status":{{}},"authenticationInfo":{{"principalEmail":"service-{}@serverless-robot-prod.iam.gserviceaccount.com"}},"requestMetadata":{{"callerIp":"private","callerSuppliedUserAgent":"Go-http-client/2.0"}},"serviceName":"run.googleapis.com","methodName":"google.cloud.run.v1.Services.GetService","authorizationInfo":[{{"resource":"namespaces/{}/services/{}","permission":"run.services.get","granted":true,"resourceAttributes":{{}}}}],"resourceName":"namespaces/{}/services/{}"}},"insertId":"{}","resource":{{"type":"cloud_run_revision","labels":{{"service_name":"{}","project_id":"{}","location":"europe-west1","revision_name":"{}-{}-{}","configuration_name":"{}"}}}},"timestamp":"{}","severity":"INFO","logName":"projects/{}/logs/cloudaudit.googleapis.com%2Fdata_access","receiveTimestamp":"{}"}})j",
       100000000000 + rng_.Below(899999999999), project, service, project, service, insert.sv(),
-      service, project, service, Fmt("{:05}", 1 + rng_.Below(120)).sv(),
-      KubeSuffix(rng_, 3).sv(), service,
-      Rfc3339(t, 6).sv(), project, Rfc3339(t + 600 * kNsPerMs, 9).sv());
+      service, project, service, Fmt("{:05}", 1 + rng_.Below(120)).sv(), KubeSuffix(rng_, 3).sv(),
+      service, Rfc3339(t, 6).sv(), project, Rfc3339(t + 600 * kNsPerMs, 9).sv());
   }
   Emit(Format::kGcpAudit);
 }
@@ -801,8 +797,8 @@ void Generator::AzureActivityRoutine() {
     W(R"j({{"time":"{}","resourceId":"/SUBSCRIPTIONS/{}/RESOURCEGROUPS/RG-AKS/PROVIDERS/MICROSOFT.CONTAINERSERVICE/MANAGEDCLUSTERS/AKS-WEU-{}/AGENTPOOLS/NODEPOOL{}","operationName":"MICROSOFT.CONTAINERSERVICE/MANAGEDCLUSTERS/AGENTPOOLS/WRITE","category":"Administrative","resultType":"{}","resultSignature":"Succeeded.OK","durationMs":"{}","callerIpAddress":"20.50.{}.{}","correlationId":"{}","identity":{{"authorization":{{"scope":"/subscriptions/{}/resourceGroups/rg-aks/providers/Microsoft.ContainerService/managedClusters/aks-weu-{}/agentPools/nodepool{}","action":"Microsoft.ContainerService/managedClusters/agentPools/write","evidence":{{"role":"AKS Cluster Autoscaler","principalType":"ServicePrincipal"}}}},"claims":{{"aud":"https://management.core.windows.net/","appid":"{}"}}}},"level":"Information","location":"westeurope","properties":{{"statusCode":"OK","eventCategory":"Administrative","entity":"/subscriptions/{}/resourceGroups/rg-aks/providers/Microsoft.ContainerService/managedClusters/aks-weu-{}","message":"Microsoft.ContainerService/managedClusters/agentPools/write","requestbody":"{{\"properties\":{{\"count\":{}}}}}","hierarchy":"72f988bf/{}"}}}})j",
       Rfc3339(t, 7).sv(), sub_upper.sv(), 1 + rng_.Below(2), 1 + rng_.Below(2),
       rng_.Below(2) == 0 ? "Start" : "Success", 1000 + rng_.Below(9000), rng_.Below(256),
-      rng_.Below(256), correlation.sv(), sub, 1 + rng_.Below(2), 1 + rng_.Below(2),
-      Uuid(rng_).sv(), sub, 1 + rng_.Below(2), nodes, sub);
+      rng_.Below(256), correlation.sv(), sub, 1 + rng_.Below(2), 1 + rng_.Below(2), Uuid(rng_).sv(),
+      sub, 1 + rng_.Below(2), nodes, sub);
   }
   Emit(Format::kAzureActivity);
 }
@@ -817,7 +813,8 @@ void Generator::AzureFunctionLog() {
   W(R"j({{"time":"{}","resourceId":"/SUBSCRIPTIONS/{}/RESOURCEGROUPS/RG-APPS/PROVIDERS/MICROSOFT.WEB/SITES/{}","category":"FunctionAppLogs","operationName":"Microsoft.Web/sites/functions/log","level":"Informational","location":"West Europe","properties":{{"appName":"{}","roleInstance":"{}-{}","message":"{} 'Functions.{}' ({}Id={}{})","category":"Function.{}","hostVersion":"4.31.1.1","functionInvocationId":"{}","functionName":"Functions.{}","hostInstanceId":"{}","level":"Information","levelId":2,"processId":{},"eventId":{},"eventName":"{}"}}}})j",
     Rfc3339(t, 7).sv(), Upper(sub).sv(), Upper(app).sv(), app, 10000000 + rng_.Below(89999999),
     600000000000 + rng_.Below(99999999999), done ? "Executed" : "Executing", fn,
-    done ? "Succeeded, " : "Reason='This function was programmatically called via the host APIs.', ",
+    done ? "Succeeded, "
+         : "Reason='This function was programmatically called via the host APIs.', ",
     invocation.sv(), done ? Fmt(", Duration={}ms", 3 + rng_.Below(900)).sv() : std::string_view{},
     fn, invocation.sv(), fn, Hex(rng_, 8).sv(), 1000 + rng_.Below(9000), done ? 2 : 1,
     done ? "FunctionCompleted" : "FunctionStarted");
@@ -892,9 +889,8 @@ void Generator::CloudTrailAccessDenied() {
   const TimeNs t = Jittered();
   const AwsAccount& acct = kAwsAccounts[rng_.Below(kAwsAccounts.size())];
   const Small ip = GroupIp(Group());
-  static constexpr std::array<std::string_view, 3> kCalls = {"ecs:DescribeTaskDefinition",
-                                                             "ecr:DescribeRepositories",
-                                                             "iam:ListRoles"};
+  static constexpr std::array<std::string_view, 3> kCalls = {
+      "ecs:DescribeTaskDefinition", "ecr:DescribeRepositories", "iam:ListRoles"};
   const std::string_view call = rng_.Pick(kCalls);
   const std::string_view service = call.substr(0, call.find(':'));
   const std::string_view name = call.substr(call.find(':') + 1);
@@ -979,8 +975,8 @@ void Generator::LambdaCreate(TimeNs t, const Story& s) {
     Upper(Hex(rng_, 16).sv()).sv(), s.arn.sv(), s.account.id, Upper(Hex(rng_, 16).sv()).sv(),
     s.arn.sv().substr(s.arn.sv().rfind('/') + 1), Rfc3339(t, 0).sv(), s.account.region,
     s.burst_ip.sv(), kAwsUserAgents[4], s.function.sv(), s.account.id, s.function.sv(),
-    s.function.sv(), s.account.region, s.account.id, s.function.sv(), s.account.id,
-    s.function.sv(), Uuid(rng_).sv(), Uuid(rng_).sv(), s.account.id);
+    s.function.sv(), s.account.region, s.account.id, s.function.sv(), s.account.id, s.function.sv(),
+    Uuid(rng_).sv(), Uuid(rng_).sv(), s.account.id);
   Emit(Format::kCloudTrail);
 }
 
@@ -1013,10 +1009,10 @@ void Generator::StoryRecord(const Scheduled& e) {
     case StoryStep::kSecretGet:
       return K8sServiceAccountReadsSecret(e.time, s.namespace_.sv());
     case StoryStep::kInvokeDenied: {
-      const Small arn = Fmt("arn:aws:sts::{}:assumed-role/leaked-ci-role/session-s{:05}",
-                            s.account.id, e.story);
-      return CloudTrailInvoke(e.time, s.burst_ip.sv(), s.account, rng_.Pick(kFunctions),
-                              arn.sv(), "AccessDeniedException");
+      const Small arn =
+          Fmt("arn:aws:sts::{}:assumed-role/leaked-ci-role/session-s{:05}", s.account.id, e.story);
+      return CloudTrailInvoke(e.time, s.burst_ip.sv(), s.account, rng_.Pick(kFunctions), arn.sv(),
+                              "AccessDeniedException");
     }
     case StoryStep::kCreateFunction:
       return LambdaCreate(e.time, s);
@@ -1129,8 +1125,7 @@ CLI::App* AddGenerateCommand(CLI::App& app, GenerateOptions& o) {
       ->type_name("FILE");
   cmd->add_option("--start", o.start, "Event time of the first record (RFC 3339)")
       ->capture_default_str();
-  cmd->add_option("--events-per-second", o.events_per_second,
-                  "Records per second of event time")
+  cmd->add_option("--events-per-second", o.events_per_second, "Records per second of event time")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1'000'000'000}))
       ->capture_default_str();
   return cmd;
@@ -1146,8 +1141,7 @@ int Generate(const GenerateOptions& o) {
   if (o.stories >= 0) {
     stories = static_cast<uint64_t>(o.stories);
     if (stories * kRecordsPerStory > o.records) {
-      fmt::print(stderr,
-                 "tuttle: --stories {} needs {} records ({} each) but --records is {}\n",
+      fmt::print(stderr, "tuttle: --stories {} needs {} records ({} each) but --records is {}\n",
                  stories, stories * kRecordsPerStory, kRecordsPerStory, o.records);
       return 1;
     }
@@ -1167,8 +1161,7 @@ int Generate(const GenerateOptions& o) {
   const auto began = std::chrono::steady_clock::now();
   Generator gen(o, *start, out, stories);
   bool ok = gen.Run();
-  if (to_file) ok = (std::fclose(out) == 0) && ok;
-  else ok = (std::fflush(out) == 0) && ok;
+  ok = (to_file ? std::fclose(out) : std::fflush(out)) == 0 && ok;
   if (!ok) {
     fmt::print(stderr, "tuttle: writing '{}' failed\n", to_file ? o.output : "stdout");
     return 1;
@@ -1182,8 +1175,8 @@ int Generate(const GenerateOptions& o) {
   std::string formats;
   for (size_t i = 0; i < kFormatNames.size(); ++i) {
     if (gen.by_format()[i] == 0) continue;
-    formats += fmt::format("{}{} {}", formats.empty() ? "" : ", ", kFormatNames[i],
-                           gen.by_format()[i]);
+    formats +=
+        fmt::format("{}{} {}", formats.empty() ? "" : ", ", kFormatNames[i], gen.by_format()[i]);
   }
   fmt::print(stderr,
              "-- generated {} records ({:.1f} MB, {}..{} bytes each; {}), {} matching "

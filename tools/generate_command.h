@@ -22,15 +22,15 @@ class App;
 namespace tuttle::tools {
 
 struct GenerateOptions {
-  uint64_t records = 1'000'000;   // lines written, stories included
-  std::string output;             // file; empty or "-": stdout
-  uint64_t seed = 1;              // same seed and options: same bytes
-  double match_rate = 0.01;       // fraction of background records matching a detection rule
-  uint64_t groups = 10'000;       // distinct group-by values among matching background records
-  int64_t stories = -1;           // planted attack stories; -1: one per 100,000 records, >= 1
-  std::string expect;             // write the stories' expected alerts here (JSON); empty: don't
+  uint64_t records = 1'000'000;  // lines written, stories included
+  std::string output;            // file; empty or "-": stdout
+  uint64_t seed = 1;             // same seed and options: same bytes
+  double match_rate = 0.01;      // fraction of background records matching a detection rule
+  uint64_t groups = 10'000;      // distinct group-by values among matching background records
+  int64_t stories = -1;          // planted attack stories; -1: one per 100,000 records, >= 1
+  std::string expect;            // write the stories' expected alerts here (JSON); empty: don't
   std::string start = "2026-03-14T00:00:00Z";  // event time of the first record (RFC 3339)
-  uint64_t events_per_second = 1000;            // records per second of event time
+  uint64_t events_per_second = 1000;           // records per second of event time
 };
 
 // Registers `tuttle generate` on `app`, filling `options` when it is parsed.

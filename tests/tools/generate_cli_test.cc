@@ -5,10 +5,9 @@
 
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -62,39 +61,32 @@ ProcessResult Generate(std::vector<std::string> args) {
   return RunProcess(args);
 }
 
-// One 50,000-record stream with three stories, generated and replayed once for the suite.
-class TuttleGenerate : public ::testing::Test {
- protected:
-  static constexpr uint64_t kRecords = 50'000;
-  static constexpr uint64_t kStories = 3;
+// One 50,000-record stream with three stories, generated and replayed once, by the first test
+// that needs it (ctest runs each test in its own process).
+constexpr uint64_t kRecords = 50'000;
+constexpr uint64_t kStories = 3;
 
-  static void SetUpTestSuite() {
-    dir_ = new testing::TempDir();
-    records_ = (dir_->path() / "records.jsonl").string();
-    expect_ = (dir_->path() / "expect.json").string();
-    generated_ = new ProcessResult(Generate({"-n", std::to_string(kRecords), "--stories",
-                                             std::to_string(kStories), "-o", records_,
-                                             "--expect", expect_}));
-    replayed_ = new ProcessResult(RunProcess({TuttleBinary(), "replay", records_}));
-  }
-  static void TearDownTestSuite() {
-    delete replayed_;
-    delete generated_;
-    delete dir_;
-  }
-
-  static testing::TempDir* dir_;
-  static std::string records_, expect_;
-  static ProcessResult* generated_;
-  static ProcessResult* replayed_;
+struct Stream {
+  testing::TempDir dir;
+  std::string records = (dir.path() / "records.jsonl").string();
+  std::string expect = (dir.path() / "expect.json").string();
+  ProcessResult generated;
+  ProcessResult replayed;
 };
 
-testing::TempDir* TuttleGenerate::dir_ = nullptr;
-std::string TuttleGenerate::records_, TuttleGenerate::expect_;
-ProcessResult* TuttleGenerate::generated_ = nullptr;
-ProcessResult* TuttleGenerate::replayed_ = nullptr;
+const Stream& TheStream() {
+  static Stream stream;  // its folder is removed at exit
+  [[maybe_unused]] static const bool done = [] {
+    stream.generated =
+        Generate({"-n", std::to_string(kRecords), "--stories", std::to_string(kStories), "-o",
+                  stream.records, "--expect", stream.expect});
+    stream.replayed = RunProcess({TuttleBinary(), "replay", stream.records});
+    return true;
+  }();
+  return stream;
+}
 
-TEST_F(TuttleGenerate, SameSeedGivesTheSameBytesAndAnotherSeedOthers) {
+TEST(TuttleGenerate, SameSeedGivesTheSameBytesAndAnotherSeedOthers) {
   const ProcessResult a = Generate({"-n", "3000", "--seed", "7"});
   const ProcessResult b = Generate({"-n", "3000", "--seed", "7"});
   const ProcessResult c = Generate({"-n", "3000", "--seed", "8"});
@@ -103,20 +95,24 @@ TEST_F(TuttleGenerate, SameSeedGivesTheSameBytesAndAnotherSeedOthers) {
   EXPECT_TRUE(a.out == b.out) << "seed 7 gave different bytes twice";
   EXPECT_FALSE(a.out == c.out) << "seeds 7 and 8 gave the same bytes";
   // The file and stdout hold the same bytes.
-  const std::string file = (dir_->path() / "seed7.jsonl").string();
+  const testing::TempDir dir;
+  const std::string file = (dir.path() / "seed7.jsonl").string();
   ASSERT_EQ(Generate({"-n", "3000", "--seed", "7", "-o", file}).exit_code, 0);
   EXPECT_TRUE(testing::ReadFile(file) == a.out);
 }
 
-TEST_F(TuttleGenerate, EveryRecordIsReadWithNoDeadLettersAndSizedForTheBench) {
-  ASSERT_EQ(generated_->exit_code, 0) << generated_->err;
-  ASSERT_EQ(replayed_->exit_code, 0) << replayed_->err;
-  const Summary s = ParseSummary(replayed_->err);
+TEST(TuttleGenerate, EveryRecordIsReadWithNoDeadLettersAndSizedForTheBench) {
+  const Stream& stream = TheStream();
+  const ProcessResult& generated = stream.generated;
+  const ProcessResult& replayed = stream.replayed;
+  ASSERT_EQ(generated.exit_code, 0) << generated.err;
+  ASSERT_EQ(replayed.exit_code, 0) << replayed.err;
+  const Summary s = ParseSummary(replayed.err);
   EXPECT_EQ(s.records, kRecords);
   EXPECT_EQ(s.events, kRecords);
-  EXPECT_EQ(s.dead, 0u) << replayed_->err;
+  EXPECT_EQ(s.dead, 0u) << replayed.err;
 
-  std::ifstream in(records_);
+  std::ifstream in(stream.records);
   std::string line;
   uint64_t lines = 0, small = 0, large = 0;
   while (std::getline(in, line)) {
@@ -133,16 +129,18 @@ TEST_F(TuttleGenerate, EveryRecordIsReadWithNoDeadLettersAndSizedForTheBench) {
   EXPECT_GT(large, kRecords / 10);
 }
 
-TEST_F(TuttleGenerate, PlantedStoriesRaiseTheExpectedAlertsAndOneBurstEach) {
-  ASSERT_EQ(replayed_->exit_code, 0) << replayed_->err;
-  const json expect = json::parse(testing::ReadFile(expect_));
+TEST(TuttleGenerate, PlantedStoriesRaiseTheExpectedAlertsAndOneBurstEach) {
+  const Stream& stream = TheStream();
+  const ProcessResult& replayed = stream.replayed;
+  ASSERT_EQ(replayed.exit_code, 0) << replayed.err;
+  const json expect = json::parse(testing::ReadFile(stream.expect));
   EXPECT_EQ(expect["records"], kRecords);
   EXPECT_EQ(expect["bursts"], kStories);
   ASSERT_EQ(expect["alerts"].size(), 3 * kStories);
 
   std::multiset<std::string> raised;  // rule + group, as JSON text
   uint64_t bursts = 0;
-  for (const json& a : JsonLines(replayed_->out)) {
+  for (const json& a : JsonLines(replayed.out)) {
     const json& t = a["unmapped"]["tuttle"];
     const std::string rule = t.value("rule_name", "");
     if (rule == expect["burst_rule"]) ++bursts;
@@ -155,17 +153,19 @@ TEST_F(TuttleGenerate, PlantedStoriesRaiseTheExpectedAlertsAndOneBurstEach) {
   EXPECT_EQ(bursts, expect["bursts"].get<uint64_t>());
 }
 
-TEST_F(TuttleGenerate, MatchRateIsHeldAndZeroMatchesNothing) {
-  const Summary s = ParseSummary(replayed_->err);
+TEST(TuttleGenerate, MatchRateIsHeldAndZeroMatchesNothing) {
+  const ProcessResult& replayed = TheStream().replayed;
+  const Summary s = ParseSummary(replayed.err);
   const uint64_t story_records = 18 * kStories;
   const uint64_t background = kRecords - story_records;
   ASSERT_GE(s.matched, story_records);
   const uint64_t matched_background = s.matched - story_records;
   // 1% of 49,946 is 499; the binomial spread is about 22.
-  EXPECT_GT(matched_background, background / 100 * 7 / 10) << replayed_->err;
-  EXPECT_LT(matched_background, background / 100 * 13 / 10) << replayed_->err;
+  EXPECT_GT(matched_background, background / 100 * 7 / 10) << replayed.err;
+  EXPECT_LT(matched_background, background / 100 * 13 / 10) << replayed.err;
 
-  const std::string quiet = (dir_->path() / "quiet.jsonl").string();
+  const testing::TempDir dir;
+  const std::string quiet = (dir.path() / "quiet.jsonl").string();
   const ProcessResult g =
       Generate({"-n", "20000", "--match-rate", "0", "--stories", "0", "-o", quiet});
   ASSERT_EQ(g.exit_code, 0) << g.err;
@@ -184,8 +184,7 @@ TEST_F(TuttleGenerate, MatchRateIsHeldAndZeroMatchesNothing) {
 
 // Distinct users, addresses and namespaces of the groups pool in the output.
 size_t DistinctGroupValues(const std::string& out) {
-  static const std::regex re(
-      R"(dev\d{7}@corp\.example\.com|team-\d{7}|"100\.\d+\.\d+\.\d+")");
+  static const std::regex re(R"(dev\d{7}@corp\.example\.com|team-\d{7}|"100\.\d+\.\d+\.\d+")");
   std::set<std::string> values;
   for (auto it = std::sregex_iterator(out.begin(), out.end(), re); it != std::sregex_iterator();
        ++it) {
@@ -194,7 +193,7 @@ size_t DistinctGroupValues(const std::string& out) {
   return values.size();
 }
 
-TEST_F(TuttleGenerate, MoreGroupsGiveMoreDistinctGroupByValues) {
+TEST(TuttleGenerate, MoreGroupsGiveMoreDistinctGroupByValues) {
   const ProcessResult few =
       Generate({"-n", "10000", "--match-rate", "0.2", "--stories", "0", "--groups", "10"});
   const ProcessResult many =
@@ -206,7 +205,7 @@ TEST_F(TuttleGenerate, MoreGroupsGiveMoreDistinctGroupByValues) {
   EXPECT_GT(DistinctGroupValues(many.out), 1000u);
 }
 
-TEST_F(TuttleGenerate, RefusesStoriesThatDoNotFit) {
+TEST(TuttleGenerate, RefusesStoriesThatDoNotFit) {
   const ProcessResult r = Generate({"-n", "20", "--stories", "2"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("--stories"), std::string::npos) << r.err;
