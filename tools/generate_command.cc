@@ -697,7 +697,7 @@ void Generator::CloudTrailInvoke(TimeNs t, std::string_view ip, const AwsAccount
 void Generator::CloudTrailRoutine() {
   const TimeNs t = Jittered();
   const AwsAccount& acct = kAwsAccounts[rng_.Below(kAwsAccounts.size())];
-  const uint64_t what = rng_.Below(10);
+  const uint64_t what = rng_.Below(12);
   if (what < 4) {
     const std::string_view fn = rng_.Pick(kFunctions);
     // Each function has one calling role per account (API Gateway, a queue poller, a scheduler).
@@ -742,6 +742,33 @@ void Generator::CloudTrailRoutine() {
       Rfc3339(t + 3600 * kNsPerSecond, 0).sv(), Upper(Hex(rng_, 16).sv()).sv(),
       FloorDiv(t, kNsPerSecond), acct.id, ns, app, FloorDiv(t, kNsPerSecond), acct.id, acct.region,
       oidc.sv(), Uuid(rng_).sv(), Uuid(rng_).sv(), acct.id);
+    Emit(Format::kCloudTrail);
+    return;
+  }
+  if (what == 10) {
+    // Terraform refreshing an EKS cluster's add-ons.
+    static constexpr std::array<std::string_view, 4> kAddons = {"vpc-cni", "coredns", "kube-proxy",
+                                                                "aws-ebs-csi-driver"};
+    static constexpr std::array<std::string_view, 3> kClusters = {
+        "eks-prod-euw1", "eks-staging-euw1", "eks-shared-use1"};
+    const size_t a = static_cast<size_t>(&acct - kAwsAccounts.data());
+    W(R"j({{"eventVersion":"1.08","userIdentity":{{"type":"AssumedRole","principalId":"AROA{}:terraform","arn":"arn:aws:sts::{}:assumed-role/platform-terraform/terraform","accountId":"{}","accessKeyId":"ASIA{}","sessionContext":{{"sessionIssuer":{{"type":"Role","principalId":"AROA{}","arn":"arn:aws:iam::{}:role/platform-terraform","accountId":"{}","userName":"platform-terraform"}},"attributes":{{"creationDate":"{}","mfaAuthenticated":"false"}}}}}},"eventTime":"{}","eventSource":"eks.amazonaws.com","eventName":"DescribeAddon","awsRegion":"{}","sourceIPAddress":"10.0.{}.{}","userAgent":"APN/1.0 HashiCorp/1.0 Terraform/1.7.5 (+https://www.terraform.io) terraform-provider-aws/5.43.0 aws-sdk-go-v2/1.26.0 os/linux lang/go#1.22.1 api/eks#1.41.2","requestParameters":{{"name":"{}","addonName":"{}"}},"responseElements":null,"requestID":"{}","eventID":"{}","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"{}","eventCategory":"Management"}})j",
+      Upper(Hex(rng_, 16).sv()).sv(), acct.id, acct.id, Upper(Hex(rng_, 16).sv()).sv(),
+      Upper(Hex(rng_, 16).sv()).sv(), acct.id, acct.id,
+      Rfc3339(t - static_cast<int64_t>(rng_.Below(3600)) * kNsPerSecond, 0).sv(),
+      Rfc3339(t, 0).sv(), acct.region, rng_.Below(48), 1 + rng_.Below(254), kClusters[a],
+      rng_.Pick(kAddons), Uuid(rng_).sv(), Uuid(rng_).sv(), acct.id);
+    Emit(Format::kCloudTrail);
+    return;
+  }
+  if (what == 11) {
+    // AWS Config recording the functions' execution roles (IAM is global: us-east-1).
+    const std::string_view fn = rng_.Pick(kFunctions);
+    W(R"j({{"eventVersion":"1.08","userIdentity":{{"type":"AssumedRole","principalId":"AROA{}:AWSConfig-Describe","arn":"arn:aws:sts::{}:assumed-role/AWSServiceRoleForConfig/AWSConfig-Describe","accountId":"{}","accessKeyId":"ASIA{}","sessionContext":{{"sessionIssuer":{{"type":"Role","principalId":"AROA{}","arn":"arn:aws:iam::{}:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig","accountId":"{}","userName":"AWSServiceRoleForConfig"}},"attributes":{{"creationDate":"{}","mfaAuthenticated":"false"}}}},"invokedBy":"config.amazonaws.com"}},"eventTime":"{}","eventSource":"iam.amazonaws.com","eventName":"GetRole","awsRegion":"us-east-1","sourceIPAddress":"config.amazonaws.com","userAgent":"config.amazonaws.com","requestParameters":{{"roleName":"{}-role"}},"responseElements":null,"requestID":"{}","eventID":"{}","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"{}","eventCategory":"Management"}})j",
+      Upper(Hex(rng_, 16).sv()).sv(), acct.id, acct.id, Upper(Hex(rng_, 16).sv()).sv(),
+      Upper(Hex(rng_, 16).sv()).sv(), acct.id, acct.id,
+      Rfc3339(t - static_cast<int64_t>(rng_.Below(3600)) * kNsPerSecond, 0).sv(),
+      Rfc3339(t, 0).sv(), fn, Uuid(rng_).sv(), Uuid(rng_).sv(), acct.id);
     Emit(Format::kCloudTrail);
     return;
   }
