@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -243,6 +244,7 @@ struct Pod {
 
 enum class Format : int {
   kK8sAudit,
+  kAksAudit,
   kGkeAudit,
   kFalco,
   kDocker,
@@ -253,8 +255,9 @@ enum class Format : int {
   kCount
 };
 constexpr std::array<std::string_view, static_cast<size_t>(Format::kCount)> kFormatNames = {
-    "k8s_audit",  "gke_audit", "falco",          "docker",
-    "cloudtrail", "gcp_audit", "azure_activity", "azure_functionapplogs"};
+    "k8s_audit", "aks_audit",      "gke_audit",
+    "falco",     "docker",         "cloudtrail",
+    "gcp_audit", "azure_activity", "azure_functionapplogs"};
 
 // One planted story's entities (all unique to the story).
 struct Story {
@@ -292,7 +295,7 @@ constexpr uint64_t kMaxNoise = 65536;  // unique addresses in 198.19.0.0/16
 class Generator {
  public:
   Generator(const GenerateOptions& o, TimeNs start, std::FILE* out, uint64_t stories)
-      : o_(o), rng_(o.seed), out_(out), t_(start), stories_(stories) {
+      : o_(o), rng_(o.seed), out_(out), start_(start), t_(start), stories_(stories) {
     step_ns_ = kNsPerSecond / static_cast<int64_t>(o.events_per_second);
     if (step_ns_ < 1) step_ns_ = 1;
     // 2^53 * rate, computed once (IEEE doubles: the same on every machine).
@@ -345,7 +348,9 @@ class Generator {
     return t_;
   }
   // A record's own time may trail the clock by up to 400 ms (never late: lateness is 30 s).
-  TimeNs Jittered() { return t_ - static_cast<int64_t>(rng_.Below(400 * kNsPerMs)); }
+  TimeNs Jittered() {
+    return std::max(start_, t_ - static_cast<int64_t>(rng_.Below(400 * kNsPerMs)));
+  }
 
   uint64_t Group() { return rng_.Below(o_.groups == 0 ? 1 : o_.groups); }
   Small GroupUser(uint64_t g) { return Fmt("dev{:07}@corp.example.com", g); }
@@ -377,6 +382,7 @@ class Generator {
   void K8sEndpointsWatch();
   void K8sDeploymentRestart();
   void GkeLeaseUpdate();
+  void AksNodeLeaseRenewal();
   void FalcoRoutine();
   void DockerRoutine();
   void CloudTrailInvoke(TimeNs t, std::string_view ip, const AwsAccount& acct,
@@ -471,7 +477,8 @@ class Generator {
   const GenerateOptions& o_;
   Rng rng_;
   std::FILE* out_;
-  TimeNs t_;
+  TimeNs start_;  // no record is older
+  TimeNs t_;      // the clock: the newest time given out
   int64_t step_ns_ = 1'000'000;
   uint64_t match_threshold_ = 0;
   uint64_t stories_;
@@ -589,6 +596,21 @@ void Generator::K8sDeploymentRestart() {
     rng_.Below(10), 2 + rng_.Below(6), Rfc3339(t, 0).sv(), Rfc3339(t - 6 * kNsPerMs, 6).sv(),
     Rfc3339(t, 6).sv());
   Emit(Format::kK8sAudit);
+}
+
+void Generator::AksNodeLeaseRenewal() {
+  // An AKS kubelet's node lease, as diagnostic settings export it: the audit event is a JSON
+  // string in properties.log.
+  const TimeNs t = Jittered();
+  const std::string_view sub = rng_.Pick(kAzureSubscriptions);
+  const uint64_t cluster = 1 + rng_.Below(2);
+  const Small node = Fmt("aks-nodepool{}-{}-vmss{:06}", 1 + rng_.Below(2),
+                         24'000'000 + cluster * 1'234'567, rng_.Below(12));
+  W(R"j({{"operationName":"Microsoft.ContainerService/managedClusters/diagnosticLogs/Read","category":"kube-audit","ccpNamespace":"65f2c5c8a1b2c3d4e5f6071{}","resourceId":"/SUBSCRIPTIONS/{}/RESOURCEGROUPS/RG-AKS/PROVIDERS/MICROSOFT.CONTAINERSERVICE/MANAGEDCLUSTERS/AKS-WEU-{}","properties":{{"log":"{{\"kind\":\"Event\",\"apiVersion\":\"audit.k8s.io/v1\",\"level\":\"Metadata\",\"auditID\":\"{}\",\"stage\":\"ResponseComplete\",\"requestURI\":\"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{}?timeout=10s\",\"verb\":\"update\",\"user\":{{\"username\":\"system:node:{}\",\"groups\":[\"system:nodes\",\"system:authenticated\"]}},\"sourceIPs\":[\"10.224.0.{}\"],\"userAgent\":\"kubelet/v1.29.2 (linux/amd64) kubernetes/4b8e819\",\"objectRef\":{{\"resource\":\"leases\",\"namespace\":\"kube-node-lease\",\"name\":\"{}\",\"apiGroup\":\"coordination.k8s.io\",\"apiVersion\":\"v1\"}},\"responseStatus\":{{\"metadata\":{{}},\"code\":200}},\"requestReceivedTimestamp\":\"{}\",\"stageTimestamp\":\"{}\"}}\n","pod":"kube-apiserver-7f9c8b6d5-{}","stream":"stdout"}},"time":"{}","Cloud":"AzureCloud","Environment":"prod"}})j",
+    cluster, Upper(sub).sv(), cluster, Uuid(rng_).sv(), node.sv(), node.sv(), 4 + rng_.Below(200),
+    node.sv(), Rfc3339(t - 2 * kNsPerMs, 6).sv(), Rfc3339(t, 6).sv(), KubeSuffix(rng_, 5).sv(),
+    Rfc3339(t + 50 * kNsPerMs, 7).sv());
+  Emit(Format::kAksAudit);
 }
 
 void Generator::GkeLeaseUpdate() {
@@ -852,7 +874,8 @@ void Generator::Background() {
   // Weights per 1000, roughly a cluster-heavy estate with serverless on three clouds.
   const uint64_t r = rng_.Below(1000);
   if (r < 110) return K8sKubeletPodStatus();
-  if (r < 230) return K8sLeaseRenewal();
+  if (r < 200) return K8sLeaseRenewal();
+  if (r < 230) return AksNodeLeaseRenewal();
   if (r < 270) return K8sPodCreatedByReplicaSet();
   if (r < 340) return K8sEndpointsWatch();
   if (r < 370) return K8sDeploymentRestart();

@@ -1,8 +1,8 @@
 #pragma once
 // `tuttle generate`: a deterministic generator of realistic container and serverless telemetry,
 // for benchmarks (docs/bench.md). It writes JSON lines in the platforms' own formats (Kubernetes
-// audit, GKE audit, Falco, Docker events, CloudTrail, GCP audit, Azure Activity and Function App
-// logs) that `tuttle replay` reads with format detection:
+// audit, AKS and GKE audit, Falco, Docker events, CloudTrail, GCP audit, Azure Activity and
+// Function App logs) that `tuttle replay` reads with format detection:
 //   - routine background records that match no detection rule of the bundled pack;
 //   - a `match_rate` fraction of background records that match a single-event rule, with their
 //     correlation group-by values (users, addresses, namespaces) drawn from `groups` values;
