@@ -8,6 +8,7 @@
 //   tuttle rules check PATH...   validate Sigma rules: diagnostics, counts, compile time
 //   tuttle rules test PATH...    run the rule tests (*.test.yml) found beside the rules
 //   tuttle coverage              the ATT&CK Containers-matrix techniques the rules cover
+//   tuttle generate              deterministic benchmark telemetry (generate_command.h)
 //   tuttle alerts, dead-letters, db   query and maintain the store (store_commands.h)
 //   tuttle version
 
@@ -30,6 +31,7 @@
 #include "coverage_command.h"
 #include "embedded.h"
 #include "engine_setup.h"
+#include "generate_command.h"
 #include "metrics_server.h"
 #include "inventory_command.h"
 #include "rules_command.h"
@@ -753,6 +755,9 @@ int main(int argc, char** argv) {
   coverage_cmd->add_flag("--json", coverage.json,
                          "Print the coverage as one JSON document instead of the table");
 
+  GenerateOptions generate;
+  CLI::App* generate_cmd = AddGenerateCommand(app, generate);
+
   CLI::App* version_cmd = app.add_subcommand("version", "Print the version");
   StoreCommands store_commands(app);
   InventoryCommand inventory_command(app);
@@ -779,6 +784,7 @@ int main(int argc, char** argv) {
   if (check_cmd->parsed()) return RulesCheck(check);
   if (test_cmd->parsed()) return RulesTest(test);
   if (coverage_cmd->parsed()) return Coverage(coverage);
+  if (generate_cmd->parsed()) return Generate(generate);
   if (auto rc = store_commands.Run()) return *rc;
   if (auto rc = inventory_command.Run()) return *rc;
   if (version_cmd->parsed()) {
