@@ -172,6 +172,33 @@ Small Hex(Rng& rng, int n) {
   return s;
 }
 
+// The EC2 instance id of node `k` of a fixed fleet (kNodes per account): the role sessions nodes
+// open are named after them, so the principals the inventory sees stay as few as the nodes.
+constexpr uint64_t kNodes = 64;
+Small NodeInstance(uint64_t k) {
+  uint64_t z = (k + 1) * 0x9e3779b97f4a7c15ULL;  // splitmix64's finaliser: stable on any machine
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  z ^= z >> 31;
+  return Fmt("i-0{:016x}", z);
+}
+
+// Application ids of the few deployment pipelines and operators calling Azure Resource Manager.
+constexpr uint64_t kAzureCallers = 6;
+Small PoolUuid(uint64_t k) {
+  const Small h = NodeInstance(k + 1000);  // i-0 and 16 hex digits
+  const std::string_view x = h.sv().substr(3);
+  return Fmt("{}-{}-4{}-a{}-{}{}", x.substr(0, 8), x.substr(8, 4), x.substr(12, 3), x.substr(1, 3),
+             x.substr(4, 8), x.substr(0, 4));
+}
+
+// The project number of a GCP project (its Cloud Run service agent is named after it).
+uint64_t GcpProjectNumber(std::string_view project) {
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a: stable on any machine
+  for (char c : project) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+  return 100000000000 + h % 899999999999;
+}
+
 // Kubernetes' random suffixes (pod-template-hash and pod name) use this alphabet.
 Small KubeSuffix(Rng& rng, int n) {
   static constexpr char kAlphabet[] = "bcdfghjklmnpqrstvwxz2456789";
@@ -365,9 +392,10 @@ class Generator {
     p.app = Fmt("{}-{}", p.ns.sv().substr(0, p.ns.sv().find('-')), rng_.Pick(kApps));
     p.name = Fmt("{}-{}-{}", p.app.sv(), KubeSuffix(rng_, 9).sv(), KubeSuffix(rng_, 5).sv());
     const AwsAccount& acct = kAwsAccounts[0];
-    p.image = Fmt("{}.dkr.ecr.{}.amazonaws.com/{}/{}:{}.{}.{}", acct.id, acct.region, p.ns.sv(),
-                  p.app.sv(), 1 + rng_.Below(3), rng_.Below(20), rng_.Below(10));
-    const uint64_t a = rng_.Below(48), b = 1 + rng_.Below(254);
+    // A few releases of each app run at once (a rollout, a canary): 1.0.0 to 1.3.1.
+    p.image = Fmt("{}.dkr.ecr.{}.amazonaws.com/{}/{}:1.{}.{}", acct.id, acct.region, p.ns.sv(),
+                  p.app.sv(), rng_.Below(4), rng_.Below(2));
+    const uint64_t a = rng_.Below(4), b = 10 + rng_.Below(32);  // a fleet of 128 nodes
     p.node = Fmt("ip-10-0-{}-{}.eu-west-1.compute.internal", a, b);
     p.node_ip = Fmt("10.0.{}.{}", a, b);
     return p;
@@ -546,7 +574,7 @@ void Generator::K8sLeaseRenewal() {
       who, who);
   } else {
     // Each kubelet renews its node lease every 10 s.
-    const uint64_t a = rng_.Below(48), b = 1 + rng_.Below(254);
+    const uint64_t a = rng_.Below(4), b = 10 + rng_.Below(32);  // the same 128 nodes
     const Small node = Fmt("ip-10-0-{}-{}.eu-west-1.compute.internal", a, b);
     W(R"j({{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"{}","stage":"ResponseComplete","requestURI":"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{}?timeout=10s","verb":"update","user":{{"username":"system:node:{}","groups":["system:nodes","system:authenticated"]}},"sourceIPs":["10.0.{}.{}"],"userAgent":"{}","objectRef":{{"resource":"leases","namespace":"kube-node-lease","name":"{}","uid":"{}","apiGroup":"coordination.k8s.io","apiVersion":"v1","resourceVersion":"{}"}},"responseStatus":{{"metadata":{{}},"code":200}},"requestReceivedTimestamp":"{}","stageTimestamp":"{}"}})j",
       Uuid(rng_).sv(), node.sv(), node.sv(), a, b, rng_.Pick(kKubeletVersions), node.sv(),
@@ -736,7 +764,7 @@ void Generator::CloudTrailRoutine() {
     static constexpr std::array<std::string_view, 2> kCalls = {"BatchGetImage",
                                                                "GetDownloadUrlForLayer"};
     const std::string_view call = rng_.Pick(kCalls);
-    const Small node = Fmt("i-0{}", Hex(rng_, 16).sv());
+    const Small node = NodeInstance(rng_.Below(kNodes));
     const Small digest = Hex(rng_, 64);
     W(R"j({{"eventVersion":"1.08","userIdentity":{{"type":"AssumedRole","principalId":"AROA{}:{}","arn":"arn:aws:sts::{}:assumed-role/eks-node-group-role/{}","accountId":"{}","accessKeyId":"ASIA{}","sessionContext":{{"sessionIssuer":{{"type":"Role","principalId":"AROA{}","arn":"arn:aws:iam::{}:role/eks-node-group-role","accountId":"{}","userName":"eks-node-group-role"}},"attributes":{{"creationDate":"{}","mfaAuthenticated":"false"}},"ec2RoleDelivery":"2.0"}}}},"eventTime":"{}","eventSource":"ecr.amazonaws.com","eventName":"{}","awsRegion":"{}","sourceIPAddress":"10.0.{}.{}","userAgent":"containerd/1.7.11","requestParameters":{{"registryId":"{}","repositoryName":"{}/{}",{}}},"responseElements":null,"requestID":"{}","eventID":"{}","readOnly":true,"resources":[{{"accountId":"{}","ARN":"arn:aws:ecr:{}:{}:repository/{}/{}"}}],"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"{}","eventCategory":"Management"}})j",
       Upper(Hex(rng_, 16).sv()).sv(), node.sv(), acct.id, node.sv(), acct.id,
@@ -797,7 +825,7 @@ void Generator::CloudTrailRoutine() {
   // The ECS agent reporting task state.
   const Small cluster = Fmt("ecs-{}", rng_.Pick(kNamespaces));
   const Small task = Hex(rng_, 32);
-  const Small instance = Fmt("i-0{}", Hex(rng_, 16).sv());
+  const Small instance = NodeInstance(rng_.Below(kNodes));
   W(R"j({{"eventVersion":"1.08","userIdentity":{{"type":"AssumedRole","principalId":"AROA{}:{}","arn":"arn:aws:sts::{}:assumed-role/ecsInstanceRole/{}","accountId":"{}","accessKeyId":"ASIA{}","sessionContext":{{"sessionIssuer":{{"type":"Role","arn":"arn:aws:iam::{}:role/ecsInstanceRole","accountId":"{}","userName":"ecsInstanceRole"}},"attributes":{{"mfaAuthenticated":"false"}}}}}},"eventTime":"{}","eventSource":"ecs.amazonaws.com","eventName":"SubmitTaskStateChange","awsRegion":"{}","sourceIPAddress":"10.0.{}.{}","userAgent":"Go-http-client/1.1 amazon-ecs-agent/1.82.1","requestParameters":{{"cluster":"{}","task":"arn:aws:ecs:{}:{}:task/{}/{}","status":"{}","reason":""}},"responseElements":{{"acknowledgment":"ACK"}},"requestID":"{}","eventID":"{}","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"{}","eventCategory":"Management"}})j",
     Upper(Hex(rng_, 16).sv()).sv(), instance.sv(), acct.id, instance.sv(), acct.id,
     Upper(Hex(rng_, 16).sv()).sv(), acct.id, acct.id, Rfc3339(t, 0).sv(), acct.region,
@@ -822,7 +850,7 @@ void Generator::GcpRoutine() {
       Rfc3339(t + 800 * kNsPerMs, 9).sv());
   } else {
     W(R"j({{"protoPayload":{{"@type":"type.googleapis.com/google.cloud.audit.AuditLog","status":{{}},"authenticationInfo":{{"principalEmail":"service-{}@serverless-robot-prod.iam.gserviceaccount.com"}},"requestMetadata":{{"callerIp":"private","callerSuppliedUserAgent":"Go-http-client/2.0"}},"serviceName":"run.googleapis.com","methodName":"google.cloud.run.v1.Services.GetService","authorizationInfo":[{{"resource":"namespaces/{}/services/{}","permission":"run.services.get","granted":true,"resourceAttributes":{{}}}}],"resourceName":"namespaces/{}/services/{}"}},"insertId":"{}","resource":{{"type":"cloud_run_revision","labels":{{"service_name":"{}","project_id":"{}","location":"europe-west1","revision_name":"{}-{}-{}","configuration_name":"{}"}}}},"timestamp":"{}","severity":"INFO","logName":"projects/{}/logs/cloudaudit.googleapis.com%2Fdata_access","receiveTimestamp":"{}"}})j",
-      100000000000 + rng_.Below(899999999999), project, service, project, service, insert.sv(),
+      GcpProjectNumber(project), project, service, project, service, insert.sv(),
       service, project, service, Fmt("{:05}", 1 + rng_.Below(120)).sv(), KubeSuffix(rng_, 3).sv(),
       service, Rfc3339(t, 6).sv(), project, Rfc3339(t + 600 * kNsPerMs, 9).sv());
   }
@@ -839,14 +867,15 @@ void Generator::AzureActivityRoutine() {
     const Small app_upper = Upper(app);
     W(R"j({{"time":"{}","resourceId":"/SUBSCRIPTIONS/{}/RESOURCEGROUPS/RG-APPS/PROVIDERS/MICROSOFT.WEB/SITES/{}","operationName":"MICROSOFT.WEB/SITES/RESTART/ACTION","category":"Administrative","resultType":"{}","resultSignature":"{}","durationMs":"{}","callerIpAddress":"198.51.100.{}","correlationId":"{}","identity":{{"authorization":{{"scope":"/subscriptions/{}/resourceGroups/rg-apps/providers/Microsoft.Web/sites/{}","action":"Microsoft.Web/sites/restart/action","evidence":{{"role":"Website Contributor","principalType":"ServicePrincipal"}}}},"claims":{{"aud":"https://management.core.windows.net/","appid":"{}"}}}},"level":"Information","location":"westeurope","properties":{{"statusCode":"OK","serviceRequestId":"{}","eventCategory":"Administrative","entity":"/subscriptions/{}/resourceGroups/rg-apps/providers/Microsoft.Web/sites/{}","message":"Microsoft.Web/sites/restart/action","hierarchy":"72f988bf/{}"}}}})j",
       Rfc3339(t, 7).sv(), sub_upper.sv(), app_upper.sv(), "Success", "Succeeded.OK",
-      50 + rng_.Below(900), 1 + rng_.Below(254), correlation.sv(), sub, app, Uuid(rng_).sv(),
-      Uuid(rng_).sv(), sub, app, sub);
+      50 + rng_.Below(900), 1 + rng_.Below(254), correlation.sv(), sub, app,
+      PoolUuid(rng_.Below(kAzureCallers)).sv(), Uuid(rng_).sv(), sub, app, sub);
   } else {
     const uint64_t nodes = 2 + rng_.Below(10);
     W(R"j({{"time":"{}","resourceId":"/SUBSCRIPTIONS/{}/RESOURCEGROUPS/RG-AKS/PROVIDERS/MICROSOFT.CONTAINERSERVICE/MANAGEDCLUSTERS/AKS-WEU-{}/AGENTPOOLS/NODEPOOL{}","operationName":"MICROSOFT.CONTAINERSERVICE/MANAGEDCLUSTERS/AGENTPOOLS/WRITE","category":"Administrative","resultType":"{}","resultSignature":"Succeeded.OK","durationMs":"{}","callerIpAddress":"20.50.{}.{}","correlationId":"{}","identity":{{"authorization":{{"scope":"/subscriptions/{}/resourceGroups/rg-aks/providers/Microsoft.ContainerService/managedClusters/aks-weu-{}/agentPools/nodepool{}","action":"Microsoft.ContainerService/managedClusters/agentPools/write","evidence":{{"role":"AKS Cluster Autoscaler","principalType":"ServicePrincipal"}}}},"claims":{{"aud":"https://management.core.windows.net/","appid":"{}"}}}},"level":"Information","location":"westeurope","properties":{{"statusCode":"OK","eventCategory":"Administrative","entity":"/subscriptions/{}/resourceGroups/rg-aks/providers/Microsoft.ContainerService/managedClusters/aks-weu-{}","message":"Microsoft.ContainerService/managedClusters/agentPools/write","requestbody":"{{\"properties\":{{\"count\":{}}}}}","hierarchy":"72f988bf/{}"}}}})j",
       Rfc3339(t, 7).sv(), sub_upper.sv(), 1 + rng_.Below(2), 1 + rng_.Below(2),
       rng_.Below(2) == 0 ? "Start" : "Success", 1000 + rng_.Below(9000), rng_.Below(256),
-      rng_.Below(256), correlation.sv(), sub, 1 + rng_.Below(2), 1 + rng_.Below(2), Uuid(rng_).sv(),
+      rng_.Below(256), correlation.sv(), sub, 1 + rng_.Below(2), 1 + rng_.Below(2),
+      PoolUuid(rng_.Below(kAzureCallers)).sv(),
       sub, 1 + rng_.Below(2), nodes, sub);
   }
   Emit(Format::kAzureActivity);
