@@ -79,7 +79,9 @@ def main():
         if check is not None:
             check_text = "ok" if check.get("ok") else "FAILED: " + "; ".join(check.get("errors", []))
         elif r.get("mode") == "peer":
-            check_text = f"{r.get('output_lines', 0):,} output lines"
+            out = r.get("output", [])
+            check_text = (f"{int(out[0]):,} lines matched" if "rg" in r["label"] and out
+                          else f"{r.get('output_lines', 0):,} alerts")
         rows.append([
             r["label"], str(r.get("threads", "")), f"{r.get('events', 0):,}",
             k(r.get("events_per_s", 0)), k(per_core),

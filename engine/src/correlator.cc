@@ -9,7 +9,9 @@
 #include <cmath>
 #include <list>
 #include <map>
+#include <type_traits>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "tuttle/engine/state_codec.h"
 #include "tuttle/engine/group_entities.h"
@@ -223,7 +225,6 @@ class Correlator::Window {
     if (it == groups_.end()) {
       if (groups_.size() >= max_groups_) EvictOldest(stats);
       it = groups_.emplace(key, Group{}).first;
-      it->second.values = s.group;
       it->second.lru = lru_.insert(lru_.end(), &it->first);
     } else {
       lru_.splice(lru_.end(), lru_, it->second.lru);  // now the most recently updated
@@ -237,7 +238,7 @@ class Correlator::Window {
       const TimeNs low = s.time - rule_.timespan;
       while (!g.entries.empty() && g.entries.front().time < low) PopFront(g);
     }
-    Push(g, Entry{s.time, s.record_id, std::move(s.position), s.step, s.detection,
+    Push(g, Entry{s.time, s.record_id, Intern(s.position), s.step, s.detection,
                   s.missing_value ? std::string() : std::move(s.value), s.missing_value, number,
                   std::move(s.alert)});
 
@@ -245,7 +246,7 @@ class Correlator::Window {
       case Mode::kEager: {
         double measure = 0;
         if (!Holds(g, measure)) return;
-        Alert a = MakeAlert(g, measure, g.entries.front().time, g.entries.back().time,
+        Alert a = MakeAlert(key, g, measure, g.entries.front().time, g.entries.back().time,
                             g.entries.back().time);
         Erase(it);  // the episode ends
         c.Fired(index_, std::move(a), key, alerts);
@@ -279,7 +280,7 @@ class Correlator::Window {
       double measure = 0;
       const bool fire = Holds(g, measure);
       Alert a;
-      if (fire) a = MakeAlert(g, measure, g.episode_start, g.episode_end, g.episode_end);
+      if (fire) a = MakeAlert(key, g, measure, g.episode_start, g.episode_end, g.episode_end);
       Erase(it);  // the episode ends, with or without an alert
       if (fire) c.Fired(index_, std::move(a), key, alerts);
       return;
@@ -289,7 +290,7 @@ class Correlator::Window {
     const TimeNs start = t - rule_.timespan;
     const TimeNs end = t;
     if (SequenceHolds(g, trailing_ ? start : kNoTime, start, end)) {
-      Alert a = MakeAlert(g, static_cast<double>(present_.size()), start, end, end);
+      Alert a = MakeAlert(key, g, static_cast<double>(present_.size()), start, end, end);
       Erase(it);  // the episode ends
       c.Fired(index_, std::move(a), key, alerts);
       return;
@@ -353,7 +354,6 @@ class Correlator::Window {
                group_by == rule_.group_by.size() && values.size() == group_by;
     if (!shape_ok) return true;
     Group g;
-    g.values = values;
     double sum, compensation;
     if (!r.U64(g.touched) || !r.I64(g.last_time) || !r.I64(g.episode_start) ||
         !r.I64(g.episode_end) || !r.Double(sum) || !r.Double(compensation)) {
@@ -381,12 +381,14 @@ class Correlator::Window {
       Entry e{};
       uint64_t detection = 0;
       bool has_alert = false;
-      if (!r.I64(e.time) || !ReadHash(r, e.record_id) || !read_position(e.position) ||
+      SourcePosition position;
+      if (!r.I64(e.time) || !ReadHash(r, e.record_id) || !read_position(position) ||
           !r.U32(e.step) || !r.U64(detection) || !r.Str(e.value) || !r.Bool(e.missing_value) ||
           !r.Double(e.number) || !r.Bool(has_alert)) {
         return false;
       }
       if (e.step >= rule_.rules.size()) return false;
+      e.position = Intern(position);
       e.detection = UINT32_MAX;
       if (detection > 0) {
         if (detection > detections.size()) return false;
@@ -456,10 +458,22 @@ class Correlator::Window {
   }
 
  private:
+  // A stream position whose source name is kept once per window (sources_), not per entry: an
+  // open group holds at least one entry, and names of files and topics are often too long for
+  // the small-string buffer.
+  struct EntryPosition {
+    const std::string* source = nullptr;
+    int32_t partition = -1;
+    int64_t offset = -1;
+  };
+  EntryPosition Intern(const SourcePosition& p) {
+    return EntryPosition{&*sources_.insert(p.source).first, p.partition, p.offset};
+  }
+
   struct Entry {
     TimeNs time;
     Hash128 record_id;
-    SourcePosition position;
+    EntryPosition position;
     uint32_t step;
     uint32_t detection;
     std::string value;
@@ -467,15 +481,28 @@ class Correlator::Window {
     double number;                       // metric types
     std::shared_ptr<const Alert> alert;  // chains
   };
+  struct Aggregates {
+    std::map<std::string, int64_t> value_counts;  // value_count: distinct values in the window
+    std::map<uint32_t, int64_t> step_counts;      // temporal: referenced rules in the window
+    std::vector<double> sorted;                   // value_percentile: the values, sorted
+  };
+  // The group-by values are not kept apart: the group's key encodes them (GroupKey).
   struct Group {
-    std::vector<std::string> values;
     EntryQueue<Entry> entries;
     // Its place in `lru_`.
     std::list<const std::string*>::iterator lru;
-    std::map<std::string, int64_t> value_counts;  // value_count: distinct values in the window
-    std::map<uint32_t, int64_t> step_counts;      // temporal: referenced rules in the window
+    // value_count, temporal and value_percentile only: made by the first signal that needs them,
+    // so the groups of other types (most open groups) do not carry empty maps.
+    std::unique_ptr<Aggregates> aggregates;
+    Aggregates& agg() {
+      if (!aggregates) aggregates = std::make_unique<Aggregates>();
+      return *aggregates;
+    }
+    const Aggregates& agg() const {
+      static const Aggregates kNone;
+      return aggregates ? *aggregates : kNone;
+    }
     CompensatedSum sum;                           // metric types
-    std::vector<double> sorted;                   // value_percentile: the values, sorted
     TimeNs last_time = kNoTime;
     TimeNs episode_start = kNoTime;  // kAtClose: the open episode's window
     TimeNs episode_end = kNoTime;
@@ -509,8 +536,12 @@ class Correlator::Window {
     Dictionary sources, rule_ids;
     std::string body;
     Writer b(body);
-    auto position = [&](const SourcePosition& p) {
-      b.U64(sources.Index(p.source));
+    auto position = [&](const auto& p) {
+      if constexpr (std::is_same_v<std::decay_t<decltype(p)>, EntryPosition>) {
+        b.U64(sources.Index(*p.source));
+      } else {
+        b.U64(sources.Index(p.source));
+      }
       b.I64(p.partition);
       b.I64(p.offset);
     };
@@ -573,32 +604,40 @@ class Correlator::Window {
   }
 
   void Push(Group& g, Entry e) {
-    if (!e.missing_value && rule_.type == CorrelationType::kValueCount) ++g.value_counts[e.value];
+    if (!e.missing_value && rule_.type == CorrelationType::kValueCount) {
+      ++g.agg().value_counts[e.value];
+    }
     if (IsMetricType(rule_.type)) {
       g.sum.Add(e.number);
       if (rule_.type == CorrelationType::kValuePercentile) {
-        g.sorted.insert(std::upper_bound(g.sorted.begin(), g.sorted.end(), e.number), e.number);
+        std::vector<double>& sorted = g.agg().sorted;
+        sorted.insert(std::upper_bound(sorted.begin(), sorted.end(), e.number), e.number);
       }
     }
-    ++g.step_counts[e.step];
+    if (rule_.type == CorrelationType::kTemporal) ++g.agg().step_counts[e.step];
     g.entries.push_back(std::move(e));
   }
 
   void PopFront(Group& g) {
     Entry& e = g.entries.front();
     if (!e.missing_value && rule_.type == CorrelationType::kValueCount) {
-      auto v = g.value_counts.find(e.value);
-      if (v != g.value_counts.end() && --v->second == 0) g.value_counts.erase(v);
+      auto& counts = g.agg().value_counts;
+      auto v = counts.find(e.value);
+      if (v != counts.end() && --v->second == 0) counts.erase(v);
     }
     if (IsMetricType(rule_.type)) {
       g.sum.Add(-e.number);
       if (rule_.type == CorrelationType::kValuePercentile) {
-        auto v = std::lower_bound(g.sorted.begin(), g.sorted.end(), e.number);
-        if (v != g.sorted.end()) g.sorted.erase(v);
+        std::vector<double>& sorted = g.agg().sorted;
+        auto v = std::lower_bound(sorted.begin(), sorted.end(), e.number);
+        if (v != sorted.end()) sorted.erase(v);
       }
     }
-    auto s = g.step_counts.find(e.step);
-    if (s != g.step_counts.end() && --s->second == 0) g.step_counts.erase(s);
+    if (rule_.type == CorrelationType::kTemporal) {
+      auto& counts = g.agg().step_counts;
+      auto s = counts.find(e.step);
+      if (s != counts.end() && --s->second == 0) counts.erase(s);
+    }
     g.entries.pop_front();
     // An empty window sums to exactly zero, whatever rounding the removals left.
     if (g.entries.empty()) g.sum = CompensatedSum{};
@@ -612,19 +651,19 @@ class Correlator::Window {
         measure = static_cast<double>(g.entries.size());
         return rule_.condition.Holds(measure);
       case CorrelationType::kValueCount:
-        measure = static_cast<double>(g.value_counts.size());
+        measure = static_cast<double>(g.agg().value_counts.size());
         return rule_.condition.Holds(measure);
       case CorrelationType::kTemporal:
-        measure = static_cast<double>(g.step_counts.size());
+        measure = static_cast<double>(g.agg().step_counts.size());
         if (rule_.step_condition) {
           std::vector<bool> present(steps, false);
-          for (const auto& [step, n] : g.step_counts) {
+          for (const auto& [step, n] : g.agg().step_counts) {
             if (step < steps) present[step] = true;
           }
           return rule_.step_condition->Holds(present);
         }
         return rule_.condition.Any() ? rule_.condition.Holds(measure)
-                                     : g.step_counts.size() == steps;
+                                     : g.agg().step_counts.size() == steps;
       case CorrelationType::kTemporalOrdered:
         measure = static_cast<double>(OrderedSteps(g));
         return rule_.condition.Any() ? rule_.condition.Holds(measure)
@@ -637,8 +676,8 @@ class Correlator::Window {
         measure = g.sum.Value() / static_cast<double>(g.entries.size());
         return rule_.condition.Holds(measure);
       case CorrelationType::kValuePercentile:
-        if (g.sorted.empty()) return false;
-        measure = Percentile(g.sorted, rule_.percentile);
+        if (g.agg().sorted.empty()) return false;
+        measure = Percentile(g.agg().sorted, rule_.percentile);
         return rule_.condition.Holds(measure);
     }
     return false;
@@ -737,16 +776,18 @@ class Correlator::Window {
     return bounds.empty() ? "all rules" : bounds;
   }
 
-  Alert MakeAlert(const Group& g, double measure, TimeNs window_start, TimeNs window_end,
-                  TimeNs time) const {
+  Alert MakeAlert(const std::string& key, const Group& g, double measure, TimeNs window_start,
+                  TimeNs window_end, TimeNs time) const {
     Alert a;
     a.rule = rule_.info;
     a.kind = std::string(CorrelationTypeName(rule_.type));
     a.time = time;
     a.window_start = window_start;
     a.window_end = window_end;
-    for (size_t i = 0; i < rule_.group_by.size() && i < g.values.size(); ++i) {
-      a.group.emplace_back(rule_.group_by[i], g.values[i]);
+    std::vector<std::string> values;
+    DecodeGroupKey(key, values);  // keys are made by GroupKey: they decode
+    for (size_t i = 0; i < rule_.group_by.size() && i < values.size(); ++i) {
+      a.group.emplace_back(rule_.group_by[i], std::move(values[i]));
     }
     SetGroupEntities(rule_, a);
     for (const Entry& e : g.entries) {
@@ -755,7 +796,9 @@ class Correlator::Window {
         a.evidence.insert(a.evidence.end(), e.alert->evidence.begin(), e.alert->evidence.end());
         a.chained.push_back(e.alert->id);
       } else {
-        a.evidence.push_back(Evidence{e.position, e.time, e.record_id,
+        a.evidence.push_back(Evidence{SourcePosition{*e.position.source, e.position.partition,
+                                                     e.position.offset},
+                                      e.time, e.record_id,
                                       e.detection < rules_.detections.size()
                                           ? rules_.detections[e.detection].info
                                           : nullptr});
@@ -771,7 +814,7 @@ class Correlator::Window {
       a.count = static_cast<int64_t>(measure);
     }
     if (rule_.type == CorrelationType::kValueCount) {
-      for (const auto& [value, count] : g.value_counts) a.values.push_back(value);
+      for (const auto& [value, count] : g.agg().value_counts) a.values.push_back(value);
     }
     a.id = ComputeAlertId(a);
     return a;
@@ -786,6 +829,8 @@ class Correlator::Window {
   std::vector<uint32_t> gap_of_;   // kSequence: for an absent step, how many present ones precede
   bool trailing_ = false;          // kSequence: an absent step follows the last present one
   std::unordered_map<std::string, Group> groups_;
+  // The source names entries point to (EntryPosition); a few topics or files, never erased.
+  std::unordered_set<std::string> sources_;
   // Group keys (pointing into groups_, whose nodes do not move), least recently updated first.
   std::list<const std::string*> lru_;
   uint64_t touch_seq_ = 0;

@@ -417,8 +417,7 @@ Alert Inventory::Finding(const std::shared_ptr<const RuleInfo>& rule, const Inve
 }
 
 void Inventory::Merge(InventorySighting& s, const InventoryCollector& collector,
-                      const RecordBatch& batch, std::vector<Alert>& alerts,
-                      std::vector<std::pair<std::string, std::string>>& changes) {
+                      const RecordBatch& batch, std::vector<Alert>& alerts) {
   std::string key = InventoryKey(s.item);
   auto it = items_.find(key);
   if (it == items_.end()) {
@@ -464,7 +463,19 @@ void Inventory::Merge(InventorySighting& s, const InventoryCollector& collector,
       if (!s.item.arn.empty()) item.arn = s.item.arn;
     }
   }
-  changes.emplace_back(std::move(key), EncodeInventoryItem(it->second));
+  changed_.insert(std::move(key));
+}
+
+void Inventory::TakeChanges(std::vector<std::pair<std::string, std::string>>& changes) {
+  std::vector<std::string> keys(std::make_move_iterator(changed_.begin()),
+                                std::make_move_iterator(changed_.end()));
+  changed_.clear();
+  std::sort(keys.begin(), keys.end());
+  changes.reserve(changes.size() + keys.size());
+  for (std::string& key : keys) {
+    const auto it = items_.find(key);
+    if (it != items_.end()) changes.emplace_back(std::move(key), EncodeInventoryItem(it->second));
+  }
 }
 
 }  // namespace tuttle

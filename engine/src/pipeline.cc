@@ -604,11 +604,17 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
   // With checkpoints, a batch's output waits in the sinks until one is due.
   auto checkpoint_if_due = [&](Work& w) {
     w.out.checkpointing = checkpointing;
-    if (!checkpointing) return;
+    // The inventory's changed items go with the checkpoint that covers them (the store writes
+    // both at once), or with each batch without checkpoints.
+    if (!checkpointing) {
+      if (options_.inventory != nullptr) options_.inventory->TakeChanges(w.out.inventory);
+      return;
+    }
     records_since_checkpoint += w.batch.size() + w.batch.rejected().size();
     if (records_since_checkpoint >= options_.checkpoint.records ||
         Clock::now() - last_checkpoint >= options_.checkpoint.interval) {
       w.out.checkpoint = make_checkpoint();
+      if (options_.inventory != nullptr) options_.inventory->TakeChanges(w.out.inventory);
     }
   };
 
@@ -627,7 +633,7 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
         ExportBatch(*w);
         if (options_.inventory != nullptr) {
           options_.inventory->Apply(
-              w->inventory, b, [](uint32_t) { return false; }, w->out.alerts, w->out.inventory);
+              w->inventory, b, [](uint32_t) { return false; }, w->out.alerts);
         }
         LastPositions(b, w->out.positions);
         for (const SourcePosition& p : w->out.positions) {
@@ -742,7 +748,7 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
       if (options_.inventory != nullptr) {
         options_.inventory->Apply(
             w->inventory, b, [&](uint32_t r) { return replaying && replayed[r] != 0; },
-            w->out.alerts, w->out.inventory);
+            w->out.alerts);
       }
       for (const auto& [record, correlations] : late_rules) {
         DeadLetter d;
@@ -861,7 +867,10 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
     }
     stats.alerts += last.alerts.size();
     if (metrics) metrics->correlation_alerts.Add(last.alerts.size());
-    if (checkpointing) last.checkpoint = make_checkpoint();
+    if (checkpointing) {
+      last.checkpoint = make_checkpoint();
+      if (options_.inventory != nullptr) options_.inventory->TakeChanges(last.inventory);
+    }
     if (!last.alerts.empty() || last.checkpoint) {
       if (write_sinks(last)) commit(last);
     }

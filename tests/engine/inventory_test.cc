@@ -36,8 +36,7 @@ std::vector<std::tuple<std::string, std::string, int64_t>> Feed(
       collector.Observe(e, static_cast<uint32_t>(i - begin));
     }
     std::vector<Alert> alerts;
-    std::vector<std::pair<std::string, std::string>> changes;
-    inventory.Apply(collector, batch, [](uint32_t) { return false; }, alerts, changes);
+    inventory.Apply(collector, batch, [](uint32_t) { return false; }, alerts);
     for (const Alert& a : alerts) {
       out.emplace_back(a.rule->name, a.group[1].second, a.evidence.front().position.offset);
     }

@@ -26,6 +26,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -152,10 +153,15 @@ class Inventory {
 
   // Merges one batch's sightings, in record order, skipping those of records `skip` says were
   // already applied (a replay after a restart). Appends the findings (their evidence positions
-  // from `batch`) to `alerts`, and each changed item's store entry to `changes`.
+  // from `batch`) to `alerts`; the items it changed are kept for TakeChanges().
   template <typename Skip>
   void Apply(InventoryCollector& collector, const RecordBatch& batch, Skip skip,
-             std::vector<Alert>& alerts, std::vector<std::pair<std::string, std::string>>& changes);
+             std::vector<Alert>& alerts);
+
+  // Appends the store entry of each item changed since the last call, in key order, and forgets
+  // them. The pipeline calls it at each checkpoint (per batch without checkpoints): an item seen
+  // in every batch is encoded once per checkpoint, not once per batch.
+  void TakeChanges(std::vector<std::pair<std::string, std::string>>& changes);
 
   const InventoryStats& stats() const { return stats_; }
   const InventoryPolicy& policy() const { return policy_; }
@@ -168,7 +174,7 @@ class Inventory {
 
  private:
   void Merge(InventorySighting& s, const InventoryCollector& collector, const RecordBatch& batch,
-             std::vector<Alert>& alerts, std::vector<std::pair<std::string, std::string>>& changes);
+             std::vector<Alert>& alerts);
   Alert Finding(const std::shared_ptr<const RuleInfo>& rule, const InventoryItem& item,
                 const InventorySighting& s, const InventoryCollector& collector,
                 const RecordBatch& batch) const;
@@ -176,15 +182,15 @@ class Inventory {
   InventoryPolicy policy_;
   std::unordered_map<std::string, InventoryItem> items_;  // by InventoryKey
   std::unordered_map<std::string, uint64_t> invokers_;    // tenant \0 function -> principals
+  std::unordered_set<std::string> changed_;               // keys, since TakeChanges()
   InventoryStats stats_;
 };
 
 template <typename Skip>
 void Inventory::Apply(InventoryCollector& collector, const RecordBatch& batch, Skip skip,
-                      std::vector<Alert>& alerts,
-                      std::vector<std::pair<std::string, std::string>>& changes) {
+                      std::vector<Alert>& alerts) {
   for (InventorySighting& s : collector.sightings()) {
-    if (!skip(s.record)) Merge(s, collector, batch, alerts, changes);
+    if (!skip(s.record)) Merge(s, collector, batch, alerts);
   }
 }
 
