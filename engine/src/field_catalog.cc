@@ -1,8 +1,17 @@
 #include "tuttle/engine/field_catalog.h"
 
+#include <cstring>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 namespace tuttle {
 
 FieldCatalog::FieldCatalog() { nodes_.emplace_back(); }
+
+uint64_t FieldCatalog::EdgeHash(NodeId parent, std::string_view segment) {
+  return XXH3_64bits_withSeed(segment.data(), segment.size(), parent);
+}
 
 PathId FieldCatalog::Intern(std::string_view dotted_path) {
   NodeId node = kRoot;
@@ -11,15 +20,14 @@ PathId FieldCatalog::Intern(std::string_view dotted_path) {
     size_t dot = dotted_path.find('.', start);
     if (dot == std::string_view::npos) dot = dotted_path.size();
     const std::string_view segment = dotted_path.substr(start, dot - start);
-    auto it = nodes_[node].children.find(segment);
-    if (it == nodes_[node].children.end()) {
-      const auto next = static_cast<NodeId>(nodes_.size());
-      nodes_[node].children.emplace(std::string(segment), next);
+    NodeId next = ChildSegment(node, segment);
+    if (next == kNoNode) {
+      next = static_cast<NodeId>(nodes_.size());
       nodes_.emplace_back();
-      node = next;
-    } else {
-      node = it->second;
+      ++nodes_[node].children;
+      AddEdge(node, segment, next);
     }
+    node = next;
     start = dot + 1;
   }
   if (nodes_[node].path == kNoPath) {
@@ -34,10 +42,45 @@ PathId FieldCatalog::Find(std::string_view dotted_path) const {
   return node == kNoNode ? kNoPath : nodes_[node].path;
 }
 
+void FieldCatalog::AddEdge(NodeId parent, std::string_view segment, NodeId child) {
+  // At most half full, so probe runs stay short and a miss finds an empty slot soon.
+  if (2 * (edge_count_ + 1) > edges_.size()) {
+    std::vector<Edge> old = std::move(edges_);
+    edges_.assign(old.empty() ? 64 : 2 * old.size(), Edge{});
+    for (const Edge& e : old) {
+      if (e.parent != kNoNode) Place(e);
+    }
+  }
+  Edge e;
+  e.hash = EdgeHash(parent, segment);
+  e.parent = parent;
+  e.child = child;
+  e.offset = static_cast<uint32_t>(names_.size());
+  e.length = static_cast<uint32_t>(segment.size());
+  names_.append(segment);
+  Place(e);
+  ++edge_count_;
+}
+
+void FieldCatalog::Place(const Edge& e) {
+  const size_t mask = edges_.size() - 1;
+  size_t i = e.hash & mask;
+  while (edges_[i].parent != kNoNode) i = (i + 1) & mask;
+  edges_[i] = e;
+}
+
 FieldCatalog::NodeId FieldCatalog::ChildSegment(NodeId node, std::string_view segment) const {
-  const auto& children = nodes_[node].children;
-  auto it = children.find(segment);
-  return it == children.end() ? kNoNode : it->second;
+  if (nodes_[node].children == 0) return kNoNode;
+  const uint64_t h = EdgeHash(node, segment);
+  const size_t mask = edges_.size() - 1;
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
+    const Edge& e = edges_[i];
+    if (e.parent == kNoNode) return kNoNode;
+    if (e.hash == h && e.parent == node && e.length == segment.size() &&
+        std::memcmp(names_.data() + e.offset, segment.data(), segment.size()) == 0) {
+      return e.child;
+    }
+  }
 }
 
 FieldCatalog::NodeId FieldCatalog::Child(NodeId node, std::string_view key) const {
