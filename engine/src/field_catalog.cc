@@ -9,8 +9,30 @@ namespace tuttle {
 
 FieldCatalog::FieldCatalog() { nodes_.emplace_back(); }
 
-uint64_t FieldCatalog::EdgeHash(NodeId parent, std::string_view segment) {
-  return XXH3_64bits_withSeed(segment.data(), segment.size(), parent);
+// JSON keys are short: those of up to 16 bytes are hashed inline, in a few loads and one
+// multiply (XXH3's scheme for short inputs), the rest by XXH3 itself.
+inline uint64_t FieldCatalog::EdgeHash(NodeId parent, std::string_view segment) {
+  const char* p = segment.data();
+  const size_t n = segment.size();
+  uint64_t a = 0;
+  uint64_t b = 0;
+  if (n > 16) return XXH3_64bits_withSeed(p, n, parent);
+  if (n >= 8) {
+    std::memcpy(&a, p, 8);
+    std::memcpy(&b, p + n - 8, 8);
+  } else if (n >= 4) {
+    uint32_t x = 0;
+    uint32_t y = 0;
+    std::memcpy(&x, p, 4);
+    std::memcpy(&y, p + n - 4, 4);
+    a = x;
+    b = y;
+  } else if (n > 0) {
+    a = static_cast<uint8_t>(p[0]) | static_cast<uint64_t>(static_cast<uint8_t>(p[n / 2])) << 8 |
+        static_cast<uint64_t>(static_cast<uint8_t>(p[n - 1])) << 16;
+  }
+  return XXH3_mul128_fold64(a ^ 0x9e3779b97f4a7c15ULL ^ parent,
+                            b ^ 0xc2b2ae3d27d4eb4fULL ^ (n << 32));
 }
 
 PathId FieldCatalog::Intern(std::string_view dotted_path) {
@@ -69,7 +91,8 @@ void FieldCatalog::Place(const Edge& e) {
   edges_[i] = e;
 }
 
-FieldCatalog::NodeId FieldCatalog::ChildSegment(NodeId node, std::string_view segment) const {
+inline FieldCatalog::NodeId FieldCatalog::ChildSegment(NodeId node,
+                                                       std::string_view segment) const {
   if (nodes_[node].children == 0) return kNoNode;
   const uint64_t h = EdgeHash(node, segment);
   const size_t mask = edges_.size() - 1;
