@@ -9,6 +9,33 @@ namespace tuttle {
 
 FieldCatalog::FieldCatalog() { nodes_.emplace_back(); }
 
+namespace {
+
+uint64_t Load64(const char* p) {
+  uint64_t v = 0;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+uint32_t Load32(const char* p) {
+  uint32_t v = 0;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// Whether n bytes are equal: short ones in two overlapping loads each, not a call to memcmp.
+bool SameBytes(const char* x, const char* y, size_t n) {
+  if (n > 16) return std::memcmp(x, y, n) == 0;
+  if (n >= 8) return Load64(x) == Load64(y) && Load64(x + n - 8) == Load64(y + n - 8);
+  if (n >= 4) return Load32(x) == Load32(y) && Load32(x + n - 4) == Load32(y + n - 4);
+  for (size_t i = 0; i < n; ++i) {
+    if (x[i] != y[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 // JSON keys are short: those of up to 16 bytes are hashed inline, in a few loads and one
 // multiply (XXH3's scheme for short inputs), the rest by XXH3 itself.
 inline uint64_t FieldCatalog::EdgeHash(NodeId parent, std::string_view segment) {
@@ -100,7 +127,7 @@ inline FieldCatalog::NodeId FieldCatalog::ChildSegment(NodeId node,
     const Edge& e = edges_[i];
     if (e.parent == kNoNode) return kNoNode;
     if (e.hash == h && e.parent == node && e.length == segment.size() &&
-        std::memcmp(names_.data() + e.offset, segment.data(), segment.size()) == 0) {
+        SameBytes(names_.data() + e.offset, segment.data(), segment.size())) {
       return e.child;
     }
   }
