@@ -61,9 +61,10 @@ class HyperscanDetector::MatchWorker final : public Detector::Worker {
         if (p.nonnull != kNoPredicate) Set(p.nonnull);
         if (v.kind == ValueKind::kObject || v.kind == ValueKind::kArray) continue;
         if (p.database >= 0) Scan(d_.spec_.databases[static_cast<size_t>(p.database)], v.text);
+        ValueMemo memo;
         for (uint32_t c = p.checks_begin; c < p.checks_end; ++c) {
           const DetectorSpec::ValueCheck& check = d_.spec_.value_checks[c];
-          if (check.test.Test(v.kind, v.text)) Set(check.predicate);
+          if (check.test.Test(v.kind, v.text, memo)) Set(check.predicate);
         }
       }
       for (const DetectorSpec::FieldrefCheck& check : d_.spec_.fieldref_checks) {

@@ -197,13 +197,16 @@ std::optional<TimeParts> ParseTimeParts(ValueKind kind, std::string_view text) {
   return t;
 }
 
-bool ValueTest::Test(ValueKind value_kind, std::string_view text) const {
+bool ValueTest::Test(ValueKind value_kind, std::string_view text, ValueMemo& memo) const {
   double value = 0;
   switch (kind) {
     case Kind::kCidr: {
       if (value_kind != ValueKind::kString) return false;
-      const std::optional<IpNetwork> address = ParseIpAddress(text);
-      return address && InNetwork(network, *address);
+      if (!memo.address_parsed) {
+        memo.address = ParseIpAddress(text);
+        memo.address_parsed = true;
+      }
+      return memo.address && InNetwork(network, *memo.address);
     }
     case Kind::kCompare: {
       if (value_kind != ValueKind::kNumber && value_kind != ValueKind::kString) return false;

@@ -54,6 +54,13 @@ std::optional<TimeParts> ParseTimeParts(ValueKind kind, std::string_view text);
 // A number as Sigma values and event values are compared: a decimal in full.
 std::optional<double> ParseNumber(std::string_view text);
 
+// What the tests of one value share, worked out by the first test that needs it: a field often
+// has several `cidr` tests (the private ranges), and each would parse the address again.
+struct ValueMemo {
+  bool address_parsed = false;
+  std::optional<IpNetwork> address;
+};
+
 struct ValueTest {
   enum class Kind : uint8_t { kCompare, kCidr, kTimePart };
   Kind kind = Kind::kCompare;
@@ -62,7 +69,12 @@ struct ValueTest {
   double number = 0;  // kCompare, kTimePart
   IpNetwork network;  // kCidr
 
-  bool Test(ValueKind value_kind, std::string_view text) const;
+  bool Test(ValueKind value_kind, std::string_view text) const {
+    ValueMemo memo;
+    return Test(value_kind, text, memo);
+  }
+  // The same, with `memo` shared by the tests of the same value.
+  bool Test(ValueKind value_kind, std::string_view text, ValueMemo& memo) const;
   // A spelling unique to the test, for interning predicates.
   std::string Key() const;
 };

@@ -43,21 +43,32 @@ class FieldCatalog {
   NodeId Child(NodeId node, std::string_view key) const;
   // The path that ends at `node`, or kNoPath.
   PathId PathAt(NodeId node) const { return nodes_[node].path; }
-  bool HasChildren(NodeId node) const { return !nodes_[node].children.empty(); }
+  bool HasChildren(NodeId node) const { return nodes_[node].children != 0; }
 
  private:
-  struct StringHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
   struct Node {
     PathId path = kNoPath;
-    std::unordered_map<std::string, NodeId, StringHash, std::equal_to<>> children;
+    uint32_t children = 0;
   };
+  // One trie edge, (parent, segment) -> child, in an open-addressing table: the walker looks up
+  // every key of every record, so a lookup is one hash of the key and, usually, one probe.
+  struct Edge {
+    uint64_t hash = 0;
+    NodeId parent = kNoNode;  // kNoNode: an empty slot
+    NodeId child = kNoNode;
+    uint32_t offset = 0;  // of the segment in names_
+    uint32_t length = 0;
+  };
+  static uint64_t EdgeHash(NodeId parent, std::string_view segment);
   NodeId ChildSegment(NodeId node, std::string_view segment) const;
+  void AddEdge(NodeId parent, std::string_view segment, NodeId child);
+  void Place(const Edge& edge);
 
   std::vector<Node> nodes_;
   std::vector<std::string> paths_;
+  std::vector<Edge> edges_;  // a power of two in size, at most half full
+  size_t edge_count_ = 0;
+  std::string names_;  // the segments of the edges, back to back
 };
 
 }  // namespace tuttle
