@@ -109,55 +109,11 @@ void BM_ParseSample(benchmark::State& state) {
 }
 BENCHMARK(BM_ParseSample);
 
-// event_count windows: state.range(0) groups, signals spread evenly, 1 s apart in event time.
-void BM_CorrelateEventCount(benchmark::State& state) {
-  RuleSet rs;
-  DetectionRule d;
-  d.info = std::make_shared<RuleInfo>(RuleInfo{"d", "", "d", "", "", "", Level::kLow, {}, {}, {}, "", 0});
-  rs.detections.push_back(d);
-  CorrelationRule c;
-  c.info = std::make_shared<RuleInfo>(RuleInfo{"c", "", "c", "", "", "", Level::kHigh, {}, {}, {}, "", 0});
-  c.type = CorrelationType::kEventCount;
-  c.rules = {0};
-  c.group_by = {"user"};
-  c.group_by_paths = {{0}};
-  c.timespan = 60 * kNsPerSecond;
-  c.condition.gte = 50;
-  rs.correlations.push_back(c);
-  rs.Link();
-  const int64_t groups = state.range(0);
-  std::vector<std::string> names;
-  for (int64_t g = 0; g < groups; ++g) names.push_back("user-" + std::to_string(g));
-  int64_t n = 0;
-  for (auto _ : state) {
-    state.PauseTiming();
-    Correlator corr(rs, {});
-    std::vector<Alert> alerts;
-    state.ResumeTiming();
-    for (int64_t i = 0; i < 100'000; ++i) {
-      Signal s;
-      s.time = 1'700'000'000 * kNsPerSecond + i * kNsPerMs;
-      s.record_id = Hash128{static_cast<uint64_t>(i), 7};
-      s.position = SourcePosition{"bench", 0, i};
-      s.group = {names[static_cast<size_t>(i % groups)]};
-      corr.Observe("bench", 0, s.time);
-      corr.Add(std::move(s));
-      if (i % 1024 == 0) corr.Advance(alerts);
-    }
-    corr.Flush(alerts);
-    n += 100'000;
-    benchmark::DoNotOptimize(alerts.size());
-  }
-  state.SetItemsProcessed(n);
-}
-BENCHMARK(BM_CorrelateEventCount)->Arg(10)->Arg(1000)->Arg(100000)->Unit(benchmark::kMillisecond);
-
-// The window update of each correlation type (arg: CorrelationType): 100,000 signals over 1,000
-// groups, 1 ms apart in event time, two referenced rules taking turns; value types read a value
-// cycling through 0..99, so value_count's distinct set and the metric windows do real work.
-// Conditions are set high enough to keep windows filling (alerts are the exception).
-void BM_CorrelateType(benchmark::State& state) {
-  const auto type = static_cast<CorrelationType>(state.range(0));
+// 100,000 signals of a correlation of `type` over `groups` groups, 1 ms apart in event time, two
+// referenced rules taking turns; value types read a value cycling through 0..99, so value_count's
+// distinct set and the metric windows do real work. Conditions are high enough to keep windows
+// filling (alerts are the exception): `gte` for the count types, far above for the metric ones.
+void RunWindows(benchmark::State& state, CorrelationType type, int64_t groups, double gte) {
   RuleSet rs;
   for (const char* id : {"a", "b"}) {
     DetectionRule d;
@@ -173,24 +129,19 @@ void BM_CorrelateType(benchmark::State& state) {
   c.group_by = {"user"};
   c.group_by_paths = {{0}};
   c.timespan = 60 * kNsPerSecond;
-  if (type == CorrelationType::kTemporal || type == CorrelationType::kTemporalOrdered) {
-    // every step present: fires once both have arrived, then the episode starts afresh
-  } else if (type == CorrelationType::kValueCount) {
+  // temporal and temporal_ordered: every step present fires, then the episode starts afresh.
+  if (type == CorrelationType::kValueCount || IsMetricType(type)) {
     c.value_field = "v";
     c.value_paths = {1, 1};
-    c.condition.gte = 150;
-  } else if (IsMetricType(type)) {
-    c.value_field = "v";
-    c.value_paths = {1, 1};
-    c.condition.gte = 1e12;
-  } else {
-    c.condition.gte = 150;
+  }
+  if (type != CorrelationType::kTemporal && type != CorrelationType::kTemporalOrdered) {
+    c.condition.gte = IsMetricType(type) ? 1e12 : gte;
   }
   rs.correlations.push_back(c);
   rs.Link();
-  constexpr int64_t kGroups = 1000, kSignals = 100'000;
+  constexpr int64_t kSignals = 100'000;
   std::vector<std::string> names, values;
-  for (int64_t g = 0; g < kGroups; ++g) names.push_back("user-" + std::to_string(g));
+  for (int64_t g = 0; g < groups; ++g) names.push_back("user-" + std::to_string(g));
   for (int v = 0; v < 100; ++v) values.push_back(std::to_string(v));
   int64_t n = 0;
   for (auto _ : state) {
@@ -205,7 +156,7 @@ void BM_CorrelateType(benchmark::State& state) {
       sig.time = 1'700'000'000 * kNsPerSecond + i * kNsPerMs;
       sig.record_id = Hash128{static_cast<uint64_t>(i), 7};
       sig.position = SourcePosition{"bench", 0, i};
-      sig.group = {names[static_cast<size_t>((i / 2) % kGroups)]};
+      sig.group = {names[static_cast<size_t>((i / 2) % groups)]};
       if (!c.value_field.empty()) sig.value = values[static_cast<size_t>(i % 100)];
       corr.Observe("bench", 0, sig.time);
       corr.Add(std::move(sig));
@@ -217,6 +168,17 @@ void BM_CorrelateType(benchmark::State& state) {
   }
   state.SetItemsProcessed(n);
   state.SetLabel(std::string(CorrelationTypeName(type)));
+}
+
+// event_count windows by number of groups (arg).
+void BM_CorrelateEventCount(benchmark::State& state) {
+  RunWindows(state, CorrelationType::kEventCount, state.range(0), 50);
+}
+BENCHMARK(BM_CorrelateEventCount)->Arg(10)->Arg(1000)->Arg(100000)->Unit(benchmark::kMillisecond);
+
+// The window update of each correlation type (arg: CorrelationType), 1,000 groups.
+void BM_CorrelateType(benchmark::State& state) {
+  RunWindows(state, static_cast<CorrelationType>(state.range(0)), 1000, 150);
 }
 BENCHMARK(BM_CorrelateType)->DenseRange(0, 6)->Unit(benchmark::kMillisecond);
 
