@@ -64,7 +64,8 @@ uint64_t PositionKey(int32_t partition, int64_t offset) {
 // emit stage in batch order.
 struct BatchTimes {
   std::unordered_map<uint64_t, TimeNs> records;
-  TimeNs latest = kNoTime;
+  TimeNs first = kNoTime;   // the earliest arrival
+  TimeNs latest = kNoTime;  // the latest
 };
 
 // Wraps the real source: notes each record's arrival time, paces reading to `rate` records/s
@@ -109,6 +110,7 @@ class TimedSource final : public RecordSource {
       const TimeNs at = kafka_times_ && m.transport_time != kNoTime ? m.transport_time : now;
       t.records.emplace(PositionKey(m.partition, m.offset), at);
       t.latest = std::max(t.latest, at);
+      t.first = t.first == kNoTime ? at : std::min(t.first, at);
     }
     delivered_.fetch_add(batch.size(), std::memory_order_relaxed);
     {
@@ -161,7 +163,9 @@ class TimedSource final : public RecordSource {
 // Measures each alert's latency and keeps the correlated alerts for the story check.
 class MeasuringSink final : public AlertSink {
  public:
-  explicit MeasuringSink(TimedSource& source) : source_(source) {}
+  // Alerts whose triggering record entered within `warmup` of the first record are measured
+  // apart (a consumer's first seconds: the group's fetches ramping up).
+  MeasuringSink(TimedSource& source, TimeNs warmup) : source_(source), warmup_(warmup) {}
 
   Status Write(const BatchOutput& batch) override {
     const TimeNs now = NowNs();
@@ -173,7 +177,11 @@ class MeasuringSink final : public AlertSink {
         if (it != times.records.end()) entered = std::max(entered, it->second);
       }
       if (entered == kNoTime) entered = times.latest;
-      if (entered != kNoTime) latencies_ms_.push_back(static_cast<double>(now - entered) / 1e6);
+      if (entered != kNoTime) {
+        if (first_ == kNoTime) first_ = times.first;
+        const double ms = static_cast<double>(now - entered) / 1e6;
+        (entered - first_ < warmup_ ? warmup_ms_ : latencies_ms_).push_back(ms);
+      }
       if (a.kind == "single") continue;
       ++correlated_[a.rule->name];
       std::map<std::string, std::string> group(a.group.begin(), a.group.end());
@@ -182,14 +190,15 @@ class MeasuringSink final : public AlertSink {
     return Ok();
   }
 
-  double Percentile(double p) const {
-    if (latencies_ms_.empty()) return -1;
-    std::vector<double> v = latencies_ms_;
+  // Over the alerts after the warm-up (`warmup` false), or those during it.
+  double Percentile(double p, bool warmup = false) const {
+    std::vector<double> v = warmup ? warmup_ms_ : latencies_ms_;
+    if (v.empty()) return -1;
     const size_t k = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
     std::nth_element(v.begin(), v.begin() + static_cast<ptrdiff_t>(k), v.end());
     return v[k];
   }
-  size_t measured() const { return latencies_ms_.size(); }
+  size_t measured() const { return latencies_ms_.size() + warmup_ms_.size(); }
   const std::map<std::string, uint64_t>& correlated() const { return correlated_; }
   bool Raised(const std::string& rule, const std::map<std::string, std::string>& group) const {
     return groups_.count({rule, group}) > 0;
@@ -197,7 +206,9 @@ class MeasuringSink final : public AlertSink {
 
  private:
   TimedSource& source_;
-  std::vector<double> latencies_ms_;
+  TimeNs warmup_;
+  TimeNs first_ = kNoTime;  // when the first record entered
+  std::vector<double> latencies_ms_, warmup_ms_;
   std::map<std::string, uint64_t> correlated_;
   std::set<std::pair<std::string, std::map<std::string, std::string>>> groups_;
 };
@@ -248,6 +259,7 @@ struct Options {
   size_t batch_records = 0;
   uint64_t max_groups = 100'000;
   double lateness_s = 30;
+  double warmup_s = 0;
   bool inventory = true;
   std::string expect;
   std::string store;
@@ -506,7 +518,7 @@ int RunPipeline(const Options& o) {
   }
 
   TimedSource source(std::move(inner), kafka, kafka ? 0 : o.rate, kafka ? total : 0);
-  MeasuringSink measuring(source);
+  MeasuringSink measuring(source, static_cast<TimeNs>(o.warmup_s * 1e9));
   // Alerts are written as `tuttle replay` writes them (OCSF JSON lines), to /dev/null.
   std::FILE* devnull = std::fopen("/dev/null", "w");
   tools::AlertPrinter printer(devnull, tools::AlertPrinter::Format::kJson);
@@ -558,6 +570,8 @@ int RunPipeline(const Options& o) {
     r["latency_p50_ms"] = measuring.Percentile(0.50);
     r["latency_p99_ms"] = measuring.Percentile(0.99);
     r["latency_alerts"] = measuring.measured();
+    r["latency_warmup_s"] = o.warmup_s;
+    r["latency_warmup_p99_ms"] = measuring.Percentile(0.99, true);
   }
   r["peak_open_groups"] = stats->peak_open_groups;
   r["evicted_groups"] = stats->evicted_groups;
@@ -595,6 +609,8 @@ int main(int argc, char** argv) {
   app.add_option("--rate", o.rate, "Records/s to feed (0: as fast as the pipeline reads)");
   app.add_option("--batch-records", o.batch_records, "Records per batch (default: the source's)");
   app.add_option("--max-groups", o.max_groups, "Open groups kept per correlation rule");
+  app.add_option("--warmup", o.warmup_s,
+                 "Seconds after the first record whose alerts' latency is reported apart");
   app.add_option("--lateness", o.lateness_s, "Allowed lateness in seconds (default 30, as tuttle)");
   app.add_flag("!--no-inventory", o.inventory, "Do not build the inventory");
   app.add_option("--expect", o.expect, "Check the alerts against `tuttle generate --expect`");

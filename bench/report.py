@@ -86,7 +86,11 @@ def main():
             r["label"], str(r.get("threads", "")), f"{r.get('events', 0):,}",
             k(r.get("events_per_s", 0)), k(per_core),
             f"{per_core / ceiling:.0%}" if ceiling and r.get("mode") != "ceiling" else "",
-            ms(r.get("latency_p50_ms")), ms(r.get("latency_p99_ms")),
+            ms(r.get("latency_p50_ms")),
+            ms(r.get("latency_p99_ms")) + (f" ({ms(r['latency_warmup_p99_ms'])} in the first "
+                                           f"{r['latency_warmup_s']:g} s)"
+                                           if r.get("latency_warmup_s") and
+                                           r.get("latency_warmup_p99_ms", -1) >= 0 else ""),
             f"{r['rss_kb'] / 1024:,.0f}" if "rss_kb" in r and r.get("mode") not in ("ceiling", "peer") else "",
             f"{r['peak_open_groups']:,}" if "peak_open_groups" in r else "",
             f"{r['alerts']:,}" if "alerts" in r else "", check_text,
@@ -204,7 +208,8 @@ plot '{data}' using ($2*0.5):0:($2*0.5):(0.35):yticlabels(1) with boxxyerror lc 
     md.append(table(header, rows) + "\n")
     md.append("*of ceiling*: events/s per core over the simdjson-only loop's. Latency: from the "
               "moment a record entered Tuttle (read from the file, or its Kafka timestamp) to its "
-              "alert reaching the sinks; none for the pre-filled Kafka runs, whose records waited for "
+              "alert reaching the sinks; the half-rate runs report the alerts of their first 3 s (a consumer's "
+              "fetches ramping up after the group joined) apart, in brackets; none for the pre-filled Kafka runs, whose records waited for "
               "the consumer group to join. Peak RSS is the whole process's: for the Kafka runs it "
               "includes the in-process broker and producer; none for the ceiling, which holds the "
               "whole file in memory so as not to measure reading it.\n")
