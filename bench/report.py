@@ -178,7 +178,7 @@ set title 'Events per second per core at full speed, one bench run ({datetime.da
 set style fill solid 0.8
 set yrange [-0.5:{len(charted) - 0.5}]
 set ytics scale 0
-set xtics format '%.0s%c'
+set xtics format '%.1s%c'
 set grid xtics
 set key off
 set xrange [0:{top * 1.15:.0f}]
@@ -202,7 +202,8 @@ plot '{data}' using ($2*0.5):0:($2*0.5):(0.35):yticlabels(1) with boxxyerror lc 
     gen = expect.get("records")
     md.append(f"Records: `tuttle generate -n {gen or '?'} --seed 1 --match-rate 0.01 --groups 10000` "
               f"(planted: {len(expect.get('alerts', []))} story alerts, {burst} denied-invocation "
-              "bursts); the 1M-groups run uses `--seed 2 --match-rate 1 --groups 1000000`.\n")
+              "bursts); the 1M-groups run uses `--seed 2 --match-rate 1 --groups 1000000 "
+              "--events-per-second 50000`, with `--max-groups 4000000 --lateness 1`.\n")
     md.append("## Results\n")
     md.append(f"![events per second per core](performance.png)\n")
     md.append(table(header, rows) + "\n")
