@@ -463,7 +463,7 @@ void Inventory::Merge(InventorySighting& s, const InventoryCollector& collector,
       if (!s.item.arn.empty()) item.arn = s.item.arn;
     }
   }
-  changed_.insert(std::move(key));
+  if (track_changes_) changed_.insert(std::move(key));
 }
 
 void Inventory::TakeChanges(std::vector<std::pair<std::string, std::string>>& changes) {

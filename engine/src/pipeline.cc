@@ -530,6 +530,11 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
 
   // Checkpoints: changes are tracked in the shards; the tracker's streams are saved whole.
   const bool checkpointing = options_.checkpoint.enabled;
+  // The inventory's changed items are encoded only for a sink that stores them.
+  if (options_.inventory != nullptr) {
+    options_.inventory->TrackChanges(std::any_of(
+        sinks.begin(), sinks.end(), [](const AlertSink* s) { return s->StoresInventory(); }));
+  }
   if (checkpointing) {
     for (auto& shard : shards) shard->TrackChanges();
   }

@@ -77,6 +77,9 @@ class AlertSink {
   virtual Status Write(const BatchOutput& batch) = 0;
   // Called once after the last batch.
   virtual Status Finish() { return Ok(); }
+  // Whether the sink reads BatchOutput::inventory; when none does, the pipeline does not encode
+  // the inventory's changed items.
+  virtual bool StoresInventory() const { return false; }
 };
 
 }  // namespace tuttle

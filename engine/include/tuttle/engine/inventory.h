@@ -162,6 +162,9 @@ class Inventory {
   // them. The pipeline calls it at each checkpoint (per batch without checkpoints): an item seen
   // in every batch is encoded once per checkpoint, not once per batch.
   void TakeChanges(std::vector<std::pair<std::string, std::string>>& changes);
+  // Whether Apply() keeps the changed items for TakeChanges() (default: yes); the pipeline turns
+  // it off when no sink stores the inventory.
+  void TrackChanges(bool track) { track_changes_ = track; }
 
   const InventoryStats& stats() const { return stats_; }
   const InventoryPolicy& policy() const { return policy_; }
@@ -183,6 +186,7 @@ class Inventory {
   std::unordered_map<std::string, InventoryItem> items_;  // by InventoryKey
   std::unordered_map<std::string, uint64_t> invokers_;    // tenant \0 function -> principals
   std::unordered_set<std::string> changed_;               // keys, since TakeChanges()
+  bool track_changes_ = true;
   InventoryStats stats_;
 };
 

@@ -102,6 +102,7 @@ class Store final : public AlertSink, public CheckpointReader {
   // Writes the batch's alerts, dead letters and positions atomically; with checkpoints, keeps
   // them until the checkpoint and writes them with it.
   Status Write(const BatchOutput& batch) override;
+  bool StoresInventory() const override { return true; }
   Status Finish() override;
 
   // Alerts in time order, at most `limit` (0: all).
