@@ -63,7 +63,7 @@ uint64_t PositionKey(int32_t partition, int64_t offset) {
 // When each record of a batch entered Tuttle, by position; handed from the read stage to the
 // emit stage in batch order.
 struct BatchTimes {
-  std::unordered_map<uint64_t, TimeNs> records;
+  std::unordered_map<uint64_t, TimeNs> records;  // Kafka only: by position
   TimeNs first = kNoTime;   // the earliest arrival
   TimeNs latest = kNoTime;  // the latest
 };
@@ -104,13 +104,17 @@ class TimedSource final : public RecordSource {
     }
     BatchTimes t;
     const TimeNs now = NowNs();
-    t.records.reserve(batch.size());
-    for (uint32_t i = 0; i < batch.size(); ++i) {
-      const RecordMeta& m = batch.meta(i);
-      const TimeNs at = kafka_times_ && m.transport_time != kNoTime ? m.transport_time : now;
-      t.records.emplace(PositionKey(m.partition, m.offset), at);
-      t.latest = std::max(t.latest, at);
-      t.first = t.first == kNoTime ? at : std::min(t.first, at);
+    if (!batch.empty()) t.first = t.latest = now;
+    // Files: every record of the batch entered now. Kafka: each at its own message timestamp.
+    if (kafka_times_) {
+      t.records.reserve(batch.size());
+      for (uint32_t i = 0; i < batch.size(); ++i) {
+        const RecordMeta& m = batch.meta(i);
+        const TimeNs at = m.transport_time != kNoTime ? m.transport_time : now;
+        t.records.emplace(PositionKey(m.partition, m.offset), at);
+        t.latest = i == 0 ? at : std::max(t.latest, at);
+        t.first = i == 0 ? at : std::min(t.first, at);
+      }
     }
     delivered_.fetch_add(batch.size(), std::memory_order_relaxed);
     {

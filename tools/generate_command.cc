@@ -26,6 +26,22 @@ namespace {
 // Determinism: our own PRNG and integer draws, so that output does not depend on the standard
 // library (std::uniform_int_distribution differs between libstdc++ and libc++).
 
+// splitmix64 (Vigna): advances `x` and returns the next well-mixed value. Seeds the PRNG, and
+// names the members of fixed fleets (nodes, callers) the same on any machine.
+constexpr uint64_t kGoldenGamma = 0x9e3779b97f4a7c15ULL;
+uint64_t SplitMix(uint64_t& x) {
+  uint64_t z = (x += kGoldenGamma);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+// The `k`th value of a fixed fleet's stream: splitmix64 at position k.
+uint64_t FleetMix(uint64_t k) {
+  uint64_t x = k * kGoldenGamma;
+  return SplitMix(x);
+}
+
 class Rng {
  public:
   explicit Rng(uint64_t seed) {
@@ -57,12 +73,6 @@ class Rng {
   }
 
  private:
-  static uint64_t SplitMix(uint64_t& x) {
-    uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
   static uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
   uint64_t s_[4];
 };
@@ -175,19 +185,13 @@ Small Hex(Rng& rng, int n) {
 // The EC2 instance id of node `k` of a fixed fleet (kNodes per account): the role sessions nodes
 // open are named after them, so the principals the inventory sees stay as few as the nodes.
 constexpr uint64_t kNodes = 64;
-Small NodeInstance(uint64_t k) {
-  uint64_t z = (k + 1) * 0x9e3779b97f4a7c15ULL;  // splitmix64's finaliser: stable on any machine
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  z ^= z >> 31;
-  return Fmt("i-0{:016x}", z);
-}
+Small NodeInstance(uint64_t k) { return Fmt("i-0{:016x}", FleetMix(k)); }
 
 // Application ids of the few deployment pipelines and operators calling Azure Resource Manager.
 constexpr uint64_t kAzureCallers = 6;
 Small PoolUuid(uint64_t k) {
-  const Small h = NodeInstance(k + 1000);  // i-0 and 16 hex digits
-  const std::string_view x = h.sv().substr(3);
+  const Small h = Fmt("{:016x}", FleetMix(k + 1000));  // rearranged into a version-4 UUID
+  const std::string_view x = h.sv();
   return Fmt("{}-{}-4{}-a{}-{}{}", x.substr(0, 8), x.substr(8, 4), x.substr(12, 3), x.substr(1, 3),
              x.substr(4, 8), x.substr(0, 4));
 }
