@@ -73,8 +73,13 @@ struct ThreadState {
 class MatchHandler final : public RecordParser::EventHandler {
  public:
   MatchHandler(const RuleSet& rules, ThreadState& state, Work& work, uint32_t record,
-               bool inventory)
-      : rules_(rules), state_(state), work_(work), record_(record), inventory_(inventory) {}
+               bool inventory, bool evidence)
+      : rules_(rules),
+        state_(state),
+        work_(work),
+        record_(record),
+        inventory_(inventory),
+        evidence_(evidence) {}
 
   void OnEvent(const Event& event) override {
     Work& w = work_;
@@ -97,6 +102,11 @@ class MatchHandler final : public RecordParser::EventHandler {
     }
     result.signal_end = static_cast<uint32_t>(w.signals.size());
     result.single_end = static_cast<uint32_t>(w.singles.size());
+    if (evidence_ && (result.signal_end > result.signal_begin ||
+                      result.single_end > result.single_begin)) {
+      w.out.evidence.push_back(EvidenceRecord{event.record_id, event.time, Position(),
+                                              std::string(w.batch.bytes(record_))});
+    }
     w.events.push_back(result);
     if (inventory_ && !event.derived) w.inventory.Observe(event, record_);
   }
@@ -169,6 +179,7 @@ class MatchHandler final : public RecordParser::EventHandler {
   Work& work_;
   uint32_t record_;
   bool inventory_;
+  bool evidence_;
 };
 
 // Shared by the stages: the first error stops the pipeline.
@@ -477,6 +488,9 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
     return w.release();
   };
 
+  // Evidence records are copied only for a sink that stores them.
+  const bool keep_evidence = std::any_of(sinks.begin(), sinks.end(),
+                                         [](const AlertSink* s) { return s->StoresEvidence(); });
   auto parse_and_match = [&](Work* w) -> Work* {
     if (w == nullptr || state.failed.load()) return w;
     try {
@@ -494,7 +508,7 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
       }
       ts.parser->BeginBatch(w->batch.sources());
       for (uint32_t i = 0; i < w->batch.size(); ++i) {
-        MatchHandler handler(rules_, ts, *w, i, options_.inventory != nullptr);
+        MatchHandler handler(rules_, ts, *w, i, options_.inventory != nullptr, keep_evidence);
         const std::string_view bytes = w->batch.bytes(i);
         Status st = ts.parser->Parse(bytes, w->batch.meta(i), handler);
         if (!st.ok()) {

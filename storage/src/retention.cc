@@ -8,13 +8,14 @@
 #include <nlohmann/json.hpp>
 
 #include "tuttle/storage/alert_index.h"
+#include "tuttle/storage/evidence.h"
 #include "tuttle/storage/key_codec.h"
 #include "tuttle/storage/store.h"
 
 namespace tuttle::storage {
 namespace {
 
-enum class Family { kAlerts, kAlertIndex, kAlertStatus, kDeadLetters };
+enum class Family { kAlerts, kAlertIndex, kAlertStatus, kDeadLetters, kEvidence };
 
 // The time an entry ages by, or kNoTime when it cannot be read.
 TimeNs EntryTime(Family family, std::string_view key, std::string_view value) {
@@ -34,6 +35,8 @@ TimeNs EntryTime(Family family, std::string_view key, std::string_view value) {
       }
       return j["alert_time"].get<TimeNs>();
     }
+    case Family::kEvidence:
+      return EvidenceTime(value);
     case Family::kDeadLetters: {
       // Dead letters can hold megabytes of record; rather than parse them, find the one
       // unescaped "stored_at" key. Inside a JSON string a quote is escaped (\"), so the
@@ -96,6 +99,7 @@ rocksdb::ColumnFamilyOptions ColumnFamilyOptionsFor(const std::string& name, con
   if (name == "alerts") with(Family::kAlerts, so.alert_retention);
   if (name == "alert_index") with(Family::kAlertIndex, so.alert_retention);
   if (name == "alert_status") with(Family::kAlertStatus, so.alert_retention);
+  if (name == "evidence") with(Family::kEvidence, so.alert_retention);
   if (name == "dead_letters") with(Family::kDeadLetters, so.dead_letter_retention);
   return o;
 }

@@ -5,6 +5,7 @@
 //   alerts        the event time at the head of the key
 //   alert_index   the time before the key's last 16 bytes; an id entry's value is the time
 //   alert_status  the status document's "alert_time"
+//   evidence      the event time at the head of the value
 //   dead_letters  the value's "stored_at" (written since retention exists; without it, kept)
 // An entry whose age cannot be read is kept: retention never guesses towards deleting.
 // Compaction runs in the background as the store grows, so old entries go eventually, not at

@@ -30,6 +30,7 @@ constexpr const char* kState = "state";
 constexpr const char* kAlertIndex = "alert_index";
 constexpr const char* kAlertStatus = "alert_status";
 constexpr const char* kInventory = "inventory";
+constexpr const char* kEvidence = "evidence";
 
 Error RocksError(std::string_view what, const rocksdb::Status& s) {
   return Error(fmt::format("store: {}: {}", what, s.ToString()));
@@ -76,7 +77,7 @@ Status Store::OpenDb() {
   // A read-only open can only open the column families that exist.
   if (options_.read_only && names.empty()) return RocksError(fmt::format("opening '{}'", path_), s);
   for (const char* name : {rocksdb::kDefaultColumnFamilyName.c_str(), kAlerts, kDeadLetters,
-                           kPositions, kState, kAlertIndex, kAlertStatus, kInventory}) {
+                           kPositions, kState, kAlertIndex, kAlertStatus, kInventory, kEvidence}) {
     if (options_.read_only) break;
     if (std::find(names.begin(), names.end(), name) == names.end()) names.emplace_back(name);
   }
@@ -97,6 +98,7 @@ Status Store::OpenDb() {
     if (h->GetName() == kAlertIndex) alert_index_ = h;
     if (h->GetName() == kAlertStatus) alert_status_ = h;
     if (h->GetName() == kInventory) inventory_ = h;
+    if (h->GetName() == kEvidence) evidence_ = h;
   }
   return Ok();
 }
@@ -107,7 +109,7 @@ void Store::CloseDb() {
   for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
   handles_.clear();
   alerts_ = dead_letters_ = positions_ = state_ = alert_index_ = alert_status_ = inventory_ =
-      nullptr;
+      evidence_ = nullptr;
   db_->Close();
   db_.reset();
 }
@@ -145,6 +147,9 @@ void Store::AddAlertsAndDeadLetters(rocksdb::WriteBatch& wb, const BatchOutput& 
            j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
   for (const auto& [k, v] : batch.inventory) wb.Put(inventory_, k, v);
+  for (const EvidenceRecord& e : batch.evidence) {
+    wb.Put(evidence_, EvidenceKey(e.record_id), EncodeEvidence(e));
+  }
 }
 
 Status Store::Write(const BatchOutput& batch) {
@@ -163,7 +168,7 @@ Status Store::Write(const BatchOutput& batch) {
     return st;
   }
   if (batch.alerts.empty() && batch.dead_letters.empty() && batch.positions.empty() &&
-      batch.inventory.empty()) {
+      batch.inventory.empty() && batch.evidence.empty()) {
     return Ok();
   }
   rocksdb::WriteBatch wb;
@@ -219,6 +224,19 @@ Status Store::Finish() {
   rocksdb::Status s = db_->FlushWAL(true);
   if (!s.ok()) return RocksError("flushing the WAL", s);
   return Ok();
+}
+
+Result<std::optional<StoredEvidence>> Store::ReadEvidence(const std::string& key) const {
+  std::shared_lock lock(db_mu_);
+  if (!db_) return Error("store: being reopened after a write error; try again");
+  if (evidence_ == nullptr) return std::optional<StoredEvidence>();  // an older read-only store
+  std::string value;
+  const rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), evidence_, key, &value);
+  if (s.IsNotFound()) return std::optional<StoredEvidence>();
+  if (!s.ok()) return RocksError("reading evidence", s);
+  Result<StoredEvidence> e = DecodeEvidence(key, value);
+  if (!e.ok()) return e.error();
+  return std::optional<StoredEvidence>(std::move(*e));
 }
 
 Result<std::vector<StoredAlert>> Store::Alerts(size_t limit) const {

@@ -436,6 +436,58 @@ TEST(Pipeline, ReferencedRulesFeedWindowsAndStandaloneRulesAlertAlone) {
   EXPECT_EQ(stats.alerts, single + correlated);
 }
 
+// A sink that stores evidence records: the pipeline copies the records behind every alert.
+class EvidenceSink final : public AlertSink {
+ public:
+  Status Write(const BatchOutput& b) override {
+    for (const auto& a : b.alerts) alerts.push_back(a);
+    for (const auto& e : b.evidence) evidence.emplace(e.record_id, e);
+    return Ok();
+  }
+  bool StoresEvidence() const override { return true; }
+  std::vector<Alert> alerts;
+  std::map<Hash128, EvidenceRecord> evidence;
+};
+
+TEST(Pipeline, KeepsTheRecordBehindEveryAlertsEvidenceForSinksThatStoreIt) {
+  RuleSet rules = MakeRules();
+  CsvParser parser(rules.catalog);
+  PipelineOptions o;
+  o.threads = 2;
+  std::vector<std::string> lines = MakeStream();
+  VectorSource src(lines, 64);
+  EvidenceSink sink;
+  ASSERT_TRUE(Pipeline(rules, parser, o).Run(src, {&sink}).ok());
+  ASSERT_GT(sink.alerts.size(), 20u);
+  size_t checked = 0;
+  for (const Alert& a : sink.alerts) {
+    for (const Evidence& e : a.evidence) {
+      auto it = sink.evidence.find(e.record_id);
+      ASSERT_NE(it, sink.evidence.end()) << a.rule->id << " evidence at line " << e.position.offset;
+      EXPECT_EQ(it->second.position, e.position);
+      EXPECT_EQ(it->second.record, lines[static_cast<size_t>(e.position.offset - 1)]);
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 100u);
+  // Only matched records: the stream's "read" lines are not kept.
+  for (const auto& [id, e] : sink.evidence) {
+    EXPECT_EQ(e.record.find(",read"), std::string::npos) << e.record;
+  }
+  // A sink that does not store evidence gets none.
+  VectorSource again(lines, 64);
+  class NoEvidence final : public AlertSink {
+   public:
+    Status Write(const BatchOutput& b) override {
+      records += b.evidence.size();
+      return Ok();
+    }
+    size_t records = 0;
+  } plain;
+  ASSERT_TRUE(Pipeline(rules, parser, o).Run(again, {&plain}).ok());
+  EXPECT_EQ(plain.records, 0u);
+}
+
 TEST(Pipeline, AlertsAreOcsfDetectionFindings) {
   CollectSink sink;
   RunStream(1, 1000, nullptr, &sink);

@@ -94,6 +94,43 @@ TEST_F(StoreTest, WritingTheSameAlertsTwiceStoresThemOnce) {
   EXPECT_EQ((*store)->Alerts()->size(), 2u);
 }
 
+TEST_F(StoreTest, KeepsEvidenceRecordsWithTheirPositionsAndFindsThemById) {
+  BatchOutput batch;
+  batch.alerts = {MakeAlert(1000, "a")};
+  const Hash128 id = batch.alerts[0].evidence[0].record_id;
+  std::string raw = "{\"verb\":\"create\",\"nul\":\"";
+  raw.push_back('\0');
+  raw += "\"}";
+  batch.evidence.push_back(EvidenceRecord{id, 1000, SourcePosition{"k8s-audit", 3, 77}, raw});
+  {
+    auto store = Store::Open(dir_.string());
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->Write(batch).ok());
+  }
+  StoreOptions read_only;
+  read_only.read_only = true;
+  auto store = Store::Open(dir_.string(), read_only);
+  ASSERT_TRUE(store.ok()) << store.error().message();
+  auto found = FindEvidence(**store, id.Hex());
+  ASSERT_TRUE(found.ok()) << found.error().message();
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->record_id, id.Hex());
+  EXPECT_EQ((*found)->time, 1000);
+  EXPECT_EQ((*found)->position, (SourcePosition{"k8s-audit", 3, 77}));
+  EXPECT_EQ((*found)->record, raw);  // bytes as read, NUL and all
+
+  auto absent = FindEvidence(**store, HashBytes("other").Hex());
+  ASSERT_TRUE(absent.ok());
+  EXPECT_FALSE(absent->has_value());
+  EXPECT_FALSE(FindEvidence(**store, "not-hex").ok());
+  EXPECT_FALSE(FindEvidence(**store, std::string(32, 'g')).ok());
+  // Damaged values are errors, not crashes.
+  EXPECT_FALSE(DecodeEvidence(EvidenceKey(id), "short").ok());
+  std::string bad = EncodeEvidence(EvidenceRecord{id, 1, SourcePosition{"s", 0, 0}, ""});
+  bad[20] = '\x7f';  // a source size beyond the value
+  EXPECT_FALSE(DecodeEvidence(EvidenceKey(id), bad).ok());
+}
+
 TEST_F(StoreTest, ReportsAnUnwritableLocation) {
   auto store = Store::Open("/proc/tuttle-cannot-be-here");
   ASSERT_FALSE(store.ok());

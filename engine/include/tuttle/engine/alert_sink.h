@@ -31,6 +31,15 @@ struct DeadLetter {
 };
 std::string_view DeadLetterKindName(DeadLetter::Kind kind);  // "parse", "late"
 
+// A record that raised an alert or fed a correlation window, kept so that an analyst can read
+// what an alert's evidence says (`GET /api/v1/alerts/{id}`): Evidence::record_id names it.
+struct EvidenceRecord {
+  Hash128 record_id;  // the event's record id (a record holding several events has several)
+  TimeNs time = kNoTime;
+  SourcePosition position;
+  std::string record;  // the raw bytes
+};
+
 // Scale-out mode (PipelineOptions::export_signals, docs/scaling.md): a matched record's signals,
 // on their way to the correlation stage of whichever process owns their groups.
 struct ExportedRecord {
@@ -66,6 +75,9 @@ struct BatchOutput {
   // (inventory.h), for the `inventory` column family; a durable store writes them with the
   // batch's alerts, so a first-seen finding and the item that records it land together.
   std::vector<std::pair<std::string, std::string>> inventory;
+  // The records behind this batch's single-event alerts and signals, when a sink stores them
+  // (AlertSink::StoresEvidence); a correlation alert's evidence came in the batches before.
+  std::vector<EvidenceRecord> evidence;
   // Scale-out mode: the signals, instead of alerts of correlations, and each stream's progress.
   std::vector<ExportedRecord> exported;
   std::vector<StreamMark> marks;
@@ -80,6 +92,9 @@ class AlertSink {
   // Whether the sink reads BatchOutput::inventory; when none does, the pipeline does not encode
   // the inventory's changed items.
   virtual bool StoresInventory() const { return false; }
+  // Whether the sink reads BatchOutput::evidence; when none does, the pipeline copies no
+  // evidence records.
+  virtual bool StoresEvidence() const { return false; }
 };
 
 }  // namespace tuttle

@@ -10,6 +10,7 @@
 //   alert_index   secondary indexes of the alerts (alert_index.h)
 //   alert_status  alert id (16 bytes) -> analyst status history (alert_status.h)
 //   inventory     tenant | 0x00 | kind | 0x00 | identity -> item (tuttle/engine/inventory.h)
+//   evidence      record id (16 bytes) -> the raw record behind alerts (evidence.h)
 // Retention (retention.h) drops old alerts, index entries, statuses and dead letters in
 // compaction. docs/storage.md has the whole picture.
 // Alert ids are deterministic, so writing the same input twice stores each alert once.
@@ -42,6 +43,7 @@
 #include "tuttle/engine/checkpoint.h"
 #include "tuttle/engine/result.h"
 #include "tuttle/storage/alert_index.h"
+#include "tuttle/storage/evidence.h"
 
 namespace rocksdb {
 class DB;
@@ -103,6 +105,7 @@ class Store final : public AlertSink, public CheckpointReader {
   // them until the checkpoint and writes them with it.
   Status Write(const BatchOutput& batch) override;
   bool StoresInventory() const override { return true; }
+  bool StoresEvidence() const override { return true; }
   Status Finish() override;
 
   // Alerts in time order, at most `limit` (0: all).
@@ -119,6 +122,8 @@ class Store final : public AlertSink, public CheckpointReader {
   // part of the checkpoint's state: ResetCheckpoint() keeps it, since what was seen stays seen.
   Status ForEachInventory(
       const std::function<Status(std::string_view key, std::string_view value)>& fn) const;
+  // The evidence record under `key` (EvidenceKey); nullopt when absent (evidence.h).
+  Result<std::optional<StoredEvidence>> ReadEvidence(const std::string& key) const;
   // Whether a checkpoint was ever written (there is state to restore).
   Result<bool> HasState() const;
   // Forgets the window state and positions (alerts and dead letters stay): the next run starts
@@ -143,6 +148,7 @@ class Store final : public AlertSink, public CheckpointReader {
   rocksdb::ColumnFamilyHandle* alert_index_handle() const { return alert_index_; }
   rocksdb::ColumnFamilyHandle* alert_status_handle() const { return alert_status_; }
   rocksdb::ColumnFamilyHandle* inventory_handle() const { return inventory_; }
+  rocksdb::ColumnFamilyHandle* evidence_handle() const { return evidence_; }
   const std::vector<rocksdb::ColumnFamilyHandle*>& handles() const { return handles_; }
   // Now, by the store's clock.
   TimeNs Now() const;
@@ -178,6 +184,7 @@ class Store final : public AlertSink, public CheckpointReader {
   rocksdb::ColumnFamilyHandle* alert_index_ = nullptr;
   rocksdb::ColumnFamilyHandle* alert_status_ = nullptr;
   rocksdb::ColumnFamilyHandle* inventory_ = nullptr;
+  rocksdb::ColumnFamilyHandle* evidence_ = nullptr;
 };
 
 }  // namespace tuttle::storage
