@@ -342,6 +342,16 @@ class Correlator::Window {
     changed_.clear();
   }
 
+  // Every group, as TakeChanges would put it, without touching the change tracking.
+  void SaveAll(StateChanges& out) const {
+    const std::string& rule_id = rule_.info->id;
+    for (const auto& [key, g] : groups_) {
+      std::string value;
+      Encode(g, value);
+      out.puts.emplace_back(StateKeyFor('g', rule_id, key), std::move(value));
+    }
+  }
+
   // Returns false on damaged bytes; `shape_ok` false (and nothing restored) when the entry was
   // written for a rule of another type, steps or group-by.
   bool Restore(const std::vector<std::string>& values, std::string_view blob,
@@ -1084,16 +1094,35 @@ void Correlator::TakeChanges(StateChanges& out) {
       out.deletes.push_back(std::move(key));
       continue;
     }
-    std::string value;
-    Writer w(value);
-    w.U64(kStateVersion);
-    w.I64(found->last_emitted);
-    w.I64(found->count);
-    w.I64(found->first);
-    w.I64(found->last);
-    out.puts.emplace_back(std::move(key), std::move(value));
+    out.puts.emplace_back(std::move(key), EncodeSuppression(*found));
   }
   suppression_changed_.clear();
+}
+
+std::string Correlator::EncodeSuppression(const Suppression& s) {
+  std::string value;
+  Writer w(value);
+  w.U64(kStateVersion);
+  w.I64(s.last_emitted);
+  w.I64(s.count);
+  w.I64(s.first);
+  w.I64(s.last);
+  return value;
+}
+
+void Correlator::SaveAll(StateChanges& out) const {
+  for (const auto& w : windows_) w->SaveAll(out);
+  for (const auto& [correlation, groups] : suppression_) {
+    for (const auto& [group, s] : groups) {
+      out.puts.emplace_back(StateKeyFor('s', rules_.correlations[correlation].info->id, group),
+                            EncodeSuppression(s));
+    }
+  }
+}
+
+void Correlator::TakePending(std::vector<Signal>& out) {
+  for (Pending& p : pending_) out.push_back(std::move(p.signal));
+  pending_.clear();
 }
 
 std::string Correlator::SaveStreams(TimeNs watermark, TimeNs last_expiry) const {

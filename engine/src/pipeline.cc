@@ -50,6 +50,10 @@ struct Work {
   BatchOutput out;
   BatchCounters counters;
   std::chrono::steady_clock::time_point read_at{};  // for the batch latency
+  // The rule generation the batch is read, matched and correlated under.
+  std::shared_ptr<const RuleSet> rules;
+  std::shared_ptr<const RecordParser> parser;
+  uint64_t generation = 0;
 
   void Reset() {
     batch.Clear();
@@ -67,6 +71,10 @@ struct ThreadState {
   std::unique_ptr<RecordParser::Worker> parser;
   std::unique_ptr<Detector::Worker> detector;
   std::vector<uint32_t> matched;
+  // What `parser` and `detector` were made from: rebuilt when a batch of another generation
+  // comes.
+  const RecordParser* parser_of = nullptr;
+  const RuleSet* rules_of = nullptr;
 };
 
 // Turns each event of a record into single-event alerts and signals.
@@ -383,6 +391,41 @@ std::string LateReason(const RuleSet& rules, const std::set<uint32_t>& correlati
                      FormatTimestamp(event_time), FormatTimestamp(watermark), titles);
 }
 
+void RuleSwitch::Post(RuleGeneration next) {
+  std::lock_guard<std::mutex> lock(mu_);
+  posted_ = std::move(next);
+}
+
+std::optional<RuleGeneration> RuleSwitch::Take() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::optional<RuleGeneration> out = std::move(posted_);
+  posted_.reset();
+  return out;
+}
+
+void RuleSwitch::Applied(ReloadReport report) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    applied_ = report.generation;
+    last_report_ = std::move(report);
+  }
+  cv_.notify_all();
+}
+
+uint64_t RuleSwitch::applied() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return applied_;
+}
+
+std::optional<ReloadReport> RuleSwitch::WaitApplied(uint64_t number,
+                                                    std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!cv_.wait_for(lock, timeout, [&] { return applied_ >= number && last_report_; })) {
+    return std::nullopt;
+  }
+  return last_report_;
+}
+
 Pipeline::Pipeline(const RuleSet& rules, const RecordParser& parser, PipelineOptions options)
     : rules_(rules), parser_(parser), options_(options) {}
 
@@ -398,9 +441,16 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
   tbb::enumerable_thread_specific<ThreadState> thread_states([this] {
     ThreadState s;
     s.parser = parser_.NewWorker();
+    s.parser_of = &parser_;
     if (rules_.detector) s.detector = rules_.detector->NewWorker();
+    s.rules_of = &rules_;
     return s;
   });
+  // The generation the read stage hands batches: the constructor's rules (not owned), until the
+  // rule switch posts another.
+  RuleGeneration read_generation;
+  read_generation.rules = std::shared_ptr<const RuleSet>(&rules_, [](const RuleSet*) {});
+  read_generation.parser = std::shared_ptr<const RecordParser>(&parser_, [](const RecordParser*) {});
 
   // Tokens are recycled through a free list so batches keep their buffers.
   std::mutex pool_mu;
@@ -458,6 +508,11 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
       fc.stop();
       return nullptr;
     }
+    if (options_.rule_switch != nullptr) {
+      if (std::optional<RuleGeneration> next = options_.rule_switch->Take()) {
+        read_generation = std::move(*next);
+      }
+    }
     auto w = acquire();
     try {
       Result<bool> more = source.Next(w->batch);
@@ -485,6 +540,9 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
     }
     w->batch.sequence = sequence++;
     if (metrics) w->read_at = Clock::now();
+    w->rules = read_generation.rules;
+    w->parser = read_generation.parser;
+    w->generation = read_generation.number;
     return w.release();
   };
 
@@ -495,6 +553,15 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
     if (w == nullptr || state.failed.load()) return w;
     try {
       ThreadState& ts = thread_states.local();
+      const RuleSet& rules = *w->rules;
+      if (ts.parser_of != w->parser.get()) {
+        ts.parser = w->parser->NewWorker();
+        ts.parser_of = w->parser.get();
+      }
+      if (ts.rules_of != &rules) {
+        ts.detector = rules.detector ? rules.detector->NewWorker() : nullptr;
+        ts.rules_of = &rules;
+      }
       // Input the source could not frame (a truncated CRI sequence, a bad Lambda envelope).
       for (const RejectedRecord& r : w->batch.rejected()) {
         ++w->counters.parse_errors;
@@ -508,7 +575,7 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
       }
       ts.parser->BeginBatch(w->batch.sources());
       for (uint32_t i = 0; i < w->batch.size(); ++i) {
-        MatchHandler handler(rules_, ts, *w, i, options_.inventory != nullptr, keep_evidence);
+        MatchHandler handler(rules, ts, *w, i, options_.inventory != nullptr, keep_evidence);
         const std::string_view bytes = w->batch.bytes(i);
         Status st = ts.parser->Parse(bytes, w->batch.meta(i), handler);
         if (!st.ok()) {
@@ -535,8 +602,11 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
   CorrelatorOptions shard_options = options_.correlator;
   shard_options.max_groups_per_rule =
       std::max<size_t>(1, (options_.correlator.max_groups_per_rule + shard_count - 1) / shard_count);
-  Correlator tracker(rules_, options_.correlator);
-  const CorrelationPartitioner partitioner(rules_);
+  // The rules the correlators are built for: the read stage's first generation, until a batch
+  // of another comes (see `reload` below).
+  std::shared_ptr<const RuleSet> correlate_rules = read_generation.rules;
+  auto tracker = std::make_unique<Correlator>(rules_, options_.correlator);
+  auto partitioner = std::make_unique<CorrelationPartitioner>(rules_);
   std::vector<std::unique_ptr<Correlator>> shards;
   for (size_t i = 0; i < shard_count; ++i) {
     shards.push_back(std::make_unique<Correlator>(rules_, shard_options));
@@ -563,7 +633,7 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
         [&](std::string_view k, std::string_view v) -> Status {
           if (!ParseStateKey(k, key)) return Error("checkpoint: damaged state key");
           if (key.kind == 'm') {
-            if (!tracker.RestoreStreams(v, last_expiry)) {
+            if (!tracker->RestoreStreams(v, last_expiry)) {
               return Error("checkpoint: damaged streams record");
             }
             return Ok();
@@ -571,17 +641,17 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
           // A group lives in the shard its key hashes to, whatever the shard count was.
           auto c = correlation_by_id.find(key.rule_id);
           const size_t shard =
-              c == correlation_by_id.end() ? 0 : partitioner.Of(c->second, key.group, shard_count);
+              c == correlation_by_id.end() ? 0 : partitioner->Of(c->second, key.group, shard_count);
           return shards[shard]->RestoreEntry(key, v);
         });
     if (!st.ok()) return st.error();
-    for (auto& shard : shards) shard->FinishRestore(tracker.watermark(), last_expiry);
+    for (auto& shard : shards) shard->FinishRestore(tracker->watermark(), last_expiry);
   }
   // Replay after a restart: per stream, the last record whose results are already stored.
   // Until every stream has replayed, the watermark is held where the checkpoint left it: a
   // stream that runs ahead must not push it past signals another stream has yet to re-read.
   std::map<StreamKey, int64_t> replay_until = options_.replay_until;
-  const TimeNs held_watermark = tracker.watermark();
+  const TimeNs held_watermark = tracker->watermark();
   auto held = [&](TimeNs watermark) {
     return replay_until.empty() ? watermark : std::min(watermark, held_watermark);
   };
@@ -592,15 +662,30 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
   std::map<StreamKey, int64_t> last_positions;
   uint64_t records_since_checkpoint = 0;
   Clock::time_point last_checkpoint = Clock::now();
+  // State changes a hot reload took from the correlators it replaced (their changes since the
+  // last checkpoint, and the entries of rules whose windows it dropped), for the next checkpoint.
+  StateChanges carried;
   auto make_checkpoint = [&]() {
     auto cp = std::make_shared<Checkpoint>();
     cp->number = ++stats.checkpoints;
     for (auto& shard : shards) shard->TakeChanges(cp->state);
+    if (!carried.empty()) {
+      // The store applies deletes before puts: a carried put of a group the new correlators
+      // have since changed or erased must not outlive their own entry.
+      std::set<std::string> fresh;
+      for (const auto& k : cp->state.deletes) fresh.insert(k);
+      for (const auto& [k, v] : cp->state.puts) fresh.insert(k);
+      for (auto& [k, v] : carried.puts) {
+        if (fresh.count(k) == 0) cp->state.puts.emplace_back(std::move(k), std::move(v));
+      }
+      for (auto& k : carried.deletes) cp->state.deletes.push_back(std::move(k));
+      carried = StateChanges{};
+    }
     // The watermark the shards have reached, which the replay after a restart may hold below
     // the tracker's.
     cp->state.puts.emplace_back(
         std::string(kStreamsStateKey),
-        tracker.SaveStreams(shard_watermark, shards.front()->last_expiry()));
+        tracker->SaveStreams(shard_watermark, shards.front()->last_expiry()));
     std::map<StreamKey, int64_t> floor;
     for (const auto& shard : shards) shard->PendingFloor(floor);
     for (const auto& [stream, last] : last_positions) {
@@ -642,9 +727,144 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
   std::vector<Tick> ticks;
   std::vector<Alert> released;
 
+  // Statistics of correlators a hot reload retired, so that totals and metrics keep growing.
+  CorrelatorStats retired;
+  uint64_t migrated_groups = 0, migrated_drops = 0;
+  auto add_stats = [](CorrelatorStats& into, const CorrelatorStats& s) {
+    into.signals += s.signals;
+    into.late_signals += s.late_signals;
+    into.alerts += s.alerts;
+    into.evicted_groups += s.evicted_groups;
+    into.missing_group_field += s.missing_group_field;
+    into.missing_value_field += s.missing_value_field;
+    into.non_numeric_values += s.non_numeric_values;
+    into.suppressed_alerts += s.suppressed_alerts;
+    into.chained_alerts += s.chained_alerts;
+    into.restored_groups += s.restored_groups;
+    into.dropped_state += s.dropped_state;
+  };
+
+  // Hot reload, in the correlate stage between two batches: correlators for the new rules take
+  // the windows, suppression state and waiting signals of every correlation rule whose
+  // fingerprint is unchanged; those of changed and removed rules are dropped (and deleted from
+  // the store at the next checkpoint). The watermark and the streams carry over as they are.
+  auto reload = [&](const std::shared_ptr<const RuleSet>& next, uint64_t generation,
+                    uint64_t batch) {
+    const RuleSet& old_rules = *correlate_rules;
+    const RuleSet& new_rules = *next;
+    ReloadReport report;
+    report.generation = generation;
+    report.batch = batch;
+    std::unordered_map<std::string, uint32_t> new_by_id;
+    for (uint32_t i = 0; i < new_rules.correlations.size(); ++i) {
+      new_by_id.emplace(new_rules.correlations[i].info->id, i);
+    }
+    std::unordered_map<std::string, uint32_t> new_detection_by_id;
+    for (uint32_t i = 0; i < new_rules.detections.size(); ++i) {
+      new_detection_by_id.emplace(new_rules.detections[i].info->id, i);
+    }
+    std::set<std::string> keep;  // correlation rule ids whose windows carry over
+    std::set<std::string> old_ids;
+    for (uint32_t i = 0; i < old_rules.correlations.size(); ++i) {
+      const std::string& id = old_rules.correlations[i].info->id;
+      old_ids.insert(id);
+      auto it = new_by_id.find(id);
+      if (it == new_by_id.end()) {
+        report.removed_rules.push_back(id);
+      } else if (CorrelationFingerprint(old_rules, i) ==
+                 CorrelationFingerprint(new_rules, it->second)) {
+        keep.insert(id);
+        report.kept_rules.push_back(id);
+      } else {
+        report.changed_rules.push_back(id);
+      }
+    }
+    for (const auto& c : new_rules.correlations) {
+      if (old_ids.count(c.info->id) == 0) report.added_rules.push_back(c.info->id);
+    }
+
+    // 1. Everything the old correlators hold.
+    if (checkpointing) {
+      for (auto& shard : shards) shard->TakeChanges(carried);
+    }
+    StateChanges all;
+    std::vector<Signal> waiting;
+    for (auto& shard : shards) {
+      shard->SaveAll(all);
+      shard->TakePending(waiting);
+      add_stats(retired, shard->stats());
+    }
+    const TimeNs last_expiry_before = shards.front()->last_expiry();
+    const std::string streams = tracker->SaveStreams(shard_watermark, last_expiry_before);
+
+    // 2. Correlators for the new rules, given what carries over.
+    auto next_tracker = std::make_unique<Correlator>(new_rules, options_.correlator);
+    TimeNs last_expiry = kNoTime;
+    next_tracker->RestoreStreams(streams, last_expiry);
+    auto next_partitioner = std::make_unique<CorrelationPartitioner>(new_rules);
+    std::vector<std::unique_ptr<Correlator>> next_shards;
+    for (size_t i = 0; i < shard_count; ++i) {
+      next_shards.push_back(std::make_unique<Correlator>(new_rules, shard_options));
+      if (checkpointing) next_shards.back()->TrackChanges();
+    }
+    std::set<std::string> dropped_keys;
+    StateKey key;
+    for (auto& [k, v] : all.puts) {
+      bool kept = false;
+      if (ParseStateKey(k, key) && keep.count(key.rule_id) != 0) {
+        const uint32_t c = new_by_id.at(key.rule_id);
+        Correlator& shard = *next_shards[next_partitioner->Of(c, key.group, shard_count)];
+        const uint64_t dropped_before = shard.stats().dropped_state;
+        Status st = shard.RestoreEntry(key, v);
+        kept = st.ok() && shard.stats().dropped_state == dropped_before;
+        if (kept && key.kind == 'g') ++report.kept_groups;
+      }
+      if (!kept) {
+        ++report.dropped_groups;
+        dropped_keys.insert(k);
+      }
+    }
+    for (auto& shard : next_shards) shard->FinishRestore(next_tracker->watermark(), last_expiry);
+    for (Signal& sig : waiting) {
+      const std::string& id = old_rules.correlations[sig.correlation].info->id;
+      bool carry = keep.count(id) != 0;
+      if (carry && !sig.alert) {
+        auto d = new_detection_by_id.find(old_rules.detections[sig.detection].info->id);
+        carry = d != new_detection_by_id.end();
+        if (carry) sig.detection = d->second;
+      }
+      if (!carry) {
+        ++report.dropped_signals;
+        continue;
+      }
+      sig.correlation = new_by_id.at(id);
+      const size_t shard = next_partitioner->Of(sig.correlation, sig.group, shard_count);
+      next_shards[shard]->AddChained(std::move(sig));  // accepted before: never late now
+      ++report.kept_signals;
+    }
+    if (checkpointing && !dropped_keys.empty()) {
+      auto& puts = carried.puts;
+      puts.erase(std::remove_if(puts.begin(), puts.end(),
+                                [&](const auto& kv) { return dropped_keys.count(kv.first) != 0; }),
+                 puts.end());
+      for (const std::string& k : dropped_keys) carried.deletes.push_back(k);
+    }
+    for (const auto& shard : next_shards) {
+      migrated_groups += shard->stats().restored_groups;
+      migrated_drops += shard->stats().dropped_state;
+    }
+    tracker = std::move(next_tracker);
+    partitioner = std::move(next_partitioner);
+    shards = std::move(next_shards);
+    correlate_rules = next;
+    ++stats.reloads;
+    if (options_.rule_switch != nullptr) options_.rule_switch->Applied(std::move(report));
+  };
+
   auto correlate = [&](Work* w) -> Work* {
     if (w == nullptr || state.failed.load()) return w;
     try {
+      if (w->rules != correlate_rules) reload(w->rules, w->generation, w->batch.sequence);
       // 1. Serially, record by record: stream events and event times move the watermark; each
       //    signal goes to its shard (or is late). Each step that may release alerts is a tick.
       const RecordBatch& b = w->batch;
@@ -692,25 +912,25 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
           const StreamEvent& e = changes[next_change++];
           const std::string& stream = b.sources()[e.source];
           switch (e.kind) {
-            case StreamEvent::Kind::kAssigned: tracker.Assign(stream, e.partition); break;
-            case StreamEvent::Kind::kIdle: tracker.MarkIdle(stream, e.partition); break;
-            case StreamEvent::Kind::kRevoked: tracker.Revoke(stream, e.partition); break;
+            case StreamEvent::Kind::kAssigned: tracker->Assign(stream, e.partition); break;
+            case StreamEvent::Kind::kIdle: tracker->MarkIdle(stream, e.partition); break;
+            case StreamEvent::Kind::kRevoked: tracker->Revoke(stream, e.partition); break;
           }
           // A stream at its end (or gone) has nothing more to replay.
           if (e.kind != StreamEvent::Kind::kAssigned) replay_until.erase({stream, e.partition});
           any = true;
         }
-        if (any) ticks.push_back(Tick{held(tracker.CurrentWatermark()), 0, 0});
+        if (any) ticks.push_back(Tick{held(tracker->CurrentWatermark()), 0, 0});
       };
       for (const EventResult& ev : w->events) {
         apply_stream_events(ev.record);
         const RecordMeta& m = b.meta(ev.record);
-        tracker.Observe(b.sources()[m.source], m.partition, ev.time);
-        const TimeNs watermark = held(tracker.CurrentWatermark());
+        tracker->Observe(b.sources()[m.source], m.partition, ev.time);
+        const TimeNs watermark = held(tracker->CurrentWatermark());
         for (uint32_t s = ev.signal_begin; s < ev.signal_end; ++s) {
           Signal& sig = w->signals[s];
           const uint32_t c = sig.correlation;
-          const size_t shard = partitioner.Of(sig.correlation, sig.group, shard_count);
+          const size_t shard = partitioner->Of(sig.correlation, sig.group, shard_count);
           if (!shards[shard]->AddAt(std::move(sig), watermark) &&
               !(replaying && replayed[ev.record])) {
             late_rules[ev.record].insert(c);
@@ -775,14 +995,15 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
         d.position = b.Position(record);
         const auto [event_time, watermark] = late_times[record];
         d.event_time = event_time;
-        d.reason = LateReason(rules_, correlations, event_time, watermark);
+        d.reason = LateReason(*correlate_rules, correlations, event_time, watermark);
         d.record = std::string(b.bytes(record));
         w->out.dead_letters.push_back(std::move(d));
       }
       stats.late_records += late_rules.size();
       if (metrics) {
         metrics->late_records.Add(late_rules.size());
-        uint64_t signals = 0, late_signals = 0, evicted = 0;
+        uint64_t signals = retired.signals, late_signals = retired.late_signals,
+                 evicted = retired.evicted_groups;
         for (const auto& shard : shards) {
           signals += shard->stats().signals;
           late_signals += shard->stats().late_signals;
@@ -901,8 +1122,13 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
   if (started_set) {
     stats.seconds = std::chrono::duration<double>(Clock::now() - started).count();
   }
-  for (const auto& shard : shards) {
-    const CorrelatorStats& cs = shard->stats();
+  CorrelatorStats totals = retired;
+  for (const auto& shard : shards) add_stats(totals, shard->stats());
+  // Groups a reload carried over were not restored from a checkpoint.
+  totals.restored_groups -= migrated_groups;
+  totals.dropped_state -= migrated_drops;
+  {
+    const CorrelatorStats& cs = totals;
     stats.restored_groups += cs.restored_groups;
     stats.dropped_state += cs.dropped_state;
     stats.signals += cs.signals;

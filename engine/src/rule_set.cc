@@ -136,4 +136,51 @@ void RuleSet::Link() {
   }
 }
 
+namespace {
+
+void AppendStepExpr(const StepExpr& e, std::string& out) {
+  switch (e.op) {
+    case StepExpr::Op::kStep: out += fmt::format("s{}", e.step); return;
+    case StepExpr::Op::kAnd: out += "and("; break;
+    case StepExpr::Op::kOr: out += "or("; break;
+    case StepExpr::Op::kNot: out += "not("; break;
+  }
+  for (const StepExpr& c : e.children) {
+    AppendStepExpr(c, out);
+    out += ',';
+  }
+  out += ')';
+}
+
+}  // namespace
+
+std::string CorrelationFingerprint(const RuleSet& rules, uint32_t correlation) {
+  const CorrelationRule& c = rules.correlations[correlation];
+  // Length-prefixed fields, so that no two different rules print the same text.
+  std::string out;
+  auto field = [&](std::string_view v) { out += fmt::format("{}:{};", v.size(), v); };
+  field(CorrelationTypeName(c.type));
+  for (size_t k = 0; k < c.rules.size(); ++k) {
+    const bool inner = c.StepIsCorrelation(k);
+    const auto& info = inner ? rules.correlations[c.rules[k]].info : rules.detections[c.rules[k]].info;
+    field(inner ? "c" : "d");
+    field(info->id);
+    for (const PathId p : k < c.group_by_paths.size() ? c.group_by_paths[k] : std::vector<PathId>{}) {
+      field(inner || p == kNoPath || !rules.catalog ? fmt::format("#{}", p) : rules.catalog->Path(p));
+    }
+    if (k < c.absent.size()) field(c.absent[k] ? "absent" : "present");
+  }
+  for (const std::string& g : c.group_by) field(g);
+  field(c.value_field);
+  field(fmt::format("{}", c.timespan));
+  field(c.condition.ToString());
+  field(fmt::format("{}", c.percentile));
+  std::string expr;
+  if (c.step_condition) AppendStepExpr(*c.step_condition, expr);
+  field(expr);
+  field(fmt::format("{}", c.suppress));
+  field(c.generate ? "generate" : "");
+  return out;
+}
+
 }  // namespace tuttle

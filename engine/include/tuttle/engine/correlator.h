@@ -153,6 +153,11 @@ class Correlator {
   // After the entries: rebuilds the window timers the watermark has not passed yet, and the
   // groups' update order.
   void FinishRestore(TimeNs watermark, TimeNs last_expiry);
+  // Hot reload (Pipeline, RuleSwitch): every group and suppression state, as state entries (as
+  // TakeChanges puts them, whether changed or not); and the signals waiting for the watermark,
+  // moved out (so the correlator holds none after).
+  void SaveAll(StateChanges& out) const;
+  void TakePending(std::vector<Signal>& out);
   // Per stream, the lowest offset among the signals waiting for the watermark.
   void PendingFloor(std::map<std::pair<std::string, int32_t>, int64_t>& floor) const;
   TimeNs last_expiry() const { return last_expiry_; }
@@ -190,6 +195,7 @@ class Correlator {
     TimeNs last = kNoTime;
   };
   class Window;
+  static std::string EncodeSuppression(const Suppression& s);
 
   void UpdateWatermark();
   void Release(TimeNs below, bool all, std::vector<Alert>& alerts);

@@ -12,8 +12,12 @@
 // comes from the token limit: at most `tokens` batches are in flight.
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -39,6 +43,60 @@ struct CheckpointOptions {
   bool enabled = false;
   std::chrono::milliseconds interval{1000};
   uint64_t records = 100'000;
+};
+
+// Hot reload (docs/reload.md): a rule set, and the parser over its field catalog, to replace a
+// running pipeline's. Both immutable; shared with the batches still being processed under them.
+struct RuleGeneration {
+  uint64_t number = 0;  // increasing; 0 is the rule set the pipeline started with
+  std::shared_ptr<const RuleSet> rules;
+  std::shared_ptr<const RecordParser> parser;
+};
+
+// What applying a generation did to the correlation state.
+struct ReloadReport {
+  uint64_t generation = 0;
+  // Correlation rules by id: kept their windows (same CorrelationFingerprint), restarted with
+  // empty windows (changed), no longer loaded, or new.
+  std::vector<std::string> kept_rules, changed_rules, removed_rules, added_rules;
+  uint64_t kept_groups = 0;     // correlation groups carried over, with their entries
+  uint64_t dropped_groups = 0;  // groups and suppression states of changed or removed rules
+  uint64_t kept_signals = 0;    // signals waiting for the watermark, carried over
+  uint64_t dropped_signals = 0;
+  uint64_t batch = 0;           // the first batch read under the new rules
+};
+
+// Hands rule generations to a running pipeline (PipelineOptions::rule_switch). The pipeline
+// reads each batch under one generation: the read stage takes the newest posted generation
+// before reading a batch, the parse stage matches that batch with its rules, and the correlate
+// stage, on the first batch of a new generation, moves the windows of every correlation rule
+// whose fingerprint did not change (and the signals waiting for the watermark) into correlators
+// built for the new rules, then reports. Records read before the swap keep the matches they
+// had; a record is never matched by two generations.
+//
+// Thread-safety: every method may be called from any thread.
+class RuleSwitch {
+ public:
+  // Queues `next` for the pipeline's next batch; a newer post replaces one not yet taken.
+  // REQUIRES: next.number greater than every number posted before; rules and parser set.
+  void Post(RuleGeneration next);
+  // Waits until generation `number` (or a newer one) is applied, at most `timeout`; its report,
+  // or nullopt on timeout (the pipeline reads no batch, e.g. it has stopped).
+  std::optional<ReloadReport> WaitApplied(uint64_t number, std::chrono::milliseconds timeout);
+  // The generation in force: the last one applied (0 before any).
+  uint64_t applied() const;
+
+  // The pipeline's side: the posted generation not yet taken, if any; and its report once the
+  // correlate stage applied it.
+  std::optional<RuleGeneration> Take();
+  void Applied(ReloadReport report);
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::optional<RuleGeneration> posted_;
+  uint64_t applied_ = 0;
+  std::optional<ReloadReport> last_report_;
 };
 
 struct PipelineOptions {
@@ -73,6 +131,9 @@ struct PipelineOptions {
   // findings join the batch's alerts and its changed items BatchOutput::inventory. Used by the
   // correlate stage only. Default: none (no inventory). REQUIRES: outlives Run().
   Inventory* inventory = nullptr;
+  // Hot reload: where new rule generations come from. Not with export_signals (scale-out
+  // members restart one by one instead). Default: none. REQUIRES: outlives Run().
+  RuleSwitch* rule_switch = nullptr;
 };
 
 struct PipelineStats {
@@ -101,6 +162,7 @@ struct PipelineStats {
   uint64_t restored_groups = 0;    // correlation groups read back at start
   uint64_t dropped_state = 0;      // checkpointed groups of rules no longer loaded, or changed
   uint64_t replayed_records = 0;   // records read again after a restart, already accounted for
+  uint64_t reloads = 0;            // rule generations applied (hot reload)
 };
 
 // The reason of a late record's dead letter: how late, and the windows of which correlations it

@@ -198,4 +198,11 @@ struct RuleSet {
   void Link();
 };
 
+// What a correlation rule counts and when it fires, as text: its type, its steps (the ids of
+// the rules they reference), group-by names and the fields they read, value field, timespan,
+// conditions, absent steps, suppression and generate. Equal fingerprints mean the rule's windows
+// mean the same under either rule set, so a hot reload keeps them (Pipeline, RuleSwitch);
+// title, level, tags and the referenced rules' own detection logic are not part of it.
+std::string CorrelationFingerprint(const RuleSet& rules, uint32_t correlation);
+
 }  // namespace tuttle
