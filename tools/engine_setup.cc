@@ -140,7 +140,8 @@ Result<TenantPins> ParseTenantPins(const std::vector<std::string>& values) {
 
 Result<Engine> LoadEngine(const std::vector<std::string>& paths,
                           const std::vector<std::string>& pipeline_files, bool strict,
-                          ingest::JsonRecordParserOptions parser_options) {
+                          ingest::JsonRecordParserOptions parser_options,
+                          Diagnostics* diagnostics, bool quiet) {
   Engine engine;
   rules::CompileOptions options;
   options.strict = strict;
@@ -165,14 +166,18 @@ Result<Engine> LoadEngine(const std::vector<std::string>& paths,
   ingest::RegisterAdapterFields(*catalog);
   rules::CompileReport report;
   auto compiled = rules::CompileRules(sources, catalog, options, report);
+  if (diagnostics != nullptr) {
+    diagnostics->insert(diagnostics->end(), report.diagnostics.begin(), report.diagnostics.end());
+  }
   if (!compiled.ok()) return compiled.error();  // the message lists the diagnostics
-  for (const Diagnostic& d : report.diagnostics) {
-    fmt::print(stderr, "{}\n", d.ToString());
+  if (!quiet) {
+    for (const Diagnostic& d : report.diagnostics) fmt::print(stderr, "{}\n", d.ToString());
   }
   engine.rules = std::move(*compiled);
   AssignGroupEntityRoles(engine.rules, ingest::EntityRoleOfPath);
   engine.parser =
       std::make_unique<ingest::JsonRecordParser>(engine.rules.catalog, parser_options);
+  if (quiet) return engine;
   fmt::print(stderr, "tuttle: rules: {} detection, {} correlation ({}){}\n",
              engine.rules.detections.size(), engine.rules.correlations.size(),
              engine.rules_origin,

@@ -38,9 +38,12 @@ Result<std::shared_ptr<const contracts::ContractSet>> LoadContracts(
 // Loads rules from `paths` (files or folders), or the embedded pack when empty, through the
 // processing pipelines in `pipeline_files`. Rule errors are printed to stderr as file:line:col
 // diagnostics; with `strict` any error fails.
+// With `diagnostics`, the rule diagnostics are also appended there (a refused reload reports
+// them), and with `quiet` they and the rule counts are not printed.
 Result<Engine> LoadEngine(const std::vector<std::string>& paths,
                           const std::vector<std::string>& pipeline_files, bool strict,
-                          ingest::JsonRecordParserOptions parser_options = {});
+                          ingest::JsonRecordParserOptions parser_options = {},
+                          Diagnostics* diagnostics = nullptr, bool quiet = false);
 
 // `--format [SOURCE=]FORMAT` values: the format pinned for each named source (a file as given on
 // the command line, or a Kafka topic), and for every other source (key ""). Errors name the

@@ -34,6 +34,7 @@
 #include "generate_command.h"
 #include "metrics_server.h"
 #include "inventory_command.h"
+#include "rule_reloader.h"
 #include "rules_command.h"
 #include "run_config.h"
 #include "store_commands.h"
@@ -558,15 +559,31 @@ int Run(const RunOptions& o) {
   auto inventory = InventoryFor(o.common, cluster ? nullptr : store->get(), *pipeline_options);
   if (!inventory.ok()) return Fail(inventory.error());
 
+  // Hot reload (docs/reload.md): SIGHUP, a change to the rule files, or the API.
+  RuleSwitch rule_switch;
+  pipeline_options->rule_switch = &rule_switch;
+  RuleReloaderOptions reload_options;
+  reload_options.rule_paths = o.common.rules;
+  reload_options.pipeline_files = o.common.pipelines;
+  reload_options.parser_options = engine->parser->options();
+  reload_options.watch = o.common.watch_rules;
+  if (metrics_server) reload_options.metrics = &metrics;
+  RuleReloader reloader(std::move(reload_options), rule_switch,
+                        std::shared_ptr<const RuleSet>(&engine->rules, [](const RuleSet*) {}));
+  InstallSighupHandler();
+  reloader.Start();
+
   Pipeline pipeline(engine->rules, *engine->parser, *pipeline_options);
   StopOnSignal(source.get());
   auto stats = pipeline.Run(*source, sinks);
   StopOnSignal(nullptr);
+  reloader.Stop();
   if (metrics_server) metrics_server->Stop();
   if (!stats.ok()) return Fail(stats.error());
   std::FILE* summary_out = o.json ? stderr : stdout;
-  fmt::print(summary_out, "-- {}{}\n-- alerts and dead letters stored in {}\n",
+  fmt::print(summary_out, "-- {}{}{}\n-- alerts and dead letters stored in {}\n",
              Summary(*stats, Threads(*pipeline_options)), CheckpointSummary(*stats),
+             stats->reloads > 0 ? fmt::format("; {} rule reloads", stats->reloads) : "",
              o.common.store);
   if (*inventory) fmt::print(summary_out, "{}\n", InventorySummary(**inventory));
   if (*alerts_topic) {
@@ -703,6 +720,9 @@ int main(int argc, char** argv) {
                       "once; docs/kafka.md)");
   run_cmd->add_option("-c,--config", run.config,
                       "YAML config file (docs/kafka.md#configuration-file); flags override it");
+  run_cmd->add_flag("!--no-watch-rules", run.common.watch_rules,
+                    "Do not reload the rules when their files change (SIGHUP still reloads; "
+                    "docs/reload.md)");
   run_cmd->add_flag("--check-config", run.check_config,
                     "Validate the configuration, print it with secrets masked, and exit");
 

@@ -426,7 +426,8 @@ void ReadEngine(ConfigReader& r, const YAML::Node& engine, const FlagGiven& give
                 CommonOptions& o) {
   if (!r.Map(engine, "engine",
              {"rules", "pipelines", "contracts", "threads", "lateness", "max_groups", "strict",
-              "max_record_bytes", "batch_records", "inventory", "approved_inventory"})) {
+              "max_record_bytes", "batch_records", "inventory", "approved_inventory",
+              "watch_rules"})) {
     return;
   }
   if (const YAML::Node n = engine["rules"]; n.IsDefined()) {
@@ -481,6 +482,10 @@ void ReadEngine(ConfigReader& r, const YAML::Node& engine, const FlagGiven& give
   if (const YAML::Node n = engine["inventory"]; n.IsDefined()) {
     auto v = r.Bool(n, "engine.inventory");
     if (v && !given("--no-inventory")) o.inventory = *v;
+  }
+  if (const YAML::Node n = engine["watch_rules"]; n.IsDefined()) {
+    auto v = r.Bool(n, "engine.watch_rules");
+    if (v && !given("--no-watch-rules")) o.watch_rules = *v;
   }
   if (const YAML::Node n = engine["approved_inventory"]; n.IsDefined()) {
     auto v = r.NonEmpty(n, "engine.approved_inventory");
@@ -768,6 +773,7 @@ std::string EffectiveConfig(const RunOptions& o) {
     out << YAML::Key << "batch_records" << YAML::Value << c.batch_records;
   }
   out << YAML::Key << "inventory" << YAML::Value << c.inventory;
+  out << YAML::Key << "watch_rules" << YAML::Value << c.watch_rules;
   if (!c.approved_inventory.empty()) {
     out << YAML::Key << "approved_inventory" << YAML::Value << c.approved_inventory;
   }

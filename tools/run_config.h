@@ -5,7 +5,7 @@
 //   kafka:   brokers, group_id, topics (with per-topic format and tenant pins), librdkafka
 //            properties for the consumer and producers, the alerts topic, scale-out
 //   engine:  rules, pipelines, contracts, threads, lateness, max_groups, strict,
-//            max_record_bytes, batch_records, inventory, approved_inventory
+//            max_record_bytes, batch_records, inventory, approved_inventory, watch_rules
 //   store:   path, checkpoint_interval, checkpoint_records, alert_retention,
 //            dead_letter_retention
 //   output:  json, quiet
@@ -48,6 +48,9 @@ struct CommonOptions {
   storage::StoreOptions store_options;  // retention
   bool inventory = true;                // build the inventory (docs/inventory.md)
   std::string approved_inventory;       // the approved-inventory file; empty: none
+  // `run` only, hot reload (docs/reload.md): reload the rules when their files change (SIGHUP
+  // and the API reload whatever this says).
+  bool watch_rules = true;
 };
 
 // Consumers sharing the work of one group (`kafka.scale_out`). Parsed and checked here; `run`

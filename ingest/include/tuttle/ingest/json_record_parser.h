@@ -100,6 +100,9 @@ class JsonRecordParser final : public RecordParser {
 
   std::unique_ptr<Worker> NewWorker() const override;
 
+  // What it was made with: a hot reload makes the next parser with the same options.
+  const JsonRecordParserOptions& options() const { return options_; }
+
  private:
   std::shared_ptr<const FieldCatalog> catalog_;
   JsonRecordParserOptions options_;
