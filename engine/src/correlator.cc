@@ -1222,6 +1222,12 @@ void Correlator::PendingFloor(std::map<std::pair<std::string, int32_t>, int64_t>
   }
 }
 
+void Correlator::OpenGroupsByCorrelation(std::vector<uint64_t>& per_correlation) const {
+  for (size_t c = 0; c < windows_.size() && c < per_correlation.size(); ++c) {
+    per_correlation[c] += windows_[c]->groups();
+  }
+}
+
 size_t Correlator::open_groups() const {
   size_t n = 0;
   for (const auto& w : windows_) n += w->groups();

@@ -221,7 +221,21 @@ std::string MetricsRegistry::Expose() const {
   }
   std::string out;
   for (const MetricFamilyBase* f : families) f->AppendTo(out);
+  std::lock_guard<std::mutex> lock(collectors_mu_);
+  for (const auto& [id, collect] : collectors_) collect(out);
   return out;
+}
+
+uint64_t MetricsRegistry::AddCollector(std::function<void(std::string& out)> collector) {
+  std::lock_guard<std::mutex> lock(collectors_mu_);
+  const uint64_t id = next_collector_++;
+  collectors_.emplace(id, std::move(collector));
+  return id;
+}
+
+void MetricsRegistry::RemoveCollector(uint64_t id) {
+  std::lock_guard<std::mutex> lock(collectors_mu_);
+  collectors_.erase(id);
 }
 
 }  // namespace tuttle

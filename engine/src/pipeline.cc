@@ -46,6 +46,7 @@ struct Work {
   std::vector<EventResult> events;
   std::vector<Signal> signals;
   std::vector<Alert> singles;
+  std::vector<uint32_t> matched_rules;  // with metrics: every match's detection rule
   InventoryCollector inventory;
   BatchOutput out;
   BatchCounters counters;
@@ -60,6 +61,7 @@ struct Work {
     events.clear();
     signals.clear();
     singles.clear();
+    matched_rules.clear();
     inventory.Clear();
     out = BatchOutput{};
     counters = BatchCounters{};
@@ -81,13 +83,14 @@ struct ThreadState {
 class MatchHandler final : public RecordParser::EventHandler {
  public:
   MatchHandler(const RuleSet& rules, ThreadState& state, Work& work, uint32_t record,
-               bool inventory, bool evidence)
+               bool inventory, bool evidence, bool count_rules)
       : rules_(rules),
         state_(state),
         work_(work),
         record_(record),
         inventory_(inventory),
-        evidence_(evidence) {}
+        evidence_(evidence),
+        count_rules_(count_rules) {}
 
   void OnEvent(const Event& event) override {
     Work& w = work_;
@@ -102,6 +105,10 @@ class MatchHandler final : public RecordParser::EventHandler {
     if (!state_.matched.empty()) {
       ++w.counters.matched_events;
       w.counters.rule_matches += state_.matched.size();
+      if (count_rules_) {
+        w.matched_rules.insert(w.matched_rules.end(), state_.matched.begin(),
+                               state_.matched.end());
+      }
     }
     for (const uint32_t r : state_.matched) {
       const DetectionRule& rule = rules_.detections[r];
@@ -188,6 +195,7 @@ class MatchHandler final : public RecordParser::EventHandler {
   uint32_t record_;
   bool inventory_;
   bool evidence_;
+  bool count_rules_;
 };
 
 // Shared by the stages: the first error stops the pipeline.
@@ -343,7 +351,68 @@ struct PipelineMetrics {
                                      "Seconds from reading a batch to its results written and "
                                      "its positions committed",
                                      LatencyBuckets())
-                          .With()) {}
+                          .With()),
+        records_by_source(r.AddCounter("tuttle_source_records_total",
+                                       "Records read, by source (Kafka topic, or file)",
+                                       {"source"})),
+        matches_by_rule(r.AddCounter("tuttle_rule_matches_total",
+                                     "Events each detection rule matched", {"rule_id", "rule"})),
+        alerts_by_rule(r.AddCounter("tuttle_rule_alerts_total",
+                                    "Alerts written, by rule and severity",
+                                    {"rule_id", "rule", "severity"})),
+        open_groups(r.AddGauge("tuttle_pipeline_open_groups",
+                               "Correlation groups open (windows being filled), after the last "
+                               "batch")
+                        .With()),
+        open_groups_by_rule(r.AddGauge("tuttle_correlation_open_groups",
+                                       "Open correlation groups, by correlation rule",
+                                       {"rule_id", "rule"})) {}
+
+  // Series per rule of one rule generation, looked up once per generation.
+  Counter& Source(const std::string& source) {
+    auto it = source_series.find(source);
+    if (it == source_series.end()) {
+      it = source_series.emplace(source, &records_by_source.With({source})).first;
+    }
+    return *it->second;
+  }
+  Counter& Matches(const RuleSet& rules, uint32_t detection) {
+    if (match_series_of != &rules) {
+      match_series.assign(rules.detections.size(), nullptr);
+      match_series_of = &rules;
+    }
+    Counter*& c = match_series[detection];
+    if (c == nullptr) {
+      const RuleInfo& info = *rules.detections[detection].info;
+      c = &matches_by_rule.With({info.id, info.title});
+    }
+    return *c;
+  }
+  Counter& Alerts(const RuleInfo& info) {
+    auto it = alert_series.find(&info);
+    if (it == alert_series.end()) {
+      it = alert_series
+               .emplace(&info, &alerts_by_rule.With({info.id, info.title, LevelName(info.level)}))
+               .first;
+    }
+    return *it->second;
+  }
+  Gauge& OpenGroups(const RuleSet& rules, uint32_t correlation) {
+    if (group_series_of != &rules) {
+      // A reload: rules no longer loaded have no open groups.
+      for (Gauge* g : group_series) {
+        if (g != nullptr) g->Set(0);
+      }
+      group_series.assign(rules.correlations.size(), nullptr);
+      group_series_of = &rules;
+    }
+    Gauge*& g = group_series[correlation];
+    if (g == nullptr) {
+      const RuleInfo& info = *rules.correlations[correlation].info;
+      g = &open_groups_by_rule.With({info.id, info.title});
+    }
+    return *g;
+  }
 
   Counter& batches;
   Counter& records;
@@ -362,6 +431,20 @@ struct PipelineMetrics {
   Counter& checkpoints;
   Counter& checkpoint_bytes;
   Histogram& batch_latency;
+  MetricFamily<Counter>& records_by_source;
+  MetricFamily<Counter>& matches_by_rule;
+  MetricFamily<Counter>& alerts_by_rule;
+  Gauge& open_groups;
+  MetricFamily<Gauge>& open_groups_by_rule;
+  std::map<std::string, Counter*, std::less<>> source_series;
+  const RuleSet* match_series_of = nullptr;
+  std::vector<Counter*> match_series;
+  // By the address of the alerts' RuleInfo; `alert_infos` keeps them alive, so that an address
+  // is never reused for another rule.
+  std::map<const RuleInfo*, Counter*> alert_series;
+  std::vector<std::shared_ptr<const RuleInfo>> alert_infos;
+  const RuleSet* group_series_of = nullptr;
+  std::vector<Gauge*> group_series;
   // A dead-letter reason's series, looked up in the family once per run and reason.
   Counter& DeadLetters(const std::string& reason) {
     auto it = dead_letter_series.find(reason);
@@ -390,6 +473,69 @@ std::string LateReason(const RuleSet& rules, const std::set<uint32_t>& correlati
                      static_cast<double>(watermark - event_time) / kNsPerSecond,
                      FormatTimestamp(event_time), FormatTimestamp(watermark), titles);
 }
+
+// Per-rule cost (`tuttle_rule_evaluations_total`, `tuttle_rule_evaluation_seconds_total`),
+// summed from the detector's workers when scraped. A reload retires a detector: its totals are
+// kept by rule id, so the counters carry on across generations.
+class RuleCostCollector {
+ public:
+  explicit RuleCostCollector(std::shared_ptr<const RuleSet> rules) : rules_(std::move(rules)) {}
+
+  // The correlate stage's first batch under `next`: every batch of the old rules is matched.
+  void Retire(std::shared_ptr<const RuleSet> next) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Sum(retired_);
+    rules_ = std::move(next);
+  }
+
+  void Collect(std::string& out) const {
+    std::map<std::string, Entry> totals;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      totals = retired_;
+      Sum(totals);
+    }
+    if (totals.empty()) return;
+    out += "# HELP tuttle_rule_evaluations_total Evaluations of each detection rule's condition "
+           "(events its Hyperscan literals or log source made it a candidate for)\n"
+           "# TYPE tuttle_rule_evaluations_total counter\n";
+    for (const auto& [id, e] : totals) {
+      out += fmt::format("tuttle_rule_evaluations_total{{rule_id=\"{}\",rule=\"{}\"}} {}\n",
+                         EscapeLabelValue(id), EscapeLabelValue(e.title), e.cost.evaluations);
+    }
+    out += "# HELP tuttle_rule_evaluation_seconds_total CPU seconds spent evaluating each "
+           "detection rule's condition (every 64th event timed, scaled)\n"
+           "# TYPE tuttle_rule_evaluation_seconds_total counter\n";
+    for (const auto& [id, e] : totals) {
+      out += fmt::format(
+          "tuttle_rule_evaluation_seconds_total{{rule_id=\"{}\",rule=\"{}\"}} {}\n",
+          EscapeLabelValue(id), EscapeLabelValue(e.title), FormatMetricValue(e.cost.seconds));
+    }
+  }
+
+ private:
+  struct Entry {
+    std::string title;
+    Detector::RuleCost cost;
+  };
+  // Adds the current detector's totals. REQUIRES: mu_ held.
+  void Sum(std::map<std::string, Entry>& into) const {
+    if (!rules_ || !rules_->detector) return;
+    std::vector<Detector::RuleCost> costs;
+    rules_->detector->Costs(costs);
+    for (size_t r = 0; r < costs.size() && r < rules_->detections.size(); ++r) {
+      const RuleInfo& info = *rules_->detections[r].info;
+      Entry& e = into[info.id];
+      e.title = info.title;
+      e.cost.evaluations += costs[r].evaluations;
+      e.cost.seconds += costs[r].seconds;
+    }
+  }
+
+  mutable std::mutex mu_;
+  std::shared_ptr<const RuleSet> rules_;
+  std::map<std::string, Entry> retired_;
+};
 
 void RuleSwitch::Post(RuleGeneration next) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -471,6 +617,21 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
   using Clock = std::chrono::steady_clock;
   std::unique_ptr<PipelineMetrics> metrics;
   if (options_.metrics != nullptr) metrics = std::make_unique<PipelineMetrics>(*options_.metrics);
+  // Registered below, once the first generation is known; removed when Run() returns.
+  std::unique_ptr<RuleCostCollector> costs;
+  uint64_t costs_id = 0;
+  struct RemoveCollector {
+    MetricsRegistry* registry;
+    const uint64_t& id;
+    ~RemoveCollector() {
+      if (registry != nullptr && id != 0) registry->RemoveCollector(id);
+    }
+  } remove_collector{options_.metrics, costs_id};
+  if (options_.metrics != nullptr) {
+    costs = std::make_unique<RuleCostCollector>(read_generation.rules);
+    costs_id = options_.metrics->AddCollector(
+        [c = costs.get()](std::string& out) { c->Collect(out); });
+  }
   Clock::time_point started{};
   bool started_set = false;
   uint64_t sequence = 0;
@@ -575,7 +736,8 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
       }
       ts.parser->BeginBatch(w->batch.sources());
       for (uint32_t i = 0; i < w->batch.size(); ++i) {
-        MatchHandler handler(rules, ts, *w, i, options_.inventory != nullptr, keep_evidence);
+        MatchHandler handler(rules, ts, *w, i, options_.inventory != nullptr, keep_evidence,
+                             metrics != nullptr);
         const std::string_view bytes = w->batch.bytes(i);
         Status st = ts.parser->Parse(bytes, w->batch.meta(i), handler);
         if (!st.ok()) {
@@ -857,6 +1019,7 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
     partitioner = std::move(next_partitioner);
     shards = std::move(next_shards);
     correlate_rules = next;
+    if (costs) costs->Retire(next);
     ++stats.reloads;
     if (options_.rule_switch != nullptr) options_.rule_switch->Applied(std::move(report));
   };
@@ -963,6 +1126,14 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
       uint64_t open_groups = 0;
       for (const auto& shard : shards) open_groups += shard->open_groups();
       stats.peak_open_groups = std::max(stats.peak_open_groups, open_groups);
+      if (metrics) {
+        metrics->open_groups.Set(static_cast<double>(open_groups));
+        std::vector<uint64_t> by_rule(correlate_rules->correlations.size(), 0);
+        for (const auto& shard : shards) shard->OpenGroupsByCorrelation(by_rule);
+        for (uint32_t c = 0; c < by_rule.size(); ++c) {
+          metrics->OpenGroups(*correlate_rules, c).Set(static_cast<double>(by_rule[c]));
+        }
+      }
 
       // 3. Merge in tick order: a record's single-event alerts, then the correlation alerts its
       //    arrival released, in an order that does not depend on the shards. So the alerts and
@@ -1071,6 +1242,19 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
           m.events.Add(w->counters.events);
           m.matched_events.Add(w->counters.matched_events);
           m.rule_matches.Add(w->counters.rule_matches);
+          if (!b.empty()) {
+            std::vector<uint64_t> per_source(b.sources().size(), 0);
+            for (size_t i = 0; i < b.size(); ++i) ++per_source[b.meta(i).source];
+            for (size_t src = 0; src < per_source.size(); ++src) {
+              if (per_source[src] > 0) m.Source(b.sources()[src]).Add(per_source[src]);
+            }
+          }
+          for (const uint32_t r : w->matched_rules) m.Matches(*w->rules, r).Add();
+          for (const Alert& a : w->out.alerts) {
+            if (!a.rule) continue;
+            if (m.alert_series.count(a.rule.get()) == 0) m.alert_infos.push_back(a.rule);
+            m.Alerts(*a.rule).Add();
+          }
           uint64_t singles = 0;
           for (const Alert& a : w->out.alerts) singles += a.kind == "single" ? 1 : 0;
           m.single_alerts.Add(singles);
@@ -1106,7 +1290,14 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
       std::sort(last.alerts.begin(), last.alerts.end(), AlertOrder);
     }
     stats.alerts += last.alerts.size();
-    if (metrics) metrics->correlation_alerts.Add(last.alerts.size());
+    if (metrics) {
+      metrics->correlation_alerts.Add(last.alerts.size());
+      for (const Alert& a : last.alerts) {
+        if (!a.rule) continue;
+        if (metrics->alert_series.count(a.rule.get()) == 0) metrics->alert_infos.push_back(a.rule);
+        metrics->Alerts(*a.rule).Add();
+      }
+    }
     if (checkpointing) {
       last.checkpoint = make_checkpoint();
       if (options_.inventory != nullptr) options_.inventory->TakeChanges(last.inventory);

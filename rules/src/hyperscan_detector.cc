@@ -1,6 +1,7 @@
 #include "hyperscan_detector.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cassert>
 #include <new>
 
@@ -32,11 +33,16 @@ bool HyperscanDetector::Evaluate(const Instr* ip, const Test& test) {
   return false;
 }
 
+// Per-rule cost: the evaluations of one event in this many are timed (a power of two).
+constexpr uint32_t kTimedEvery = 64;
+
 class HyperscanDetector::MatchWorker final : public Detector::Worker {
  public:
-  MatchWorker(const HyperscanDetector& d, HsScratchPtr scratch)
+  MatchWorker(const HyperscanDetector& d, HsScratchPtr scratch,
+              std::shared_ptr<WorkerCosts> costs)
       : d_(d),
         scratch_(std::move(scratch)),
+        costs_(std::move(costs)),
         bits_((d.spec_.predicate_count + 63) / 64, 0),
         stamps_(d.spec_.rules.size(), 0),
         logsource_stamps_(d.logsources_.size(), 0),
@@ -82,8 +88,24 @@ class HyperscanDetector::MatchWorker final : public Detector::Worker {
     for (const uint32_t r : d_.always_candidates_) Candidate(r);
     std::sort(candidates_.begin(), candidates_.end());
     const auto test = [this](uint32_t p) { return Test(p); };
+    // One event in kTimedEvery has its evaluations timed, for the per-rule cost.
+    const bool timed = (epoch_ & (kTimedEvery - 1)) == 0;
     for (const uint32_t r : candidates_) {
-      if (Evaluate(d_.code_.data() + d_.code_begin_[r], test)) matched.push_back(r);
+      std::atomic<uint64_t>& n = costs_->evaluations[r];
+      n.store(n.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+      if (!timed) {
+        if (Evaluate(d_.code_.data() + d_.code_begin_[r], test)) matched.push_back(r);
+        continue;
+      }
+      const auto start = std::chrono::steady_clock::now();
+      const bool holds = Evaluate(d_.code_.data() + d_.code_begin_[r], test);
+      const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::steady_clock::now() - start)
+                          .count();
+      std::atomic<uint64_t>& t = costs_->nanos[r];
+      t.store(t.load(std::memory_order_relaxed) + static_cast<uint64_t>(ns),
+              std::memory_order_relaxed);
+      if (holds) matched.push_back(r);
     }
     // Clear only the words this event touched.
     for (const uint32_t p : set_predicates_) bits_[p >> 6] = 0;
@@ -183,6 +205,7 @@ class HyperscanDetector::MatchWorker final : public Detector::Worker {
 
   const HyperscanDetector& d_;
   HsScratchPtr scratch_;
+  std::shared_ptr<WorkerCosts> costs_;
   const Event* event_ = nullptr;  // during Match()
   std::vector<uint64_t> bits_;
   std::vector<uint32_t> set_predicates_;
@@ -373,7 +396,25 @@ std::unique_ptr<Detector::Worker> HyperscanDetector::NewWorker() const {
     // Cloning fails only when memory runs out, like operator new.
     throw std::bad_alloc();
   }
-  return std::make_unique<MatchWorker>(*this, HsScratchPtr(scratch));
+  auto costs = std::make_shared<WorkerCosts>(spec_.rules.size());
+  {
+    std::lock_guard<std::mutex> lock(costs_mu_);
+    costs_.push_back(costs);
+  }
+  return std::make_unique<MatchWorker>(*this, HsScratchPtr(scratch), std::move(costs));
+}
+
+void HyperscanDetector::Costs(std::vector<RuleCost>& out) const {
+  out.assign(spec_.rules.size(), RuleCost{});
+  std::lock_guard<std::mutex> lock(costs_mu_);
+  for (const auto& c : costs_) {
+    for (size_t r = 0; r < out.size(); ++r) {
+      out[r].evaluations += c->evaluations[r].load(std::memory_order_relaxed);
+      out[r].seconds += static_cast<double>(c->nanos[r].load(std::memory_order_relaxed)) * 1e-9;
+    }
+  }
+  // Only one event in kTimedEvery was timed.
+  for (RuleCost& c : out) c.seconds *= kTimedEvery;
 }
 
 }  // namespace tuttle::rules

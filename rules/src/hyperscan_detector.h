@@ -23,7 +23,9 @@
 #include <hs.h>
 
 #include <cstdint>
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "predicate.h"
@@ -92,9 +94,18 @@ class HyperscanDetector final : public Detector {
   ~HyperscanDetector() override;
 
   std::unique_ptr<Worker> NewWorker() const override;
+  void Costs(std::vector<RuleCost>& out) const override;
 
  private:
   class MatchWorker;
+  // One worker's counts per rule. Written by its worker only (plain load and store, no atomic
+  // read-modify-write on the hot path), read by Costs() from any thread.
+  struct WorkerCosts {
+    explicit WorkerCosts(size_t rules)
+        : evaluations(new std::atomic<uint64_t>[rules]()), nanos(new std::atomic<uint64_t>[rules]()) {}
+    std::unique_ptr<std::atomic<uint64_t>[]> evaluations;
+    std::unique_ptr<std::atomic<uint64_t>[]> nanos;  // of the timed events only
+  };
   // One node of a rule's program, in prefix order: a node is followed by its operands, and
   // `size` (the node and all its operands) lets AND and OR skip what they need not evaluate.
   struct Instr {
@@ -136,6 +147,9 @@ class HyperscanDetector final : public Detector {
   // The log sources of rules that use keywords: the raw record is scanned only when one matches.
   std::vector<uint32_t> keyword_logsources_;
   HsScratchPtr prototype_scratch_;
+  // Every worker's counts; kept after the worker is gone, so totals never go down.
+  mutable std::mutex costs_mu_;
+  mutable std::vector<std::shared_ptr<WorkerCosts>> costs_;
 };
 
 }  // namespace tuttle::rules

@@ -929,5 +929,52 @@ TEST(PipelineMetrics, RunningCountersGrowBatchByBatchAndEndEqualToTheStats) {
       << text;
 }
 
+TEST(PipelineMetrics, CountsRecordsBySourceMatchesAndAlertsByRuleAndOpenGroupsByCorrelation) {
+  MetricsRegistry registry;
+  RuleSet rules = MakeRules();
+  CsvParser parser(rules.catalog);
+  PipelineOptions o;
+  o.threads = 2;
+  o.metrics = &registry;
+  const std::vector<std::string> lines = MakeStream();
+  VectorSource src(lines, 100);
+  CollectSink sink;
+  auto stats = Pipeline(rules, parser, o).Run(src, {&sink});
+  ASSERT_TRUE(stats.ok());
+  auto value = [&](const std::string& series) {
+    const std::string text = registry.Expose();
+    const size_t at = text.find("\n" + series + " ");
+    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + series.size() + 2));
+  };
+  EXPECT_EQ(value("tuttle_source_records_total{source=\"mem\"}"), 3001);
+  // Every line matches by its action: 600 failures, 30 deletes (i % 97, not i % 5).
+  size_t failed = 0, deleted = 0;
+  for (const std::string& l : lines) {
+    failed += l.ends_with(",login_failed") ? 1 : 0;
+    deleted += l.ends_with(",delete") ? 1 : 0;
+  }
+  EXPECT_EQ(value("tuttle_rule_matches_total{rule_id=\"login_failed\",rule=\"login_failed\"}"),
+            static_cast<double>(failed));
+  EXPECT_EQ(value("tuttle_rule_matches_total{rule_id=\"delete\",rule=\"delete\"}"),
+            static_cast<double>(deleted));
+  size_t brute = 0, deletes = 0;
+  for (const Alert& a : sink.alerts) {
+    brute += a.rule->id == "brute_force" ? 1 : 0;
+    deletes += a.rule->id == "delete" ? 1 : 0;
+  }
+  ASSERT_GT(brute, 0u);
+  EXPECT_EQ(value("tuttle_rule_alerts_total{rule_id=\"brute_force\",rule=\"Brute force then "
+                  "login\",severity=\"high\"}"),
+            static_cast<double>(brute));
+  EXPECT_EQ(value("tuttle_rule_alerts_total{rule_id=\"delete\",rule=\"delete\",severity=\"low\"}"),
+            static_cast<double>(deletes));
+  // After the last batch (the end-of-run flush closes them but is not a batch), seven users'
+  // windows were open.
+  EXPECT_EQ(value("tuttle_correlation_open_groups{rule_id=\"brute_force\",rule=\"Brute force "
+                  "then login\"}"),
+            7);
+  EXPECT_EQ(value("tuttle_pipeline_open_groups"), 7);
+}
+
 }  // namespace
 }  // namespace tuttle

@@ -200,6 +200,31 @@ TEST(ReloadEndToEnd, FileChangesAndSighupReloadKeepingUnchangedWindowsAndRefusin
   EXPECT_EQ(Sample(metrics, "tuttle_rules_reloads_total{result=\"applied\"}"), 2) << metrics;
   EXPECT_EQ(Sample(metrics, "tuttle_rules_reloads_total{result=\"refused\"}"), 1) << metrics;
   EXPECT_EQ(Sample(metrics, "tuttle_rules_generation"), 2) << metrics;
+  // The per-rule series: records by topic, matches, alerts and cost by rule, open groups.
+  EXPECT_EQ(Sample(metrics, "tuttle_source_records_total{source=\"audit\"}"), next) << metrics;
+  EXPECT_EQ(Sample(metrics, "tuttle_rule_matches_total{rule_id=\"3e7a0000-0000-4000-8000-"
+                            "000000000002\",rule=\"Secret read\"}"),
+            5)
+      << metrics;
+  EXPECT_EQ(Sample(metrics, "tuttle_rule_alerts_total{rule_id=\"3e7a0000-0000-4000-8000-"
+                            "000000000003\",rule=\"Many secret reads by one user\","
+                            "severity=\"high\"}"),
+            1)
+      << metrics;
+  // Evaluated for every secrets event of its verb, across the three generations.
+  EXPECT_GE(Sample(metrics, "tuttle_rule_evaluations_total{rule_id=\"3e7a0000-0000-4000-8000-"
+                            "000000000002\",rule=\"Secret read\"}"),
+            5)
+      << metrics;
+  EXPECT_NE(metrics.find("tuttle_rule_evaluation_seconds_total{rule_id=\"3e7a0000-0000-4000-8000-"
+                         "000000000002\""),
+            std::string::npos)
+      << metrics;
+  // (alice's group closed when it fired: the series is there, at 0.)
+  EXPECT_EQ(Sample(metrics, "tuttle_correlation_open_groups{rule_id=\"3e7a0000-0000-4000-8000-"
+                            "000000000003\",rule=\"Many secret reads by one user\"}"),
+            0)
+      << metrics;
 
   tuttle.Signal(SIGINT);
   EXPECT_EQ(tuttle.Wait(std::chrono::seconds(60)), 0) << ReadIfExists(err);

@@ -165,6 +165,8 @@ class Correlator {
   TimeNs watermark() const { return watermark_; }
   size_t pending() const { return pending_.size(); }
   size_t open_groups() const;
+  // Adds each correlation's open groups to per_correlation[c]. REQUIRES: sized to the rules'.
+  void OpenGroupsByCorrelation(std::vector<uint64_t>& per_correlation) const;
   const CorrelatorStats& stats() const { return stats_; }
 
  private:

@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <memory>
@@ -197,9 +198,17 @@ class MetricsRegistry {
                                         std::vector<double> bounds,
                                         std::vector<std::string> label_names = {});
 
-  // Every family with at least one series, in the order they were added, as Prometheus text
-  // exposition format 0.0.4.
+  // Every family with at least one series, in the order they were added, then what each
+  // collector appends, as Prometheus text exposition format 0.0.4.
   std::string Expose() const;
+
+  // Collectors: series computed when scraped rather than updated as things happen (per-rule
+  // cost, summed over the workers' own counters only when asked). A collector appends whole
+  // families (`# HELP`, `# TYPE`, samples) to `out`; it runs on the scraping thread, under no
+  // lock of the registry's. Returns an id for RemoveCollector(), which waits for a running call
+  // to finish, so the collector's captures may be destroyed once it returns.
+  uint64_t AddCollector(std::function<void(std::string& out)> collector);
+  void RemoveCollector(uint64_t id);
 
  private:
   template <class T>
@@ -208,6 +217,10 @@ class MetricsRegistry {
 
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<MetricFamilyBase>> families_;
+  // Held while collectors run, and by RemoveCollector().
+  mutable std::mutex collectors_mu_;
+  std::map<uint64_t, std::function<void(std::string&)>> collectors_;
+  uint64_t next_collector_ = 1;
 };
 
 // Prometheus escaping: label values escape `\`, `"` and newline; help text `\` and newline.

@@ -179,6 +179,18 @@ class Detector {
   };
 
   virtual std::unique_ptr<Worker> NewWorker() const = 0;
+
+  // What matching each detection rule has cost, summed over every worker made so far: how often
+  // its condition was evaluated (an event made it a candidate), and the seconds spent on that,
+  // estimated by timing every 64th event's evaluations. For `tuttle_rule_*` metrics; may run
+  // concurrently with Match() (values are read relaxed: a scrape may miss the latest events).
+  struct RuleCost {
+    uint64_t evaluations = 0;
+    double seconds = 0;
+  };
+  // Fills `out` (one entry per detection rule), or leaves it empty when the detector does not
+  // count.
+  virtual void Costs(std::vector<RuleCost>& out) const { out.clear(); }
 };
 
 struct RuleSet {
