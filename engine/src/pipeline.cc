@@ -377,16 +377,8 @@ struct PipelineMetrics {
     return *it->second;
   }
   Counter& Matches(const RuleSet& rules, uint32_t detection) {
-    if (match_series_of != &rules) {
-      match_series.assign(rules.detections.size(), nullptr);
-      match_series_of = &rules;
-    }
-    Counter*& c = match_series[detection];
-    if (c == nullptr) {
-      const RuleInfo& info = *rules.detections[detection].info;
-      c = &matches_by_rule.With({info.id, info.title});
-    }
-    return *c;
+    return PerRule(rules, rules.detections, detection, match_series, match_series_of,
+                   matches_by_rule);
   }
   Counter& Alerts(const RuleInfo& info) {
     auto it = alert_series.find(&info);
@@ -403,15 +395,22 @@ struct PipelineMetrics {
       for (Gauge* g : group_series) {
         if (g != nullptr) g->Set(0);
       }
-      group_series.assign(rules.correlations.size(), nullptr);
-      group_series_of = &rules;
     }
-    Gauge*& g = group_series[correlation];
-    if (g == nullptr) {
-      const RuleInfo& info = *rules.correlations[correlation].info;
-      g = &open_groups_by_rule.With({info.id, info.title});
+    return PerRule(rules, rules.correlations, correlation, group_series, group_series_of,
+                   open_groups_by_rule);
+  }
+
+  // The series of rule `i` of `rules` (labelled rule id and title), cached per rule generation.
+  template <class T, class Rules>
+  static T& PerRule(const RuleSet& rules, const Rules& list, uint32_t i, std::vector<T*>& cache,
+                    const RuleSet*& cache_of, MetricFamily<T>& family) {
+    if (cache_of != &rules) {
+      cache.assign(list.size(), nullptr);
+      cache_of = &rules;
     }
-    return *g;
+    T*& series = cache[i];
+    if (series == nullptr) series = &family.With({list[i].info->id, list[i].info->title});
+    return *series;
   }
 
   Counter& batches;

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "tuttle/storage/alert_index.h"
 #include "tuttle/storage/key_codec.h"
 #include "tuttle/storage/store.h"
 
@@ -11,13 +12,6 @@ namespace tuttle::storage {
 namespace {
 
 constexpr size_t kFixed = 8 + 4 + 8 + 4;
-
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 }  // namespace
 
@@ -61,14 +55,8 @@ Result<StoredEvidence> DecodeEvidence(std::string_view key, std::string_view val
 }
 
 std::optional<Hash128> ParseRecordId(std::string_view hex) {
-  if (hex.size() != 32) return std::nullopt;
-  uint64_t parts[2] = {0, 0};
-  for (size_t i = 0; i < 32; ++i) {
-    const int d = HexDigit(hex[i]);
-    if (d < 0) return std::nullopt;
-    parts[i / 16] = (parts[i / 16] << 4) | static_cast<uint64_t>(d);
-  }
-  return Hash128{parts[0], parts[1]};
+  if (hex.size() != 32) return std::nullopt;  // no dashes: Hash128::Hex()
+  return ParseAlertId(hex);
 }
 
 Result<std::optional<StoredEvidence>> FindEvidence(const Store& store,

@@ -555,6 +555,7 @@ class InterruptedSource final : public RecordSource {
     while (next_ < stop_ && b.size() < 50) {
       b.Add(lines_[next_], RecordMeta{src, -1, static_cast<int64_t>(next_ + 1), kNoTime});
       ++next_;
+      if (next_ == post_at && rule_switch != nullptr) rule_switch->Post(generation);
     }
     if (next_ >= lines_.size()) b.AddStreamEvent(StreamEvent{src, -1, StreamEvent::Kind::kIdle});
     return true;
@@ -562,6 +563,12 @@ class InterruptedSource final : public RecordSource {
   Status Commit(const std::vector<SourcePosition>&) override { return Ok(); }
   void Stop() override {}
   bool Stopped() const override { return stop_ < lines_.size(); }
+
+  // Hot reload tests: when it reaches line `post_at` it posts `generation` to `rule_switch`, so
+  // the batch after that one is read under it.
+  size_t post_at = 0;
+  RuleSwitch* rule_switch = nullptr;
+  RuleGeneration generation;
 
  private:
   const std::vector<std::string>& lines_;
@@ -613,37 +620,6 @@ TEST(Checkpoints, InterruptedRunsRestoredIntoOtherShardCountsGiveTheSameAlerts) 
 
 // Hot reload -----------------------------------------------------------------------------------
 
-// Lines from `start` to `stop` in batches of 50; when it reaches line `post_at` it posts
-// `generation` to `rule_switch`, so the batch after that one is read under it.
-class ReloadingSource final : public RecordSource {
- public:
-  ReloadingSource(const std::vector<std::string>& lines, size_t start, size_t stop)
-      : lines_(lines), next_(start), stop_(stop) {}
-  Result<bool> Next(RecordBatch& b) override {
-    if (next_ >= stop_) return false;
-    const uint32_t src = b.InternSource("mem");
-    while (next_ < stop_ && b.size() < 50) {
-      b.Add(lines_[next_], RecordMeta{src, -1, static_cast<int64_t>(next_ + 1), kNoTime});
-      ++next_;
-      if (next_ == post_at && rule_switch != nullptr) rule_switch->Post(generation);
-    }
-    if (next_ >= lines_.size()) b.AddStreamEvent(StreamEvent{src, -1, StreamEvent::Kind::kIdle});
-    return true;
-  }
-  Status Commit(const std::vector<SourcePosition>&) override { return Ok(); }
-  void Stop() override {}
-  bool Stopped() const override { return stop_ < lines_.size(); }
-
-  size_t post_at = 0;
-  RuleSwitch* rule_switch = nullptr;
-  RuleGeneration generation;
-
- private:
-  const std::vector<std::string>& lines_;
-  size_t next_;
-  size_t stop_;
-};
-
 RuleGeneration MakeGeneration(uint64_t number, RuleSet (*make_rules)()) {
   auto rules = std::make_shared<RuleSet>(make_rules());
   RuleGeneration g;
@@ -676,7 +652,7 @@ ReloadRun RunWithReload(const std::vector<std::string>& lines, int threads, size
   o.threads = threads;
   o.correlation_shards = shards;
   o.rule_switch = &rule_switch;
-  ReloadingSource src(lines, 0, lines.size());
+  InterruptedSource src(lines, 0, lines.size());
   src.post_at = post_at;
   src.rule_switch = &rule_switch;
   src.generation = MakeGeneration(1, after);
@@ -763,7 +739,7 @@ void RunReloadFromCheckpoint(const std::vector<std::string>& lines, size_t stop,
     start = static_cast<size_t>(it->second.resume - 1);
     if (it->second.resume <= it->second.last) o.replay_until[{"mem", -1}] = it->second.last;
   }
-  ReloadingSource src(lines, start, stop);
+  InterruptedSource src(lines, start, stop);
   if (post_at > 0) {
     src.post_at = post_at;
     src.rule_switch = &rule_switch;
