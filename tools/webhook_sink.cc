@@ -116,6 +116,12 @@ WebhookStats WebhookSink::stats() const {
 
 Status WebhookSink::Write(const BatchOutput& batch) {
   std::unique_lock<std::mutex> lock(mu_);
+  if (stop_ && !abort_ && !thread_.joinable()) {
+    // Written after Finish(): in scale-out mode the correlation stage writes on after the
+    // pipeline finished its sinks. Deliver again.
+    stop_ = false;
+    thread_ = std::thread([this] { Run(); });
+  }
   for (const Alert& alert : batch.alerts) {
     Item item{alert.id.Uuid(), FormatAlert(alert, options_.format)};
     changed_.wait(lock, [&] { return queue_.size() < options_.queue_capacity || !error_.ok(); });

@@ -23,7 +23,7 @@
 // dead-lettered: at least once (retries and restarts repeat alerts; the idempotency key lets the
 // receiver drop repeats). Finish() drains the queue the same way. A sink destroyed without
 // Finish() (the run failed) dead-letters what was still queued, with error "not delivered: run
-// stopped".
+// stopped". A Write() after Finish() starts delivering again (Finish() again to drain).
 //
 // Metrics (when a registry is given): tuttle_webhook_requests_total{code} (code "error" for no
 // answer), tuttle_webhook_retries_total, tuttle_webhook_dead_letters_total (alerts),

@@ -461,6 +461,11 @@ TEST(Webhook, WriteAtACheckpointWaitsUntilQueuedAlertsAreSettled) {
   ASSERT_TRUE((*sink)->Write(at_checkpoint).ok());
   EXPECT_EQ((*sink)->stats().delivered, 6u);
   ASSERT_TRUE((*sink)->Finish().ok());
+  // Written after Finish() (scale-out's correlation stage outlives the pipeline): delivered too.
+  ASSERT_TRUE((*sink)->Write(Batch(MakeAlerts(1, 6))).ok());
+  EXPECT_EQ((*sink)->stats().delivered, 7u);
+  ASSERT_TRUE((*sink)->Finish().ok());
+  EXPECT_EQ(endpoint.received().size(), 7u);
 }
 
 TEST(Webhook, BadUrlAndUnwritableDeadLetterFailAtOpen) {
