@@ -102,6 +102,33 @@ TEST(TuttleAlertSinks, ReplayWebhookDeliversTheSameAlertsAsJsonStdoutInEcs) {
   EXPECT_EQ(std::filesystem::file_size(dead), 0u);
 }
 
+TEST(TuttleAlertSinks, RunOnTheEmbeddedDemoFeedsTheWebhookAndTheFileInTheChosenFormat) {
+  Receiver receiver;
+  testing::TempDir dir;
+  const std::string file = (dir.path() / "alerts.jsonl").string();
+  const ProcessResult r = RunProcess(
+      {TuttleBinary(), "run", "-q", "--store", (dir.path() / "store").string(), "--webhook",
+       receiver.url(), "--alerts-file", file, "--alert-format", "falco", "--webhook-batch", "10"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::multiset<std::string> posted, written;
+  for (const auto& b : receiver.bodies()) {
+    const json batch = json::parse(b);
+    ASSERT_TRUE(batch.is_array());
+    for (const auto& a : batch) posted.insert(a["output_fields"]["tuttle.alert_id"]);
+  }
+  for (const auto& a : JsonLines(testing::ReadFile(file))) {
+    EXPECT_TRUE(a.contains("priority"));
+    written.insert(a["output_fields"]["tuttle.alert_id"]);
+  }
+  EXPECT_EQ(posted.size(), 52u);
+  EXPECT_EQ(posted, written);
+  // The default dead-letter file sits in the store folder, empty.
+  EXPECT_EQ(std::filesystem::file_size(dir.path() / "store" / "webhook-dead-letters.jsonl"), 0u);
+  EXPECT_NE(r.out.find("-- webhook " + receiver.url() + ": 52 alerts delivered"),
+            std::string::npos)
+      << r.out;
+}
+
 TEST(TuttleAlertSinks, FalcoFormatLinesParseAsFalcoJsonOutput) {
   const ProcessResult r =
       RunProcess({TuttleBinary(), "replay", "--alert-format", "falco", SamplePath()});
