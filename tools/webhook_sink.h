@@ -65,7 +65,7 @@ struct WebhookSinkOptions {
   std::chrono::milliseconds max_backoff{std::chrono::seconds(30)};     // default 30 s
   // Alerts queued (formatted) before Write() waits. Default 1024.
   size_t queue_capacity = 1024;
-  // JSON-lines file of the alerts it gave up on; created when the first one is written.
+  // JSON-lines file of the alerts it gave up on, appended to; opened (created) by Open().
   // REQUIRES: not empty.
   std::string dead_letter_path;
   // Where the counters go; nullptr: nowhere. Must outlive the sink.
