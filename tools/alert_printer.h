@@ -1,6 +1,7 @@
 #pragma once
 // AlertPrinter: an AlertSink that prints alerts to a stream, one per line: readable text for
-// terminals, or OCSF JSON (JSON lines: nothing else is written to that stream).
+// terminals, or JSON in an AlertFormat (OCSF by default; JSON lines: nothing else is written to
+// that stream).
 
 #include <cstdio>
 
@@ -11,13 +12,14 @@ namespace tuttle::tools {
 class AlertPrinter final : public AlertSink {
  public:
   enum class Format { kText, kJson };
-  AlertPrinter(std::FILE* out, Format format);
+  AlertPrinter(std::FILE* out, Format format, AlertFormat json_format = AlertFormat::kOcsf);
 
   Status Write(const BatchOutput& batch) override;
 
  private:
   std::FILE* out_;
   Format format_;
+  AlertFormat json_format_;
   bool color_;
 };
 

@@ -27,6 +27,7 @@
 
 #include <fmt/format.h>
 
+#include "alert_outputs.h"
 #include "alert_printer.h"
 #include "coverage_command.h"
 #include "embedded.h"
@@ -34,6 +35,7 @@
 #include "generate_command.h"
 #include "metrics_server.h"
 #include "inventory_command.h"
+#include "progress.h"
 #include "rule_reloader.h"
 #include "rules_command.h"
 #include "run_config.h"
@@ -119,6 +121,7 @@ void AddCommon(CLI::App* cmd, CommonOptions& o) {
                 "Do not build the inventory of clusters, workloads, images, functions and "
                 "principals");
   AddRetentionOptions(cmd, o.store_options);
+  AddAlertOutputFlags(cmd, o.output);
 }
 
 Result<ingest::JsonRecordParserOptions> ParserOptions(const CommonOptions& o,
@@ -336,6 +339,7 @@ Result<std::unique_ptr<ingest::KafkaAlertSink>> OpenAlertsTopic(const RunOptions
   ingest::KafkaAlertSinkOptions options;
   options.brokers = brokers;
   options.topic = o.alerts_topic;
+  options.format = ParseAlertFormat(o.common.output.format).value_or(AlertFormat::kOcsf);
   options.properties = std::move(*properties);
   return ingest::KafkaAlertSink::Open(std::move(options));
 }
@@ -364,16 +368,26 @@ int RunScaledOut(const RunOptions& o, const Engine& engine, PipelineOptions pipe
 
   auto store = storage::Store::Open(o.common.store, o.common.store_options);
   if (!store.ok()) return Fail(store.error());
-  AlertPrinter printer(stdout, o.json ? AlertPrinter::Format::kJson : AlertPrinter::Format::kText);
-  // Both stages write to these; the alerts topic before the store (as in Run()).
+  auto outputs = AlertOutputs::Open(o.common.output, o.common.store, pipeline_options.metrics);
+  if (!outputs.ok()) return Fail(outputs.error());
+  AlertPrinter printer(stdout, o.json ? AlertPrinter::Format::kJson : AlertPrinter::Format::kText,
+                       (*outputs)->format());
+  // Both stages write to these; the alerts topic, file and webhook before the store (as in Run()).
   auto alerts_topic = OpenAlertsTopic(o, ko.brokers);
   if (!alerts_topic.ok()) return Fail(alerts_topic.error());
   std::optional<ingest::LockedSink> locked_topic;
   if (*alerts_topic) locked_topic.emplace(**alerts_topic);
+  std::vector<AlertSink*> output_sinks;
+  (*outputs)->AppendSinks(output_sinks);
+  std::vector<std::unique_ptr<ingest::LockedSink>> locked_outputs;
+  for (AlertSink* s : output_sinks) {
+    locked_outputs.push_back(std::make_unique<ingest::LockedSink>(*s));
+  }
   ingest::LockedSink locked_store(**store);
   ingest::LockedSink locked_printer(printer);
   std::vector<AlertSink*> shared;
   if (locked_topic) shared.push_back(&*locked_topic);
+  for (const auto& s : locked_outputs) shared.push_back(s.get());
   shared.push_back(&locked_store);
   if (!o.quiet) shared.push_back(&locked_printer);
   auto producer_properties = ProducerProperties(o);
@@ -448,6 +462,7 @@ int RunScaledOut(const RunOptions& o, const Engine& engine, PipelineOptions pipe
              static_cast<double>(ws.changelog_bytes) / 1024.0, ws.restored_groups, ws.assigned,
              ws.revoked, o.common.store);
   if (*inventory) fmt::print(summary_out, "{}\n", InventorySummary(**inventory));
+  fmt::print(summary_out, "{}", (*outputs)->Summary());
   return 0;
 }
 
@@ -545,13 +560,17 @@ int Run(const RunOptions& o) {
   std::unique_ptr<RecordSource> source =
       WithTextLogs(std::move(*kafka), *pins, o.common.max_record_bytes);
   (*store)->CancelWhen([src = source.get()] { return src->Stopped(); });
-  AlertPrinter printer(stdout, o.json ? AlertPrinter::Format::kJson : AlertPrinter::Format::kText);
-  // The alerts topic goes before the store: the store writes the checkpoint a restart resumes
-  // from, so it must not move past alerts the brokers have not acknowledged.
+  auto outputs = AlertOutputs::Open(o.common.output, o.common.store, &metrics);
+  if (!outputs.ok()) return Fail(outputs.error());
+  AlertPrinter printer(stdout, o.json ? AlertPrinter::Format::kJson : AlertPrinter::Format::kText,
+                       (*outputs)->format());
+  // The alerts topic, file and webhook go before the store: the store writes the checkpoint a
+  // restart resumes from, so it must not move past alerts they have not taken.
   auto alerts_topic = OpenAlertsTopic(o, ko.brokers);
   if (!alerts_topic.ok()) return Fail(alerts_topic.error());
   std::vector<AlertSink*> sinks;
   if (*alerts_topic) sinks.push_back(alerts_topic->get());
+  (*outputs)->AppendSinks(sinks);
   sinks.push_back(store->get());
   if (!o.quiet) sinks.push_back(&printer);
 
@@ -590,6 +609,7 @@ int Run(const RunOptions& o) {
     fmt::print(summary_out, "-- {} alerts acknowledged by topic '{}'\n",
                (*alerts_topic)->delivered(), o.alerts_topic);
   }
+  fmt::print(summary_out, "{}", (*outputs)->Summary());
   return 0;
 }
 
@@ -597,6 +617,7 @@ struct ReplayOptions {
   CommonOptions common;
   std::vector<std::string> files;
   bool resume = false;
+  int progress = -1;  // --progress 1, --no-progress 0, else: when stderr is a terminal
 };
 
 int Replay(const ReplayOptions& o) {
@@ -634,21 +655,32 @@ int Replay(const ReplayOptions& o) {
   if (!files.ok()) return Fail(files.error());
   std::unique_ptr<RecordSource> source =
       WithTextLogs(std::move(*files), *pins, o.common.max_record_bytes);
+  std::optional<ProgressMeter> progress;
+  if (WantProgress(o.progress)) {
+    progress.emplace(stderr, InputBytes(o.files));
+    source = std::make_unique<ProgressSource>(std::move(source), *progress);
+  }
   if (store) store->CancelWhen([src = source.get()] { return src->Stopped(); });
-  AlertPrinter printer(stdout, AlertPrinter::Format::kJson);
+  auto outputs = AlertOutputs::Open(o.common.output, o.common.store, nullptr);
+  if (!outputs.ok()) return Fail(outputs.error());
+  AlertPrinter printer(stdout, AlertPrinter::Format::kJson, (*outputs)->format());
   std::vector<AlertSink*> sinks;
+  (*outputs)->AppendSinks(sinks);
   if (store) sinks.push_back(store.get());
   sinks.push_back(&printer);
   auto inventory = InventoryFor(o.common, store.get(), *pipeline_options);
   if (!inventory.ok()) return Fail(inventory.error());
   Pipeline pipeline(engine->rules, *engine->parser, *pipeline_options);
   StopOnSignal(source.get());
+  if (progress) progress->Start();
   auto stats = pipeline.Run(*source, sinks);
+  if (progress) progress->Stop();
   StopOnSignal(nullptr);
   if (!stats.ok()) return Fail(stats.error());
   fmt::print(stderr, "-- {}{}\n", Summary(*stats, Threads(*pipeline_options)),
              CheckpointSummary(*stats));
   if (*inventory) fmt::print(stderr, "{}\n", InventorySummary(**inventory));
+  fmt::print(stderr, "{}", (*outputs)->Summary());
   return 0;
 }
 
@@ -684,7 +716,7 @@ int main(int argc, char** argv) {
                       "resumes from")
       ->capture_default_str();
   AddCheckpointOptions(run_cmd, run.common);
-  run_cmd->add_flag("--json", run.json, "Print alerts as OCSF JSON lines");
+  run_cmd->add_flag("--json", run.json, "Print alerts as JSON lines (in --alert-format)");
   run_cmd->add_flag("-f,--follow", run.follow, "Keep consuming after the end of the topics");
   run_cmd->add_flag("-q,--quiet", run.quiet, "Do not print alerts (still stored)");
   run_cmd->add_option("-b,--brokers", run.brokers, "Kafka bootstrap servers (host:port,...)");
@@ -737,6 +769,9 @@ int main(int argc, char** argv) {
                        "Carry on from the store's checkpoint (after a crash or a stop) instead of "
                        "starting the files afresh");
   AddCheckpointOptions(replay_cmd, replay.common);
+  replay_cmd->add_flag_function(
+      "--progress,!--no-progress", [&replay](int64_t n) { replay.progress = n > 0 ? 1 : 0; },
+      "Show (or not) a progress line on stderr; default: when stderr is a terminal");
   replay_cmd->add_option("files", replay.files, "JSON-lines files, in order; '-' for stdin")
       ->required();
 
@@ -800,7 +835,12 @@ int main(int argc, char** argv) {
     }
     return Run(run);
   }
-  if (replay_cmd->parsed()) return Replay(replay);
+  if (replay_cmd->parsed()) {
+    if (tuttle::Status st = CheckAlertOutputOptions(replay.common.output); !st.ok()) {
+      return Fail(st.error());
+    }
+    return Replay(replay);
+  }
   if (check_cmd->parsed()) return RulesCheck(check);
   if (test_cmd->parsed()) return RulesTest(test);
   if (coverage_cmd->parsed()) return Coverage(coverage);

@@ -534,6 +534,98 @@ void ReadStore(ConfigReader& r, const YAML::Node& store, const FlagGiven& given,
             o.store_options.dead_letter_retention);
 }
 
+// `output:`: stdout, the alert format, the alerts file and the webhook (docs/alerts.md).
+void ReadOutput(ConfigReader& r, const YAML::Node& output, const FlagGiven& given,
+                RunOptions& ro) {
+  if (!r.Map(output, "output", {"json", "quiet", "format", "file", "webhook"})) return;
+  AlertOutputOptions& o = ro.common.output;
+  if (const YAML::Node n = output["json"]; n.IsDefined()) {
+    auto v = r.Bool(n, "output.json");
+    if (v && !given("--json")) ro.json = *v;
+  }
+  if (const YAML::Node n = output["quiet"]; n.IsDefined()) {
+    auto v = r.Bool(n, "output.quiet");
+    if (v && !given("--quiet")) ro.quiet = *v;
+  }
+  if (const YAML::Node n = output["format"]; n.IsDefined()) {
+    auto v = r.String(n, "output.format");
+    if (v && !ParseAlertFormat(*v)) {
+      r.Report(n, "output.format",
+               fmt::format("unknown alert format '{}' (known: ocsf, ecs, falco)", *v),
+               DidYouMean(*v, {"ocsf", "ecs", "falco"}));
+    } else if (v && !given(kAlertFormatFlag)) {
+      o.format = *v;
+    }
+  }
+  // A text value checked by `valid`; `what` says what was expected.
+  auto text = [&](const YAML::Node& parent, const char* key, const std::string& path,
+                  const char* flag, bool (*valid)(std::string_view), const char* what,
+                  std::string& target) {
+    const YAML::Node n = parent[key];
+    if (!n.IsDefined()) return;
+    auto v = r.NonEmpty(n, path);
+    if (!v) return;
+    if (valid != nullptr && !valid(*v)) {
+      r.Report(n, path, fmt::format("'{}' is not {}", *v, what));
+    } else if (!given(flag)) {
+      target = *v;
+    }
+  };
+  const auto valid_size = [](std::string_view v) { return ParseByteSize(v).has_value(); };
+  const auto valid_duration = [](std::string_view v) { return ParseMillis(v).has_value(); };
+  const YAML::Node file = output["file"];
+  if (r.Map(file, "output.file", {"path", "max_size", "daily", "keep"})) {
+    if (const YAML::Node n = file["path"]; n.IsDefined()) {
+      auto v = r.NonEmpty(n, "output.file.path");
+      if (v && !given("--alerts-file")) o.file = r.Resolve(*v);
+    }
+    text(file, "max_size", "output.file.max_size", "--alerts-file-max-size", valid_size,
+         "a size such as 100MB or 1GiB (0: no limit)", o.file_max_size);
+    if (const YAML::Node n = file["daily"]; n.IsDefined()) {
+      auto v = r.Bool(n, "output.file.daily");
+      if (v && !given("--alerts-file-daily")) o.file_daily = *v;
+    }
+    if (const YAML::Node n = file["keep"]; n.IsDefined()) {
+      auto v = r.Integer<int>(n, "output.file.keep", 0, 10'000);
+      if (v && !given("--alerts-file-keep")) o.file_keep = *v;
+    }
+  }
+  const YAML::Node webhook = output["webhook"];
+  if (r.Map(webhook, "output.webhook",
+            {"url", "token_file", "batch", "max_attempts", "timeout", "backoff", "max_backoff",
+             "queue", "dead_letter"})) {
+    text(webhook, "url", "output.webhook.url", "--webhook",
+         [](std::string_view v) { return v.starts_with("http://") || v.starts_with("https://"); },
+         "an http:// or https:// URL", o.webhook);
+    if (const YAML::Node n = webhook["token_file"]; n.IsDefined()) {
+      auto v = r.NonEmpty(n, "output.webhook.token_file");
+      if (v && !given("--webhook-token-file")) o.webhook_token_file = r.Resolve(*v);
+    }
+    if (const YAML::Node n = webhook["batch"]; n.IsDefined()) {
+      auto v = r.Integer<size_t>(n, "output.webhook.batch", 1, 10'000);
+      if (v && !given("--webhook-batch")) o.webhook_batch = *v;
+    }
+    if (const YAML::Node n = webhook["max_attempts"]; n.IsDefined()) {
+      auto v = r.Integer<int>(n, "output.webhook.max_attempts", 1, 1000);
+      if (v && !given("--webhook-max-attempts")) o.webhook_max_attempts = *v;
+    }
+    text(webhook, "timeout", "output.webhook.timeout", "--webhook-timeout", valid_duration,
+         "a duration such as 10s or 500ms", o.webhook_timeout);
+    text(webhook, "backoff", "output.webhook.backoff", "--webhook-backoff", valid_duration,
+         "a duration such as 10s or 500ms", o.webhook_backoff);
+    text(webhook, "max_backoff", "output.webhook.max_backoff", "--webhook-max-backoff",
+         valid_duration, "a duration such as 10s or 500ms", o.webhook_max_backoff);
+    if (const YAML::Node n = webhook["queue"]; n.IsDefined()) {
+      auto v = r.Integer<size_t>(n, "output.webhook.queue", 1, size_t{1} << 24);
+      if (v && !given("--webhook-queue")) o.webhook_queue = *v;
+    }
+    if (const YAML::Node n = webhook["dead_letter"]; n.IsDefined()) {
+      auto v = r.NonEmpty(n, "output.webhook.dead_letter");
+      if (v && !given("--webhook-dead-letter")) o.webhook_dead_letter = r.Resolve(*v);
+    }
+  }
+}
+
 Status ParseProperties(const std::vector<std::string>& values, ingest::KafkaProperties& out) {
   for (const auto& kv : values) {
     const size_t eq = kv.find('=');
@@ -632,17 +724,7 @@ Status LoadRunConfig(const std::string& path, const FlagGiven& given, RunOptions
     if (root["kafka"].IsDefined()) ReadKafka(r, root["kafka"], given, o, pins);
     ReadEngine(r, root["engine"], given, o.common);
     ReadStore(r, root["store"], given, o.common);
-    const YAML::Node output = root["output"];
-    if (r.Map(output, "output", {"json", "quiet"})) {
-      if (const YAML::Node n = output["json"]; n.IsDefined()) {
-        auto v = r.Bool(n, "output.json");
-        if (v && !given("--json")) o.json = *v;
-      }
-      if (const YAML::Node n = output["quiet"]; n.IsDefined()) {
-        auto v = r.Bool(n, "output.quiet");
-        if (v && !given("--quiet")) o.quiet = *v;
-      }
-    }
+    ReadOutput(r, root["output"], given, o);
     if (const YAML::Node n = root["follow"]; n.IsDefined()) {
       auto v = r.Bool(n, "follow");
       if (v && !given("--follow")) o.follow = *v;
@@ -692,6 +774,7 @@ Status CheckRunOptions(const RunOptions& o) {
       return Error(fmt::format("--tenant '{}': empty tenant name", t));
   }
   if (!o.brokers.empty() && o.topics.empty()) return Error("--topic is required with --brokers");
+  if (Status st = CheckAlertOutputOptions(o.common.output); !st.ok()) return st;
   auto properties = ConsumerProperties(o);
   if (!properties.ok()) return properties.error();
   auto producer = ProducerProperties(o);
@@ -790,6 +873,33 @@ std::string EffectiveConfig(const RunOptions& o) {
   out << YAML::Key << "output" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "json" << YAML::Value << o.json;
   out << YAML::Key << "quiet" << YAML::Value << o.quiet;
+  const AlertOutputOptions& ao = c.output;
+  out << YAML::Key << "format" << YAML::Value << ao.format;
+  if (!ao.file.empty()) {
+    out << YAML::Key << "file" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "path" << YAML::Value << Absolute(ao.file);
+    out << YAML::Key << "max_size" << YAML::Value << ao.file_max_size;
+    out << YAML::Key << "daily" << YAML::Value << ao.file_daily;
+    out << YAML::Key << "keep" << YAML::Value << ao.file_keep;
+    out << YAML::EndMap;
+  }
+  if (!ao.webhook.empty()) {
+    out << YAML::Key << "webhook" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "url" << YAML::Value << ao.webhook;
+    if (!ao.webhook_token_file.empty()) {
+      out << YAML::Key << "token_file" << YAML::Value << Absolute(ao.webhook_token_file);
+    }
+    out << YAML::Key << "batch" << YAML::Value << ao.webhook_batch;
+    out << YAML::Key << "max_attempts" << YAML::Value << ao.webhook_max_attempts;
+    out << YAML::Key << "timeout" << YAML::Value << ao.webhook_timeout;
+    out << YAML::Key << "backoff" << YAML::Value << ao.webhook_backoff;
+    out << YAML::Key << "max_backoff" << YAML::Value << ao.webhook_max_backoff;
+    out << YAML::Key << "queue" << YAML::Value << ao.webhook_queue;
+    if (!ao.webhook_dead_letter.empty()) {
+      out << YAML::Key << "dead_letter" << YAML::Value << Absolute(ao.webhook_dead_letter);
+    }
+    out << YAML::EndMap;
+  }
   out << YAML::EndMap;
   out << YAML::Key << "follow" << YAML::Value << o.follow;
   out << YAML::EndMap;

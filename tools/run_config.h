@@ -8,7 +8,9 @@
 //            max_record_bytes, batch_records, inventory, approved_inventory, watch_rules
 //   store:   path, checkpoint_interval, checkpoint_records, alert_retention,
 //            dead_letter_retention
-//   output:  json, quiet
+//   output:  json, quiet, format (ocsf|ecs|falco), file: {path, max_size, daily, keep},
+//            webhook: {url, token_file, batch, max_attempts, timeout, backoff, max_backoff,
+//            queue, dead_letter}   (docs/alerts.md)
 //   follow
 //
 // The file is read after the command line and fills in what the command line left unset, so
@@ -22,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "alert_outputs.h"
 #include "tuttle/engine/diagnostic.h"
 #include "tuttle/engine/result.h"
 #include "tuttle/ingest/kafka.h"
@@ -51,6 +54,7 @@ struct CommonOptions {
   // `run` only, hot reload (docs/reload.md): reload the rules when their files change (SIGHUP
   // and the API reload whatever this says).
   bool watch_rules = true;
+  AlertOutputOptions output;  // alert format, alerts file, webhook (alert_outputs.h)
 };
 
 // Consumers sharing the work of one group (`kafka.scale_out`). Parsed and checked here; `run`

@@ -29,8 +29,8 @@ Status KafkaAlertSink::Write(const BatchOutput& batch) {
         {"tuttle.tenant", alert.tenant},
         {"tuttle.rule", alert.rule != nullptr ? alert.rule->id : std::string()},
     };
-    Status st =
-        producer_->Produce(options_.topic, -1, alert.id.Uuid(), AlertToOcsfJson(alert), headers);
+    Status st = producer_->Produce(options_.topic, -1, alert.id.Uuid(),
+                                   FormatAlert(alert, options_.format), headers);
     if (!st.ok()) return st;
   }
   // Positions are committed once this returns: at a checkpoint, or after every batch of a run

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "support/kafka_reader.h"
+#include "tuttle/engine/strings.h"
 
 namespace tuttle::ingest {
 namespace {
@@ -97,6 +98,24 @@ TEST_F(KafkaAlertSinkTest, PublishesEachAlertKeyedByItsIdWithTenantAndRuleHeader
     EXPECT_EQ(m.headers.at("tuttle.rule"), "7c1e0000-0000-4000-8000-0000000000aa");
   }
   EXPECT_EQ(keys.size(), 10u);
+}
+
+TEST_F(KafkaAlertSinkTest, ValuesAreInTheChosenAlertFormat) {
+  KafkaAlertSinkOptions o = Options();
+  o.format = AlertFormat::kFalco;
+  auto sink = KafkaAlertSink::Open(o);
+  ASSERT_TRUE(sink.ok()) << sink.error().message();
+  const std::vector<Alert> alerts = MakeAlerts(3);
+  ASSERT_TRUE((*sink)->Write(Batch(alerts, false, false)).ok());
+  ASSERT_TRUE((*sink)->Finish().ok());
+  const auto messages = Read();
+  ASSERT_EQ(messages.size(), 3u);
+  for (const auto& m : messages) {
+    // Falco's JSON output: priority from the level (high: Error), the alert id among its fields.
+    EXPECT_NE(m.value.find("\"priority\":\"Error\""), std::string::npos) << m.value;
+    EXPECT_NE(m.value.find(Cat("\"tuttle.alert_id\":\"", m.key)), std::string::npos) << m.value;
+    EXPECT_EQ(m.value.find("class_uid"), std::string::npos) << m.value;
+  }
 }
 
 TEST_F(KafkaAlertSinkTest, BatchesBetweenCheckpointsAreAcknowledgedByTheCheckpointsWrite) {

@@ -322,5 +322,84 @@ TEST_F(RunConfigTest, AnEmptyFileSetsNothing) {
   EXPECT_EQ(l.options.common.store, "./var/tuttle");
 }
 
+TEST_F(RunConfigTest, OutputSectionSetsTheAlertFormatFileAndWebhook) {
+  const Loaded l = Load(std::string(kMinimal) + R"(output:
+  json: true
+  format: ecs
+  file: {path: alerts/tuttle.jsonl, max_size: 10MiB, daily: true, keep: 3}
+  webhook:
+    url: https://soar.example.com/hook
+    token_file: token.txt
+    batch: 50
+    max_attempts: 4
+    timeout: 3s
+    backoff: 200ms
+    max_backoff: 1m
+    queue: 64
+    dead_letter: dead.jsonl
+)");
+  ASSERT_TRUE(l.ok) << ::testing::PrintToString(l.diagnostics);
+  const AlertOutputOptions& o = l.options.common.output;
+  EXPECT_TRUE(l.options.json);
+  EXPECT_EQ(o.format, "ecs");
+  EXPECT_EQ(o.file, (dir_.path() / "alerts/tuttle.jsonl").string());  // relative to the file
+  EXPECT_EQ(o.file_max_size, "10MiB");
+  EXPECT_TRUE(o.file_daily);
+  EXPECT_EQ(o.file_keep, 3);
+  EXPECT_EQ(o.webhook, "https://soar.example.com/hook");
+  EXPECT_EQ(o.webhook_token_file, (dir_.path() / "token.txt").string());
+  EXPECT_EQ(o.webhook_batch, 50u);
+  EXPECT_EQ(o.webhook_max_attempts, 4);
+  EXPECT_EQ(o.webhook_timeout, "3s");
+  EXPECT_EQ(o.webhook_backoff, "200ms");
+  EXPECT_EQ(o.webhook_max_backoff, "1m");
+  EXPECT_EQ(o.webhook_queue, 64u);
+  EXPECT_EQ(o.webhook_dead_letter, (dir_.path() / "dead.jsonl").string());
+  EXPECT_TRUE(CheckRunOptions(l.options).ok());
+  // The effective configuration prints them, and loads back the same.
+  const std::string printed = EffectiveConfig(l.options);
+  EXPECT_NE(printed.find("format: ecs"), std::string::npos) << printed;
+  EXPECT_NE(printed.find("url: https://soar.example.com/hook"), std::string::npos) << printed;
+  const fs::path again = dir_.path() / "effective.yaml";
+  std::ofstream(again) << printed;
+  const Loaded reloaded = LoadFile(again);
+  ASSERT_TRUE(reloaded.ok) << printed << ::testing::PrintToString(reloaded.diagnostics);
+  EXPECT_EQ(reloaded.options.common.output.webhook_batch, 50u);
+  EXPECT_EQ(reloaded.options.common.output.file, o.file);
+
+  // Flags win over the file.
+  RunOptions cli = Defaults();
+  cli.common.output.format = "falco";
+  const Loaded flagged = Load("output: {format: ecs, webhook: {max_attempts: 2}}\n",
+                              {"--alert-format", "--webhook-max-attempts"}, cli);
+  ASSERT_TRUE(flagged.ok);
+  EXPECT_EQ(flagged.options.common.output.format, "falco");
+  EXPECT_EQ(flagged.options.common.output.webhook_max_attempts, 8);
+}
+
+TEST_F(RunConfigTest, BadOutputValuesAreLocatedErrors) {
+  EXPECT_EQ(OnlyError("output:\n  format: ocfs\n"),
+            "tuttle.yaml:2:11: error: output.format: unknown alert format 'ocfs' (known: ocsf, "
+            "ecs, falco) (hint: did you mean 'ocsf'?)");
+  EXPECT_EQ(OnlyError("output:\n  file: {path: a.jsonl, max_size: huge}\n"),
+            "tuttle.yaml:2:35: error: output.file.max_size: 'huge' is not a size such as 100MB "
+            "or 1GiB (0: no limit)");
+  EXPECT_EQ(OnlyError("output:\n  file: {path: a.jsonl, keep: -1}\n"),
+            "tuttle.yaml:2:31: error: output.file.keep: expected an integer from 0 to 10000, not "
+            "'-1'");
+  EXPECT_EQ(OnlyError("output:\n  webhook:\n    url: ftp://x\n"),
+            "tuttle.yaml:3:10: error: output.webhook.url: 'ftp://x' is not an http:// or https:// "
+            "URL");
+  EXPECT_EQ(OnlyError("output:\n  webhook:\n    url: http://x\n    timeout: soon\n"),
+            "tuttle.yaml:4:14: error: output.webhook.timeout: 'soon' is not a duration such as "
+            "10s or 500ms");
+  EXPECT_EQ(OnlyError("output:\n  webhook:\n    url: http://x\n    max_attempts: 0\n"),
+            "tuttle.yaml:4:19: error: output.webhook.max_attempts: expected an integer from 1 to "
+            "1000, not '0'");
+  EXPECT_EQ(OnlyError("output:\n  webhook:\n    url: http://x\n    retries: 3\n"),
+            "tuttle.yaml:4:5: error: output.webhook.retries: unknown key (known: url, token_file, "
+            "batch, max_attempts, timeout, backoff, max_backoff, queue, dead_letter)");
+}
+
 }  // namespace
 }  // namespace tuttle::tools

@@ -1,12 +1,14 @@
 #pragma once
 // Alert: what Tuttle tells an analyst. A single-event rule's match, or a correlation rule's
 // window that met its condition, with the evidence that made it. Serialised as an OCSF 1.1
-// Detection Finding (class_uid 2004).
+// Detection Finding (class_uid 2004, the default), an Elastic Common Schema 8 alert, or Falco's
+// JSON output (docs/alerts.md); FormatAlert() is the one switch every sink uses.
 
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -69,6 +71,33 @@ Hash128 ComputeAlertId(const Alert& alert);
 
 // OCSF 1.1 Detection Finding, one line of JSON.
 std::string AlertToOcsfJson(const Alert& alert);
+
+// Elastic Common Schema 8.x alert, one line of JSON: event.kind "alert", rule.*, threat.* (ATT&CK,
+// arrays as ECS writes them), the entities where ECS has a place (container.*, orchestrator.*,
+// user.name, source.ip, cloud.account.id, faas.*), Tuttle's extras under `tuttle`.
+// event.created is the wall-clock time of the call; everything else depends on the alert only.
+std::string AlertToEcsJson(const Alert& alert);
+
+// Falco's JSON output (falco.yaml `json_output: true`), one line: time, rule, priority, source,
+// output (Falco's one-line message), output_fields (flat `<field>: value`), tags (ATT&CK as
+// Falco's rules tag it: "T1610", "mitre_execution"), hostname (this machine's).
+std::string AlertToFalcoJson(const Alert& alert);
+
+// Falco's priority for a Sigma level: critical -> Critical, high -> Error, medium -> Warning,
+// low -> Notice, informational -> Informational.
+std::string_view FalcoPriority(Level level);
+
+// The JSON formats an alert is written in by every sink but the store.
+enum class AlertFormat : uint8_t {
+  kOcsf,   // AlertToOcsfJson: OCSF 1.1 Detection Finding (default)
+  kEcs,    // AlertToEcsJson
+  kFalco,  // AlertToFalcoJson
+};
+// "ocsf", "ecs", "falco" (ASCII case-insensitive); nullopt otherwise.
+std::optional<AlertFormat> ParseAlertFormat(std::string_view name);
+std::string_view AlertFormatName(AlertFormat format);  // "ocsf", "ecs", "falco"
+// The alert as one line of JSON in `format`.
+std::string FormatAlert(const Alert& alert, AlertFormat format);
 
 // One readable line for terminals:
 // 2018-10-26T13:42:46.808Z high   K8s exec then secret listing  user.username=alice  3 events ...

@@ -1,7 +1,8 @@
 #pragma once
 // KafkaAlertSink: publishes alerts to a Kafka topic, one message per alert, for SIEMs, SOAR and
 // ticketing that read Kafka. Key: the alert id in UUID form (finding_info.uid, as the store and
-// `tuttle alerts` print it); value: the OCSF Detection Finding (AlertToOcsfJson); headers
+// `tuttle alerts` print it); value: the alert in the options' AlertFormat (default the OCSF
+// Detection Finding; `--alert-format`, docs/alerts.md); headers
 // `tuttle.tenant` (empty when the alert names none) and `tuttle.rule` (the rule id).
 //
 // Delivery is at least once. The pipeline commits source positions (and the store its
@@ -28,6 +29,7 @@ namespace tuttle::ingest {
 struct KafkaAlertSinkOptions {
   std::string brokers;  // bootstrap.servers
   std::string topic;    // where alerts go; created by the brokers' auto-create or beforehand
+  AlertFormat format = AlertFormat::kOcsf;  // the messages' values
   // librdkafka properties applied after Tuttle's producer defaults (TLS, SASL, ...). Setting
   // enable.idempotence or acks weakens the guarantee above.
   KafkaProperties properties;
