@@ -10,6 +10,7 @@
 //   tuttle coverage              the ATT&CK Containers-matrix techniques the rules cover
 //   tuttle generate              deterministic benchmark telemetry (generate_command.h)
 //   tuttle alerts, dead-letters, db   query and maintain the store (store_commands.h)
+//   tuttle serve    the HTTP API and web console over a store (serve_command.h, docs/api.md)
 //   tuttle version
 
 #include <CLI/CLI.hpp>
@@ -37,6 +38,7 @@
 #include "rule_reloader.h"
 #include "rules_command.h"
 #include "run_config.h"
+#include "serve_command.h"
 #include "store_commands.h"
 #include "tuttle/engine/pipeline.h"
 #include "tuttle/ingest/cri_log_source.h"
@@ -489,10 +491,17 @@ int Run(const RunOptions& o) {
   } else if (!o.metrics_token_file.empty()) {
     return Fail(Error("--metrics-token-file needs --metrics-listen"));
   }
+  if (!o.api.listen.empty() && pipeline_options->metrics == nullptr) {
+    metrics.AddGauge("tuttle_build_info", "Always 1: the version label names the build",
+                     {"version"})
+        .With({TUTTLE_VERSION})
+        .Set(1);
+    pipeline_options->metrics = &metrics;
+  }
 
   std::unique_ptr<ingest::MockCluster> cluster;
   ingest::KafkaSourceOptions ko;
-  if (metrics_server) ko.metrics = &metrics;
+  if (pipeline_options->metrics != nullptr) ko.metrics = &metrics;
   ko.follow = o.follow;
   ko.group_id = o.group;
   auto consumer_properties = ConsumerProperties(o);
@@ -535,6 +544,15 @@ int Run(const RunOptions& o) {
 
   auto store = storage::Store::Open(o.common.store, o.common.store_options);
   if (!store.ok()) return Fail(store.error());
+  // The API and console over this run's store (docs/api.md).
+  std::unique_ptr<ApiServer> api_server;
+  if (!o.api.listen.empty()) {
+    auto server = StartRunApi(o.api, **store, &metrics,
+                              StaticRuleHooks(engine->rules, engine->rules_origin));
+    if (!server.ok()) return Fail(server.error());
+    api_server = std::move(*server);
+    fmt::print(stderr, "tuttle: API and console at {}/\n", api_server->Url());
+  }
   // The embedded cluster starts empty each run: nothing to resume.
   auto start = PrepareCheckpoints(**store, !cluster, o.common, *pipeline_options);
   if (!start.ok()) return Fail(start.error());
@@ -579,6 +597,7 @@ int Run(const RunOptions& o) {
   StopOnSignal(nullptr);
   reloader.Stop();
   if (metrics_server) metrics_server->Stop();
+  if (api_server) api_server->Stop();
   if (!stats.ok()) return Fail(stats.error());
   std::FILE* summary_out = o.json ? stderr : stdout;
   fmt::print(summary_out, "-- {}{}{}\n-- alerts and dead letters stored in {}\n",
@@ -715,6 +734,11 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--metrics-token-file", run.metrics_token_file,
                       "Require 'Authorization: Bearer <token>' on /metrics, the token read from "
                       "this file");
+  run_cmd->add_option("--listen", run.api.listen,
+                      "Serve the HTTP API, web console, /metrics, /healthz and /readyz on "
+                      "HOST:PORT (docs/api.md). Default: off")
+      ->type_name("HOST:PORT");
+  AddApiListenOptions(run_cmd, run.api);
   run_cmd->add_option("--alerts-topic", run.alerts_topic,
                       "Also produce each alert to this Kafka topic (key: the alert id; at least "
                       "once; docs/kafka.md)");
@@ -781,6 +805,8 @@ int main(int argc, char** argv) {
   CLI::App* version_cmd = app.add_subcommand("version", "Print the version");
   StoreCommands store_commands(app);
   InventoryCommand inventory_command(app);
+  ServeOptions serve;
+  CLI::App* serve_cmd = AddServeCommand(app, serve);
 
   CLI11_PARSE(app, argc, argv);
   if (run_cmd->parsed()) {
@@ -805,6 +831,7 @@ int main(int argc, char** argv) {
   if (test_cmd->parsed()) return RulesTest(test);
   if (coverage_cmd->parsed()) return Coverage(coverage);
   if (generate_cmd->parsed()) return Generate(generate);
+  if (serve_cmd->parsed()) return Serve(serve);
   if (auto rc = store_commands.Run()) return *rc;
   if (auto rc = inventory_command.Run()) return *rc;
   if (version_cmd->parsed()) {

@@ -9,6 +9,7 @@
 //   store:   path, checkpoint_interval, checkpoint_records, alert_retention,
 //            dead_letter_retention
 //   output:  json, quiet
+//   api:     listen, tokens_file, insecure, tls: {cert, key}   (docs/api.md)
 //   follow
 //
 // The file is read after the command line and fills in what the command line left unset, so
@@ -22,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api_server.h"
 #include "tuttle/engine/diagnostic.h"
 #include "tuttle/engine/result.h"
 #include "tuttle/ingest/kafka.h"
@@ -84,6 +86,8 @@ struct RunOptions {
   ScaleOutOptions scale_out;
   std::string metrics_listen;  // HOST:PORT; empty: no metrics endpoint
   std::string metrics_token_file;
+  // The HTTP API and console (`--listen`, `api:` in the file; docs/api.md); listen empty: off.
+  ApiListenOptions api;
   std::string config;  // --config: the file read, or empty
   bool check_config = false;
 };
