@@ -31,7 +31,7 @@
     t.textContent = message;
     t.className = 'toast' + (isError ? ' err' : '');
     clearTimeout(toast.timer);
-    toast.timer = setTimeout(() => t.classList.add('hidden'), 4000);
+    toast.timer = setTimeout(() => t.classList.add('hidden'), 2500);
   }
 
   // ---- API ----
