@@ -19,13 +19,13 @@
 #include <fmt/format.h>
 
 #include "embedded.h"
-#include "evidence_lookup.h"
 #include "tuttle/engine/inventory.h"
 #include "tuttle/engine/strings.h"
 #include "tuttle/engine/time.h"
 #include "tuttle/storage/alert_index.h"
 #include "tuttle/storage/alert_query.h"
 #include "tuttle/storage/alert_status.h"
+#include "tuttle/storage/evidence.h"
 #include "tuttle/storage/key_codec.h"
 #include "tuttle/storage/store.h"
 
@@ -461,7 +461,7 @@ struct ApiServer::Impl {
         for (const char* k : {"partition", "offset", "line", "rule_uid", "rule_title"}) {
           if (d.contains(k)) r[k] = d[k];
         }
-        auto stored = storage::EvidenceRecord(*store, uid);
+        auto stored = storage::FindEvidence(*store, uid);
         if (!stored.ok()) return SendError(res, 500, stored.error().message());
         if (*stored) {
           const storage::StoredEvidence& s = **stored;
@@ -700,8 +700,20 @@ struct ApiServer::Impl {
     if (!options.reload) return SendError(res, 501, "this server cannot reload rules");
     auto report = options.reload(caller->name);
     if (!report.ok()) {
+      // The message lists the located diagnostics, one a line: also as a list for machines.
+      const std::string& message = report.error().message();
+      json diagnostics = json::array();
+      size_t start = 0;
+      while (start < message.size()) {
+        size_t end = message.find('\n', start);
+        if (end == std::string::npos) end = message.size();
+        if (end > start) diagnostics.push_back(message.substr(start, end - start));
+        start = end + 1;
+      }
       return SendJson(res, 422,
-                      Dump(json{{"error", report.error().message()}, {"status", 422}}));
+                      Dump(json{{"error", message},
+                                {"status", 422},
+                                {"diagnostics", std::move(diagnostics)}}));
     }
     SendJson(res, 200, *report);
   }

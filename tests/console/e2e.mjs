@@ -107,6 +107,12 @@ try {
   check(evidence > 0, `the evidence timeline shows ${evidence} record(s)`);
   const attack = await page.locator('#detail-attack').innerText();
   check(/T\d{4}/.test(attack), `the ATT&CK technique is shown (${attack.replace(/\s+/g, ' ').trim()})`);
+  // The raw records are in the store: the first one expands.
+  const raw = page.locator('#evidence-timeline details');
+  check(await raw.count() === evidence, 'every evidence record has its raw record');
+  await raw.first().locator('summary').click();
+  const text = await raw.first().locator('pre').innerText();
+  check(text.trim().startsWith('{'), 'the raw record expands (' + text.length + ' characters)');
   await shot('console-alert.png');
 
   // Acknowledge it: the detail and the queue show the new status, the history records it.

@@ -8,6 +8,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
@@ -43,6 +44,10 @@ class ServeTest : public ::testing::Test {
   - name: viewer
     token: viewer-token
     tenants: [nobody]
+  - name: lead
+    token: lead-token
+    tenants: ["*"]
+    role: admin
 )";
   }
 
@@ -181,6 +186,61 @@ TEST_F(ServeTest, BesideAWriterItServesReadOnlyAndSeesNewAlerts) {
     seen = r && r->status == 200 && json::parse(r->body)["alerts"].size() == 1;
   }
   EXPECT_TRUE(seen) << "the new alert never appeared";
+}
+
+TEST_F(ServeTest, ReloadReadsTheRulesAgainAndRefusesBrokenOnes) {
+  const auto rules = dir_.path() / "rules";
+  std::filesystem::create_directories(rules);
+  const std::string rule = R"(title: Exec into a pod
+id: 11111111-2222-3333-4444-555555555555
+level: high
+tags: [attack.execution, attack.t1609]
+logsource: {product: kubernetes, service: audit}
+detection:
+    selection: {verb: create, objectRef.subresource: exec}
+    condition: selection
+)";
+  std::ofstream(rules / "exec.yml") << rule;
+  const int port = StartServe({"-r", rules.string()});
+  ASSERT_GT(port, 0);
+  auto r = Get(port, "/api/v1/rules", "analyst-token");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(json::parse(r->body)["rules"].size(), 1u);
+
+  httplib::Client c("127.0.0.1", port);
+  const httplib::Headers admin = {{"Authorization", "Bearer lead-token"}};
+  std::ofstream(rules / "second.yml") << R"(title: Broken
+id: 22222222-2222-3333-4444-555555555555
+logsource: {product: kubernetes, service: audit}
+detection:
+    selection: {verb|contians: create}
+    condition: selection
+)";
+  auto reload = c.Post("/api/v1/rules/reload", admin, "", "application/json");
+  ASSERT_TRUE(reload);
+  EXPECT_EQ(reload->status, 422) << reload->body;
+  const json refused = json::parse(reload->body, nullptr, false);
+  ASSERT_TRUE(refused.contains("diagnostics")) << reload->body;
+  EXPECT_NE(reload->body.find("second.yml"), std::string::npos) << reload->body;
+  // The old rules stay.
+  r = Get(port, "/api/v1/rules", "analyst-token");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(json::parse(r->body)["rules"].size(), 1u);
+
+  std::ofstream(rules / "second.yml") << R"(title: Fixed
+id: 22222222-2222-3333-4444-555555555555
+logsource: {product: kubernetes, service: audit}
+detection:
+    selection: {verb|contains: create}
+    condition: selection
+)";
+  reload = c.Post("/api/v1/rules/reload", admin, "", "application/json");
+  ASSERT_TRUE(reload);
+  ASSERT_EQ(reload->status, 200) << reload->body;
+  EXPECT_EQ(json::parse(reload->body)["requested_by"], "lead");
+  r = Get(port, "/api/v1/rules", "analyst-token");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(json::parse(r->body)["rules"].size(), 2u);
 }
 
 TEST(Serve, RefusesAMissingStoreAndAnOpenAddressWithoutTokens) {
