@@ -342,6 +342,16 @@ Result<std::unique_ptr<ingest::KafkaAlertSink>> OpenAlertsTopic(const RunOptions
   return ingest::KafkaAlertSink::Open(std::move(options));
 }
 
+// `--listen`: the API and console over the run's store (docs/api.md); nullptr when not asked.
+Result<std::unique_ptr<ApiServer>> StartApi(const RunOptions& o, storage::Store& store,
+                                            const Engine& engine, const MetricsRegistry* metrics) {
+  if (o.api.listen.empty()) return std::unique_ptr<ApiServer>();
+  auto server =
+      StartRunApi(o.api, store, metrics, StaticRuleHooks(engine.rules, engine.rules_origin));
+  if (server.ok()) fmt::print(stderr, "tuttle: API and console at {}/\n", (*server)->Url());
+  return server;
+}
+
 // Scale-out mode (docs/scaling.md): this process runs the match stage as a member of the input
 // topics' group, sending signals to the signals topic, and the correlation stage as a member of
 // the signals topic's group, with its window state in the changelog topic. It runs until stopped.
@@ -366,6 +376,8 @@ int RunScaledOut(const RunOptions& o, const Engine& engine, PipelineOptions pipe
 
   auto store = storage::Store::Open(o.common.store, o.common.store_options);
   if (!store.ok()) return Fail(store.error());
+  auto api_server = StartApi(o, **store, engine, pipeline_options.metrics);
+  if (!api_server.ok()) return Fail(api_server.error());
   AlertPrinter printer(stdout, o.json ? AlertPrinter::Format::kJson : AlertPrinter::Format::kText);
   // Both stages write to these; the alerts topic before the store (as in Run()).
   auto alerts_topic = OpenAlertsTopic(o, ko.brokers);
@@ -544,15 +556,8 @@ int Run(const RunOptions& o) {
 
   auto store = storage::Store::Open(o.common.store, o.common.store_options);
   if (!store.ok()) return Fail(store.error());
-  // The API and console over this run's store (docs/api.md).
-  std::unique_ptr<ApiServer> api_server;
-  if (!o.api.listen.empty()) {
-    auto server = StartRunApi(o.api, **store, &metrics,
-                              StaticRuleHooks(engine->rules, engine->rules_origin));
-    if (!server.ok()) return Fail(server.error());
-    api_server = std::move(*server);
-    fmt::print(stderr, "tuttle: API and console at {}/\n", api_server->Url());
-  }
+  auto api_server = StartApi(o, **store, *engine, &metrics);
+  if (!api_server.ok()) return Fail(api_server.error());
   // The embedded cluster starts empty each run: nothing to resume.
   auto start = PrepareCheckpoints(**store, !cluster, o.common, *pipeline_options);
   if (!start.ok()) return Fail(start.error());
@@ -597,7 +602,7 @@ int Run(const RunOptions& o) {
   StopOnSignal(nullptr);
   reloader.Stop();
   if (metrics_server) metrics_server->Stop();
-  if (api_server) api_server->Stop();
+  if (*api_server) (*api_server)->Stop();
   if (!stats.ok()) return Fail(stats.error());
   std::FILE* summary_out = o.json ? stderr : stdout;
   fmt::print(summary_out, "-- {}{}{}\n-- alerts and dead letters stored in {}\n",

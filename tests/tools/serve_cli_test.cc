@@ -243,6 +243,47 @@ detection:
   EXPECT_EQ(json::parse(r->body)["rules"].size(), 2u);
 }
 
+// `tuttle run --listen`: the same API beside the pipeline (the embedded demo: an in-process
+// Kafka cluster fed with the bundled sample), over the store it writes, status changes included.
+TEST_F(ServeTest, RunListenServesTheApiOverItsOwnStore) {
+  const std::string store = (dir_.path() / "run-store").string();
+  ChildProcess run({testing::TuttleBinary(), "run", "-q", "-f", "-s", store, "--listen",
+                    "127.0.0.1:0", "--api-tokens", (dir_.path() / "tokens.yaml").string()},
+                   (dir_.path() / "run.out").string(), (dir_.path() / "run.err").string());
+  int port = 0;
+  const std::string marker = "API and console at http://127.0.0.1:";
+  for (int i = 0; i < 600 && port == 0; ++i) {
+    std::ifstream in(dir_.path() / "run.err");
+    const std::string err((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t at = err.find(marker);
+    if (at != std::string::npos) port = std::stoi(err.substr(at + marker.size()));
+    if (port == 0) {
+      ASSERT_LT(run.Wait(std::chrono::milliseconds(50)), 0) << run.Log();
+    }
+  }
+  ASSERT_GT(port, 0) << run.Log();
+  json alerts;
+  for (int i = 0; i < 300 && alerts.size() < 10; ++i) {
+    auto r = Get(port, "/api/v1/alerts?limit=1000", "analyst-token");
+    if (r && r->status == 200) alerts = json::parse(r->body)["alerts"];
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_GE(alerts.size(), 10u) << run.Log();
+  const std::string id = alerts[0]["finding_info"]["uid"];
+  auto r = Post(port, "/api/v1/alerts/" + id + "/status", R"({"status":"acknowledged"})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  r = Get(port, "/metrics", "lead-token");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->body.find("tuttle_build_info"), std::string::npos);
+  r = Get(port, "/readyz", "");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  run.Signal(SIGINT);
+  EXPECT_EQ(run.Wait(std::chrono::milliseconds(20000)), 0) << run.Log();
+}
+
 TEST(Serve, RefusesAMissingStoreAndAnOpenAddressWithoutTokens) {
   TempDir dir;
   auto missing = testing::RunProcess(
