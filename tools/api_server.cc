@@ -1,6 +1,7 @@
 #include "api_server.h"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <httplib.h>
 #include <sys/socket.h>
 
@@ -16,8 +17,6 @@
 #include <set>
 #include <thread>
 
-#include <fmt/format.h>
-
 #include "embedded.h"
 #include "tuttle/engine/inventory.h"
 #include "tuttle/engine/strings.h"
@@ -32,9 +31,9 @@
 namespace tuttle::tools {
 namespace {
 
-using nlohmann::json;
 using httplib::Request;
 using httplib::Response;
+using nlohmann::json;
 
 constexpr const char* kJson = "application/json";
 // Alerts per page: default and most.
@@ -232,8 +231,8 @@ struct ApiServer::Impl {
     }
     if (!caller->CanRead() || caller->role < role) {
       SendError(res, 403,
-                fmt::format("token '{}' (role {}) may not do this: it needs role {}",
-                            caller->name, ApiRoleName(caller->role), ApiRoleName(role)));
+                fmt::format("token '{}' (role {}) may not do this: it needs role {}", caller->name,
+                            ApiRoleName(caller->role), ApiRoleName(role)));
       return nullptr;
     }
     return caller;
@@ -284,18 +283,18 @@ struct ApiServer::Impl {
       if (text.empty()) continue;
       *level = storage::ParseLevel(text);
       if (!*level) {
-        return BadParam(res, name,
-                        fmt::format("'{}': expected informational, low, medium, high or critical",
-                                    text));
+        return BadParam(
+            res, name,
+            fmt::format("'{}': expected informational, low, medium, high or critical", text));
       }
     }
     f.entity = Param(req, "entity");
     if (const std::string text = Param(req, "status"); !text.empty()) {
       f.status = storage::ParseAlertStatus(text);
       if (!f.status) {
-        return BadParam(res, "status",
-                        fmt::format("'{}': expected new, acknowledged, closed or suppressed",
-                                    text));
+        return BadParam(
+            res, "status",
+            fmt::format("'{}': expected new, acknowledged, closed or suppressed", text));
       }
     }
     q.limit = kDefaultLimit;
@@ -517,10 +516,10 @@ struct ApiServer::Impl {
     const std::string word = body.value("status", "");
     const auto status = storage::ParseAlertStatus(word);
     if (!status) {
-      return SendError(res, 400,
-                       fmt::format("status '{}': expected acknowledged, closed, new or suppressed",
-                                   word),
-                       "status");
+      return SendError(
+          res, 400,
+          fmt::format("status '{}': expected acknowledged, closed, new or suppressed", word),
+          "status");
     }
     json finding;
     Hash128 id;
@@ -606,9 +605,8 @@ struct ApiServer::Impl {
       }
       for (const auto& [uid, n] : counts) by_technique[uid] = n;
     }
-    doc["alerts"] = {{"by_technique", std::move(by_technique)},
-                     {"counted", counted},
-                     {"truncated", truncated}};
+    doc["alerts"] = {
+        {"by_technique", std::move(by_technique)}, {"counted", counted}, {"truncated", truncated}};
     SendJson(res, 200, Dump(doc));
   }
 
@@ -622,9 +620,9 @@ struct ApiServer::Impl {
     if (!store) return;
     const std::string tenant = Param(req, "tenant");
     if (!tenant.empty() && !caller->SeesTenant(tenant)) {
-      return SendError(
-          res, 403, fmt::format("token '{}' may not read tenant '{}'", caller->name, tenant),
-          "tenant");
+      return SendError(res, 403,
+                       fmt::format("token '{}' may not read tenant '{}'", caller->name, tenant),
+                       "tenant");
     }
     std::optional<InventoryKind> kind;
     if (const std::string text = Param(req, "kind"); !text.empty()) {
@@ -710,10 +708,9 @@ struct ApiServer::Impl {
         if (end > start) diagnostics.push_back(message.substr(start, end - start));
         start = end + 1;
       }
-      return SendJson(res, 422,
-                      Dump(json{{"error", message},
-                                {"status", 422},
-                                {"diagnostics", std::move(diagnostics)}}));
+      return SendJson(
+          res, 422,
+          Dump(json{{"error", message}, {"status", 422}, {"diagnostics", std::move(diagnostics)}}));
     }
     SendJson(res, 200, *report);
   }
@@ -728,8 +725,7 @@ struct ApiServer::Impl {
                                    caller->name, ApiRoleName(caller->role)));
     }
     if (options.metrics == nullptr) return SendError(res, 404, "no metrics here");
-    res.set_content(options.metrics->Expose(),
-                    std::string(MetricsRegistry::kContentType).c_str());
+    res.set_content(options.metrics->Expose(), std::string(MetricsRegistry::kContentType).c_str());
   }
 
   void Ready(Response& res) const {
@@ -821,17 +817,17 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(ApiServerOptions options) {
     }
   });
   // Errors without a body of their own (unknown routes, 413) get a JSON one.
-  server.set_error_handler(httplib::Server::HandlerWithResponse([](const Request& req,
-                                                                    Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    const std::string message =
-        res.status == 404   ? fmt::format("no route {} {}", req.method, req.path)
-        : res.status == 413 ? std::string("request body too large")
-        : res.status == 405 ? fmt::format("method {} not allowed on {}", req.method, req.path)
-                            : fmt::format("HTTP {}", res.status);
-    SendError(res, res.status, message);
-    return httplib::Server::HandlerResponse::Handled;
-  }));
+  server.set_error_handler(
+      httplib::Server::HandlerWithResponse([](const Request& req, Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        const std::string message =
+            res.status == 404   ? fmt::format("no route {} {}", req.method, req.path)
+            : res.status == 413 ? std::string("request body too large")
+            : res.status == 405 ? fmt::format("method {} not allowed on {}", req.method, req.path)
+                                : fmt::format("HTTP {}", res.status);
+        SendError(res, res.status, message);
+        return httplib::Server::HandlerResponse::Handled;
+      }));
 
   server.Get("/api/v1/alerts", [impl](const Request& q, Response& r) { impl->Alerts(q, r); });
   server.Get(R"(/api/v1/alerts/([^/]+))",
@@ -840,8 +836,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(ApiServerOptions options) {
               [impl](const Request& q, Response& r) { impl->SetStatus(q, r); });
   server.Get("/api/v1/rules", [impl](const Request& q, Response& r) { impl->Rules(q, r); });
   server.Get("/api/v1/coverage", [impl](const Request& q, Response& r) { impl->Coverage(q, r); });
-  server.Get("/api/v1/inventory",
-             [impl](const Request& q, Response& r) { impl->Inventory(q, r); });
+  server.Get("/api/v1/inventory", [impl](const Request& q, Response& r) { impl->Inventory(q, r); });
   server.Post("/api/v1/rules/reload",
               [impl](const Request& q, Response& r) { impl->Reload(q, r); });
   server.Get("/metrics", [impl](const Request& q, Response& r) { impl->Metrics(q, r); });

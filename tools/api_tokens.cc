@@ -159,8 +159,9 @@ Result<ApiTokens> ApiTokens::Parse(const std::string& text, const std::string& p
   ApiTokens out;
   const YAML::Node list = root.IsMap() ? root["tokens"] : YAML::Node();
   if (!list.IsDefined() || !list.IsSequence()) {
-    r.Report(root.Mark(), "tokens", "expected a list of tokens (name, token_file or sha256 or "
-                                    "token, tenants, role)");
+    r.Report(root.Mark(), "tokens",
+             "expected a list of tokens (name, token_file or sha256 or "
+             "token, tenants, role)");
     return Error(fmt::format("{}: no tokens", path));
   }
   for (const auto& kv : root) {
@@ -168,15 +169,16 @@ Result<ApiTokens> ApiTokens::Parse(const std::string& text, const std::string& p
       r.Report(kv.first.Mark(), kv.first.Scalar(), "unknown key (known: tokens)");
     }
   }
-  static const std::vector<std::string_view> kKnown = {"name", "token", "token_file", "sha256",
-                                                       "tenants", "role"};
+  static const std::vector<std::string_view> kKnown = {"name",   "token",   "token_file",
+                                                       "sha256", "tenants", "role"};
   std::vector<std::string> names;
   for (size_t i = 0; i < list.size(); ++i) {
     const YAML::Node e = list[i];
     const std::string where = fmt::format("tokens[{}]", i);
     if (!e.IsMap()) {
-      r.Report(e.Mark(), where, "expected a map (name, token_file or sha256 or token, tenants, "
-                                "role)");
+      r.Report(e.Mark(), where,
+               "expected a map (name, token_file or sha256 or token, tenants, "
+               "role)");
       continue;
     }
     for (const auto& kv : e) {
@@ -203,8 +205,9 @@ Result<ApiTokens> ApiTokens::Parse(const std::string& text, const std::string& p
       }
       names.push_back(t.name);
     } else if (!e["name"].IsDefined()) {
-      r.Report(e.Mark(), where, "missing 'name' (who holds the token: logs and the status "
-                                "history show it)");
+      r.Report(e.Mark(), where,
+               "missing 'name' (who holds the token: logs and the status "
+               "history show it)");
     }
     const auto token = scalar("token");
     const auto token_file = scalar("token_file");

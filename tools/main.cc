@@ -734,7 +734,8 @@ int main(int argc, char** argv) {
                       "Embedded demo only: feed this JSON-lines file instead of the bundled sample");
   run_cmd->add_option("--metrics-listen", run.metrics_listen,
                       "Serve Prometheus metrics on http://HOST:PORT/metrics (and /healthz); port 0 "
-                      "picks a free one. Default: off (docs/metrics.md)")
+                      "picks a free one. Default: off (docs/metrics.md). A metrics-only "
+                      "endpoint: --listen serves /metrics beside the API")
       ->type_name("HOST:PORT");
   run_cmd->add_option("--metrics-token-file", run.metrics_token_file,
                       "Require 'Authorization: Bearer <token>' on /metrics, the token read from "

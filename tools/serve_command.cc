@@ -111,8 +111,9 @@ Result<std::unique_ptr<ApiServer>> StartRunApi(const ApiListenOptions& api, stor
 
 CLI::App* AddServeCommand(CLI::App& app, ServeOptions& o) {
   CLI::App* cmd = app.add_subcommand(
-      "serve", "Serve the HTTP API and the web console over a store (docs/api.md); runs beside "
-               "a `tuttle run` that writes the store, or alone");
+      "serve",
+      "Serve the HTTP API and the web console over a store (docs/api.md); runs beside "
+      "a `tuttle run` that writes the store, or alone");
   cmd->add_option("-s,--store", o.store, "RocksDB store folder")->capture_default_str();
   o.api.listen = "127.0.0.1:8080";
   cmd->add_option("--listen", o.api.listen, "HOST:PORT to listen on; port 0 picks a free one")
@@ -136,9 +137,10 @@ CLI::App* AddServeCommand(CLI::App& app, ServeOptions& o) {
 
 int Serve(const ServeOptions& o) {
   if (!std::filesystem::exists(std::filesystem::path(o.store) / "CURRENT")) {
-    return Fail(fmt::format("no store at '{}' (written by `tuttle run` or `tuttle replay "
-                            "--store`)",
-                            o.store));
+    return Fail(
+        fmt::format("no store at '{}' (written by `tuttle run` or `tuttle replay "
+                    "--store`)",
+                    o.store));
   }
   auto options = MakeApiServerOptions(o.api);
   if (!options.ok()) return Fail(options.error().message());
@@ -164,15 +166,16 @@ int Serve(const ServeOptions& o) {
     current = std::move(*store);
   }
   const std::string read_only_reason =
-      writable ? std::string()
-      : o.read_only
-          ? fmt::format("this `tuttle serve --read-only` cannot change alert statuses; serve "
-                        "without --read-only, or use the API of the `tuttle run` writing '{}'",
-                        o.store)
-          : fmt::format("another process (a `tuttle run`?) writes the store '{}', so this "
-                        "`tuttle serve` opened it read-only: change statuses through that "
-                        "process's API (`tuttle run --listen`), or stop it first",
-                        o.store);
+      writable      ? std::string()
+      : o.read_only ? fmt::format(
+                          "this `tuttle serve --read-only` cannot change alert statuses; serve "
+                          "without --read-only, or use the API of the `tuttle run` writing '{}'",
+                          o.store)
+                    : fmt::format(
+                          "another process (a `tuttle run`?) writes the store '{}', so this "
+                          "`tuttle serve` opened it read-only: change statuses through that "
+                          "process's API (`tuttle run --listen`), or stop it first",
+                          o.store);
 
   auto first = LoadRules(o, /*strict=*/false);
   if (!first.ok()) return Fail(first.error().message());

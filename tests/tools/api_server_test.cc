@@ -86,8 +86,8 @@ class ApiServerTest : public ::testing::Test {
     BatchOutput batch;
     // 12 acme alerts, 7 beta, 3 without a tenant; levels and rules vary.
     int i = 0;
-    for (const auto& [tenant, n] : std::vector<std::pair<std::string, int>>{
-             {"acme", 12}, {"beta", 7}, {"", 3}}) {
+    for (const auto& [tenant, n] :
+         std::vector<std::pair<std::string, int>>{{"acme", 12}, {"beta", 7}, {"", 3}}) {
       for (int k = 0; k < n; ++k, ++i) {
         const Level level = k % 3 == 0 ? Level::kHigh : Level::kMedium;
         const std::string rule = k % 2 == 0 ? "k8s-exec" : "k8s-secrets";
@@ -159,8 +159,7 @@ class ApiServerTest : public ::testing::Test {
     if (!token.empty()) h.emplace("Authorization", "Bearer " + token);
     return c.Post(path.c_str(), h, body, "application/json");
   }
-  json GetJson(const std::string& path, const std::string& token = "admin-secret",
-               int want = 200) {
+  json GetJson(const std::string& path, const std::string& token = "admin-secret", int want = 200) {
     auto r = Get(path, token);
     EXPECT_TRUE(r) << path;
     if (!r) return json();
@@ -241,17 +240,17 @@ TEST_F(ApiServerTest, FiltersMapOntoTheQuery) {
 
 TEST_F(ApiServerTest, BadParametersAre400sNamingTheParameter) {
   Start();
-  for (const auto& [query, param] : std::vector<std::pair<std::string, std::string>>{
-           {"since=yesterday-ish", "since"},
-           {"until=12:00", "until"},
-           {"severity=urgent", "severity"},
-           {"min_severity=7", "min_severity"},
-           {"status=done", "status"},
-           {"limit=0", "limit"},
-           {"limit=abc", "limit"},
-           {"order=up", "order"},
-           {"page_token=zz", "page_token"},
-           {"sevrity=high", "sevrity"}}) {
+  for (const auto& [query, param] :
+       std::vector<std::pair<std::string, std::string>>{{"since=yesterday-ish", "since"},
+                                                        {"until=12:00", "until"},
+                                                        {"severity=urgent", "severity"},
+                                                        {"min_severity=7", "min_severity"},
+                                                        {"status=done", "status"},
+                                                        {"limit=0", "limit"},
+                                                        {"limit=abc", "limit"},
+                                                        {"order=up", "order"},
+                                                        {"page_token=zz", "page_token"},
+                                                        {"sevrity=high", "sevrity"}}) {
     const json j = GetJson("/api/v1/alerts?" + query, "admin-secret", 400);
     EXPECT_EQ(j.value("parameter", ""), param) << query;
     EXPECT_NE(j.value("error", "").find(param), std::string::npos) << query;
@@ -271,8 +270,8 @@ TEST_F(ApiServerTest, UnknownRoutesAre404AndAnswersAreNotCached) {
   EXPECT_EQ(r->get_header_value("Cache-Control"), "no-store");
   EXPECT_EQ(r->get_header_value("X-Content-Type-Options"), "nosniff");
   EXPECT_FALSE(r->has_header("Access-Control-Allow-Origin"));
-  const json none = GetJson("/api/v1/alerts/00000000-0000-0000-0000-000000000000",
-                            "admin-secret", 404);
+  const json none =
+      GetJson("/api/v1/alerts/00000000-0000-0000-0000-000000000000", "admin-secret", 404);
   EXPECT_NE(none.value("error", "").find("no alert"), std::string::npos);
 }
 
@@ -322,8 +321,8 @@ TEST_F(ApiServerTest, AlertDetailCarriesEvidenceRecordsAndStatusHistory) {
   EXPECT_EQ(j["status"], "closed");
   EXPECT_EQ(j["status_history"][1]["actor"]["user"]["name"], "acme-writer");
 
-  for (const std::string body : {"not json", R"({"status":"done"})", R"({"status":1})",
-                                 R"({"status":"new","who":"x"})"}) {
+  for (const std::string body :
+       {"not json", R"({"status":"done"})", R"({"status":1})", R"({"status":"new","who":"x"})"}) {
     r = Post("/api/v1/alerts/" + id + "/status", body);
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 400) << body;
@@ -332,9 +331,9 @@ TEST_F(ApiServerTest, AlertDetailCarriesEvidenceRecordsAndStatusHistory) {
 
 TEST_F(ApiServerTest, WithoutAValidTokenEveryApiRouteIs401) {
   Start();
-  const std::vector<std::string> paths = {"/api/v1/alerts",    "/api/v1/rules",
-                                           "/api/v1/coverage",  "/api/v1/inventory",
-                                           "/metrics",          Cat("/api/v1/alerts/", ids_["acme"][0])};
+  const std::vector<std::string> paths = {
+      "/api/v1/alerts",    "/api/v1/rules", "/api/v1/coverage",
+      "/api/v1/inventory", "/metrics",      Cat("/api/v1/alerts/", ids_["acme"][0])};
   for (const std::string& path : paths) {
     for (const std::string token : {"", "wrong-token", "admin-secretX"}) {
       auto r = Get(path, token);
@@ -366,8 +365,8 @@ TEST_F(ApiServerTest, AnotherTenantsDataIs403) {
   GetJson("/api/v1/alerts/" + ids_["beta"][0], "acme-read", 403);
   GetJson("/api/v1/alerts/" + ids_[""][0], "acme-read", 403);  // no tenant needs "*"
   GetJson("/api/v1/alerts/" + ids_["acme"][0], "acme-read", 200);
-  auto r = Post("/api/v1/alerts/" + ids_["beta"][0] + "/status", R"({"status":"closed"})",
-                "acme-write");
+  auto r =
+      Post("/api/v1/alerts/" + ids_["beta"][0] + "/status", R"({"status":"closed"})", "acme-write");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 403) << r->body;
   // Nothing changed.
@@ -376,8 +375,8 @@ TEST_F(ApiServerTest, AnotherTenantsDataIs403) {
 
 TEST_F(ApiServerTest, RolesGateWritesReloadAndMetrics) {
   Start();
-  auto r = Post("/api/v1/alerts/" + ids_["acme"][0] + "/status", R"({"status":"closed"})",
-                "acme-read");
+  auto r =
+      Post("/api/v1/alerts/" + ids_["acme"][0] + "/status", R"({"status":"closed"})", "acme-read");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 403) << "a read token changed a status";
   for (const char* token : {"acme-read", "acme-write", "acme-beta"}) {
@@ -436,7 +435,8 @@ TEST_F(ApiServerTest, InventoryPagesAndFilters) {
   json j = GetJson("/api/v1/inventory?limit=2");
   ASSERT_EQ(j["items"].size(), 2u);
   ASSERT_FALSE(j["next_page_token"].get<std::string>().empty());
-  json k = GetJson("/api/v1/inventory?limit=2&page_token=" + j["next_page_token"].get<std::string>());
+  json k =
+      GetJson("/api/v1/inventory?limit=2&page_token=" + j["next_page_token"].get<std::string>());
   ASSERT_EQ(k["items"].size(), 1u);
   EXPECT_EQ(k["next_page_token"], "");
   std::set<std::string> names;
@@ -608,10 +608,10 @@ TEST(ApiServerTls, ServesHttpsWithTheGivenCertificate) {
     }
   }
   if (openssl.empty()) GTEST_SKIP() << "no openssl CLI on PATH";
-  auto gen = testing::RunProcess({openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                                  "-keyout", key, "-out", cert, "-days", "1", "-subj",
-                                  "/CN=localhost", "-addext",
-                                  "subjectAltName=DNS:localhost,IP:127.0.0.1"});
+  auto gen =
+      testing::RunProcess({openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                           "-out", cert, "-days", "1", "-subj", "/CN=localhost", "-addext",
+                           "subjectAltName=DNS:localhost,IP:127.0.0.1"});
   if (gen.exit_code != 0) GTEST_SKIP() << "openssl CLI unavailable: " << gen.err;
   ApiServerOptions o;
   o.tls_cert = cert;

@@ -53,10 +53,16 @@ class ServeTest : public ::testing::Test {
 
   // Starts `tuttle serve` on a free port; returns its base URL's port, 0 on failure.
   int StartServe(std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv = {testing::TuttleBinary(), "serve", "-s", store_, "--listen",
-                                     "127.0.0.1:0", "--api-tokens",
+    std::vector<std::string> argv = {testing::TuttleBinary(),
+                                     "serve",
+                                     "-s",
+                                     store_,
+                                     "--listen",
+                                     "127.0.0.1:0",
+                                     "--api-tokens",
                                      (dir_.path() / "tokens.yaml").string(),
-                                     "--reopen-interval-ms", "200"};
+                                     "--reopen-interval-ms",
+                                     "200"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     serve_ = std::make_unique<ChildProcess>(argv, (dir_.path() / "serve.out").string(),
                                             (dir_.path() / "serve.err").string());
@@ -291,12 +297,12 @@ TEST(Serve, RefusesAMissingStoreAndAnOpenAddressWithoutTokens) {
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.err.find("no store at"), std::string::npos) << missing.err;
   const std::string store = (dir.path() / "store").string();
-  auto replay = testing::RunProcess(
-      {testing::TuttleBinary(), "replay", "-s", store,
-       (testing::SourceDir() / "ingest/samples/attack-story.jsonl").string()});
+  auto replay =
+      testing::RunProcess({testing::TuttleBinary(), "replay", "-s", store,
+                           (testing::SourceDir() / "ingest/samples/attack-story.jsonl").string()});
   ASSERT_EQ(replay.exit_code, 0);
-  auto open = testing::RunProcess(
-      {testing::TuttleBinary(), "serve", "-s", store, "--listen", "0.0.0.0:0"});
+  auto open =
+      testing::RunProcess({testing::TuttleBinary(), "serve", "-s", store, "--listen", "0.0.0.0:0"});
   EXPECT_EQ(open.exit_code, 1);
   EXPECT_NE(open.err.find("--api-insecure"), std::string::npos) << open.err;
 }
