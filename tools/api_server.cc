@@ -698,8 +698,13 @@ struct ApiServer::Impl {
     if (!options.reload) return SendError(res, 501, "this server cannot reload rules");
     auto report = options.reload(caller->name);
     if (!report.ok()) {
-      // The message lists the located diagnostics, one a line: also as a list for machines.
       const std::string& message = report.error().message();
+      // A hook that reports in JSON (`tuttle run`'s reloader) answers with its report as is.
+      if (json j = json::parse(message, nullptr, false); j.is_object()) {
+        if (!j.contains("status")) j["status"] = 422;
+        return SendJson(res, 422, Dump(j));
+      }
+      // Otherwise the message lists the located diagnostics, one a line: also as a list.
       json diagnostics = json::array();
       size_t start = 0;
       while (start < message.size()) {

@@ -16,6 +16,7 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <functional>
 #include <optional>
@@ -41,6 +42,7 @@
 #include "serve_command.h"
 #include "store_commands.h"
 #include "tuttle/engine/pipeline.h"
+#include "tuttle/engine/strings.h"
 #include "tuttle/ingest/cri_log_source.h"
 #include "tuttle/ingest/file_source.h"
 #include "tuttle/ingest/json_record_parser.h"
@@ -343,11 +345,33 @@ Result<std::unique_ptr<ingest::KafkaAlertSink>> OpenAlertsTopic(const RunOptions
 }
 
 // `--listen`: the API and console over the run's store (docs/api.md); nullptr when not asked.
+// With `reloader` (set once the pipeline's reloader exists), /api/v1/rules and the coverage map
+// show the rules in force and POST /api/v1/rules/reload is the hot reload (docs/reload.md).
 Result<std::unique_ptr<ApiServer>> StartApi(const RunOptions& o, storage::Store& store,
-                                            const Engine& engine, const MetricsRegistry* metrics) {
+                                            const Engine& engine, const MetricsRegistry* metrics,
+                                            const std::atomic<RuleReloader*>* reloader = nullptr) {
   if (o.api.listen.empty()) return std::unique_ptr<ApiServer>();
-  auto server =
-      StartRunApi(o.api, store, metrics, StaticRuleHooks(engine.rules, engine.rules_origin));
+  RunApiHooks hooks = StaticRuleHooks(engine.rules, engine.rules_origin);
+  if (reloader != nullptr) {
+    auto rules = [reloader, &engine] {
+      RuleReloader* r = reloader->load();
+      return r != nullptr ? r->rules() : std::shared_ptr<const RuleSet>(&engine.rules, [](const RuleSet*) {});
+    };
+    hooks.rules_json = [rules] { return RulesJson(*rules()); };
+    hooks.coverage_json = [rules, &engine] {
+      return CoverageJson(*rules(), engine.rules_origin, /*inventory=*/true);
+    };
+    hooks.reload = [reloader](const std::string& by) -> Result<std::string> {
+      RuleReloader* r = reloader->load();
+      if (r == nullptr) return Error("the pipeline is starting: retry in a moment");
+      const ReloadResult result = r->Reload(Cat("api: ", by));
+      fmt::print(stderr, "{}\n", result.ToText());
+      // Refused: the report (diagnostics included) is the 422's body.
+      if (result.status == ReloadResult::Status::kRefused) return Error(result.ToJson());
+      return result.ToJson();
+    };
+  }
+  auto server = StartRunApi(o.api, store, metrics, std::move(hooks));
   if (server.ok()) fmt::print(stderr, "tuttle: API and console at {}/\n", (*server)->Url());
   return server;
 }
@@ -556,7 +580,8 @@ int Run(const RunOptions& o) {
 
   auto store = storage::Store::Open(o.common.store, o.common.store_options);
   if (!store.ok()) return Fail(store.error());
-  auto api_server = StartApi(o, **store, *engine, &metrics);
+  std::atomic<RuleReloader*> api_reloader{nullptr};  // set below, once the reloader exists
+  auto api_server = StartApi(o, **store, *engine, &metrics, &api_reloader);
   if (!api_server.ok()) return Fail(api_server.error());
   // The embedded cluster starts empty each run: nothing to resume.
   auto start = PrepareCheckpoints(**store, !cluster, o.common, *pipeline_options);
@@ -595,14 +620,16 @@ int Run(const RunOptions& o) {
                         std::shared_ptr<const RuleSet>(&engine->rules, [](const RuleSet*) {}));
   InstallSighupHandler();
   reloader.Start();
+  api_reloader.store(&reloader);
 
   Pipeline pipeline(engine->rules, *engine->parser, *pipeline_options);
   StopOnSignal(source.get());
   auto stats = pipeline.Run(*source, sinks);
   StopOnSignal(nullptr);
+  if (*api_server) (*api_server)->Stop();
+  api_reloader.store(nullptr);
   reloader.Stop();
   if (metrics_server) metrics_server->Stop();
-  if (*api_server) (*api_server)->Stop();
   if (!stats.ok()) return Fail(stats.error());
   std::FILE* summary_out = o.json ? stderr : stdout;
   fmt::print(summary_out, "-- {}{}{}\n-- alerts and dead letters stored in {}\n",

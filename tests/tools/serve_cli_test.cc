@@ -286,6 +286,16 @@ TEST_F(ServeTest, RunListenServesTheApiOverItsOwnStore) {
   r = Get(port, "/readyz", "");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
+  // The API's reload is the pipeline's hot reload (docs/reload.md).
+  httplib::Client c("127.0.0.1", port);
+  c.set_read_timeout(std::chrono::seconds(30));
+  auto reload =
+      c.Post("/api/v1/rules/reload", {{"Authorization", "Bearer lead-token"}}, "", "application/json");
+  ASSERT_TRUE(reload);
+  EXPECT_EQ(reload->status, 200) << reload->body;
+  const json report = json::parse(reload->body, nullptr, false);
+  EXPECT_EQ(report.value("trigger", ""), "api: lead") << reload->body;
+  EXPECT_EQ(report.value("status", ""), "applied") << reload->body;
   run.Signal(SIGINT);
   EXPECT_EQ(run.Wait(std::chrono::milliseconds(20000)), 0) << run.Log();
 }
