@@ -615,7 +615,7 @@ int Run(const RunOptions& o) {
   reload_options.pipeline_files = o.common.pipelines;
   reload_options.parser_options = engine->parser->options();
   reload_options.watch = o.common.watch_rules;
-  if (metrics_server) reload_options.metrics = &metrics;
+  if (pipeline_options->metrics != nullptr) reload_options.metrics = &metrics;
   RuleReloader reloader(std::move(reload_options), rule_switch,
                         std::shared_ptr<const RuleSet>(&engine->rules, [](const RuleSet*) {}));
   InstallSighupHandler();

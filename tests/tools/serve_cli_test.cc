@@ -283,6 +283,7 @@ TEST_F(ServeTest, RunListenServesTheApiOverItsOwnStore) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
   EXPECT_NE(r->body.find("tuttle_build_info"), std::string::npos);
+  EXPECT_NE(r->body.find("tuttle_rules_generation"), std::string::npos);
   r = Get(port, "/readyz", "");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
