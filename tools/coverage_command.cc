@@ -193,6 +193,26 @@ Status WriteLayer(const std::string& path, const std::vector<MatrixColumn>& cont
 
 }  // namespace
 
+std::string CoverageJson(const RuleSet& rules, const std::string& origin, bool inventory) {
+  const RulesByTechnique by = TaggedTechniques(rules, inventory);
+  const auto containers = AttackMatrixColumns(AttackMatrix::kContainers);
+  const auto serverless = AttackMatrixColumns(AttackMatrix::kServerless);
+  const size_t rule_count = rules.detections.size() + rules.correlations.size() +
+                            (inventory ? Inventory::BuiltInRules().size() : 0);
+  const Counted counted = Count(containers, by);
+  const Counted cloud = Count(serverless, by);
+  const json doc = {
+      {"attack_version", std::string(kAttackVersion)},
+      {"rules", rule_count},
+      {"rules_origin", origin},
+      {"containers", {{"covered", counted.covered}, {"total", counted.total},
+                      {"tactics", MatrixJson(containers, by)}}},
+      {"serverless", {{"covered", cloud.covered}, {"total", cloud.total},
+                      {"tactics", MatrixJson(serverless, by)}}},
+  };
+  return doc.dump();
+}
+
 int Coverage(const CoverageOptions& o) {
   auto engine = LoadEngine(o.rules, o.pipelines, /*strict=*/false);
   if (!engine.ok()) {
@@ -213,17 +233,7 @@ int Coverage(const CoverageOptions& o) {
     return 1;
   }
   if (o.json) {
-    const Counted cloud = Count(serverless, by);
-    const json doc = {
-        {"attack_version", std::string(kAttackVersion)},
-        {"rules", rule_count},
-        {"rules_origin", engine->rules_origin},
-        {"containers", {{"covered", counted.covered}, {"total", counted.total},
-                        {"tactics", MatrixJson(containers, by)}}},
-        {"serverless", {{"covered", cloud.covered}, {"total", cloud.total},
-                        {"tactics", MatrixJson(serverless, by)}}},
-    };
-    fmt::print("{}\n", doc.dump());
+    fmt::print("{}\n", CoverageJson(engine->rules, engine->rules_origin, o.inventory));
     return 0;
   }
   fmt::print("ATT&CK v{} Containers matrix: coverage by {} rules ({})\n", kAttackVersion,

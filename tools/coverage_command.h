@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "tuttle/engine/rule_set.h"
+
 namespace tuttle::tools {
 
 struct CoverageOptions {
@@ -19,5 +21,9 @@ struct CoverageOptions {
 // Prints the coverage table (or, with `json`, a JSON document) to stdout. Returns the exit code:
 // 0, or 1 when the rules cannot be loaded or the layer cannot be written.
 int Coverage(const CoverageOptions& options);
+
+// The document `tuttle coverage --json` prints, for `rules` loaded from `origin` (with the
+// inventory's built-in findings when `inventory`): GET /api/v1/coverage serves it.
+std::string CoverageJson(const RuleSet& rules, const std::string& origin, bool inventory);
 
 }  // namespace tuttle::tools

@@ -10,11 +10,13 @@
 //   tuttle coverage              the ATT&CK Containers-matrix techniques the rules cover
 //   tuttle generate              deterministic benchmark telemetry (generate_command.h)
 //   tuttle alerts, dead-letters, db   query and maintain the store (store_commands.h)
+//   tuttle serve    the HTTP API and web console over a store (serve_command.h, docs/api.md)
 //   tuttle version
 
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <functional>
 #include <optional>
@@ -39,8 +41,10 @@
 #include "rule_reloader.h"
 #include "rules_command.h"
 #include "run_config.h"
+#include "serve_command.h"
 #include "store_commands.h"
 #include "tuttle/engine/pipeline.h"
+#include "tuttle/engine/strings.h"
 #include "tuttle/ingest/cri_log_source.h"
 #include "tuttle/ingest/file_source.h"
 #include "tuttle/ingest/json_record_parser.h"
@@ -344,6 +348,38 @@ Result<std::unique_ptr<ingest::KafkaAlertSink>> OpenAlertsTopic(const RunOptions
   return ingest::KafkaAlertSink::Open(std::move(options));
 }
 
+// `--listen`: the API and console over the run's store (docs/api.md); nullptr when not asked.
+// With `reloader` (set once the pipeline's reloader exists), /api/v1/rules and the coverage map
+// show the rules in force and POST /api/v1/rules/reload is the hot reload (docs/reload.md).
+Result<std::unique_ptr<ApiServer>> StartApi(const RunOptions& o, storage::Store& store,
+                                            const Engine& engine, const MetricsRegistry* metrics,
+                                            const std::atomic<RuleReloader*>* reloader = nullptr) {
+  if (o.api.listen.empty()) return std::unique_ptr<ApiServer>();
+  RunApiHooks hooks = StaticRuleHooks(engine.rules, engine.rules_origin);
+  if (reloader != nullptr) {
+    auto rules = [reloader, &engine] {
+      RuleReloader* r = reloader->load();
+      return r != nullptr ? r->rules() : std::shared_ptr<const RuleSet>(&engine.rules, [](const RuleSet*) {});
+    };
+    hooks.rules_json = [rules] { return RulesJson(*rules()); };
+    hooks.coverage_json = [rules, &engine] {
+      return CoverageJson(*rules(), engine.rules_origin, /*inventory=*/true);
+    };
+    hooks.reload = [reloader](const std::string& by) -> Result<std::string> {
+      RuleReloader* r = reloader->load();
+      if (r == nullptr) return Error("the pipeline is starting: retry in a moment");
+      const ReloadResult result = r->Reload(Cat("api: ", by));
+      fmt::print(stderr, "{}\n", result.ToText());
+      // Refused: the report (diagnostics included) is the 422's body.
+      if (result.status == ReloadResult::Status::kRefused) return Error(result.ToJson());
+      return result.ToJson();
+    };
+  }
+  auto server = StartRunApi(o.api, store, metrics, std::move(hooks));
+  if (server.ok()) fmt::print(stderr, "tuttle: API and console at {}/\n", (*server)->Url());
+  return server;
+}
+
 // Scale-out mode (docs/scaling.md): this process runs the match stage as a member of the input
 // topics' group, sending signals to the signals topic, and the correlation stage as a member of
 // the signals topic's group, with its window state in the changelog topic. It runs until stopped.
@@ -370,6 +406,8 @@ int RunScaledOut(const RunOptions& o, const Engine& engine, PipelineOptions pipe
   if (!store.ok()) return Fail(store.error());
   auto outputs = AlertOutputs::Open(o.common.output, o.common.store, pipeline_options.metrics);
   if (!outputs.ok()) return Fail(outputs.error());
+  auto api_server = StartApi(o, **store, engine, pipeline_options.metrics);
+  if (!api_server.ok()) return Fail(api_server.error());
   AlertPrinter printer(stdout, o.json ? AlertPrinter::Format::kJson : AlertPrinter::Format::kText,
                        (*outputs)->format());
   // Both stages write to these; the alerts topic, file and webhook before the store (as in Run()).
@@ -504,10 +542,17 @@ int Run(const RunOptions& o) {
   } else if (!o.metrics_token_file.empty()) {
     return Fail(Error("--metrics-token-file needs --metrics-listen"));
   }
+  if (!o.api.listen.empty() && pipeline_options->metrics == nullptr) {
+    metrics.AddGauge("tuttle_build_info", "Always 1: the version label names the build",
+                     {"version"})
+        .With({TUTTLE_VERSION})
+        .Set(1);
+    pipeline_options->metrics = &metrics;
+  }
 
   std::unique_ptr<ingest::MockCluster> cluster;
   ingest::KafkaSourceOptions ko;
-  if (metrics_server) ko.metrics = &metrics;
+  if (pipeline_options->metrics != nullptr) ko.metrics = &metrics;
   ko.follow = o.follow;
   ko.group_id = o.group;
   auto consumer_properties = ConsumerProperties(o);
@@ -550,6 +595,9 @@ int Run(const RunOptions& o) {
 
   auto store = storage::Store::Open(o.common.store, o.common.store_options);
   if (!store.ok()) return Fail(store.error());
+  std::atomic<RuleReloader*> api_reloader{nullptr};  // set below, once the reloader exists
+  auto api_server = StartApi(o, **store, *engine, &metrics, &api_reloader);
+  if (!api_server.ok()) return Fail(api_server.error());
   // The embedded cluster starts empty each run: nothing to resume.
   auto start = PrepareCheckpoints(**store, !cluster, o.common, *pipeline_options);
   if (!start.ok()) return Fail(start.error());
@@ -586,16 +634,19 @@ int Run(const RunOptions& o) {
   reload_options.pipeline_files = o.common.pipelines;
   reload_options.parser_options = engine->parser->options();
   reload_options.watch = o.common.watch_rules;
-  if (metrics_server) reload_options.metrics = &metrics;
+  if (pipeline_options->metrics != nullptr) reload_options.metrics = &metrics;
   RuleReloader reloader(std::move(reload_options), rule_switch,
                         std::shared_ptr<const RuleSet>(&engine->rules, [](const RuleSet*) {}));
   InstallSighupHandler();
   reloader.Start();
+  api_reloader.store(&reloader);
 
   Pipeline pipeline(engine->rules, *engine->parser, *pipeline_options);
   StopOnSignal(source.get());
   auto stats = pipeline.Run(*source, sinks);
   StopOnSignal(nullptr);
+  if (*api_server) (*api_server)->Stop();
+  api_reloader.store(nullptr);
   reloader.Stop();
   if (metrics_server) metrics_server->Stop();
   if (!stats.ok()) return Fail(stats.error());
@@ -742,11 +793,17 @@ int main(int argc, char** argv) {
                       "Embedded demo only: feed this JSON-lines file instead of the bundled sample");
   run_cmd->add_option("--metrics-listen", run.metrics_listen,
                       "Serve Prometheus metrics on http://HOST:PORT/metrics (and /healthz); port 0 "
-                      "picks a free one. Default: off (docs/metrics.md)")
+                      "picks a free one. Default: off (docs/metrics.md). A metrics-only "
+                      "endpoint: --listen serves /metrics beside the API")
       ->type_name("HOST:PORT");
   run_cmd->add_option("--metrics-token-file", run.metrics_token_file,
                       "Require 'Authorization: Bearer <token>' on /metrics, the token read from "
                       "this file");
+  run_cmd->add_option("--listen", run.api.listen,
+                      "Serve the HTTP API, web console, /metrics, /healthz and /readyz on "
+                      "HOST:PORT (docs/api.md). Default: off")
+      ->type_name("HOST:PORT");
+  AddApiListenOptions(run_cmd, run.api);
   run_cmd->add_option("--alerts-topic", run.alerts_topic,
                       "Also produce each alert to this Kafka topic (key: the alert id; at least "
                       "once; docs/kafka.md)");
@@ -816,6 +873,8 @@ int main(int argc, char** argv) {
   CLI::App* version_cmd = app.add_subcommand("version", "Print the version");
   StoreCommands store_commands(app);
   InventoryCommand inventory_command(app);
+  ServeOptions serve;
+  CLI::App* serve_cmd = AddServeCommand(app, serve);
 
   CLI11_PARSE(app, argc, argv);
   if (run_cmd->parsed()) {
@@ -845,6 +904,7 @@ int main(int argc, char** argv) {
   if (test_cmd->parsed()) return RulesTest(test);
   if (coverage_cmd->parsed()) return Coverage(coverage);
   if (generate_cmd->parsed()) return Generate(generate);
+  if (serve_cmd->parsed()) return Serve(serve);
   if (auto rc = store_commands.Run()) return *rc;
   if (auto rc = inventory_command.Run()) return *rc;
   if (version_cmd->parsed()) {

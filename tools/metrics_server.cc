@@ -59,11 +59,12 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
-Result<std::pair<std::string, int>> ParseListenAddress(std::string_view text) {
+Result<std::pair<std::string, int>> ParseListenAddress(std::string_view text,
+                                                       std::string_view option) {
   const auto bad = [&] {
     return Error(fmt::format(
-        "--metrics-listen '{}': expected HOST:PORT, [IPV6]:PORT or :PORT, e.g. 127.0.0.1:9464",
-        text));
+        "{} '{}': expected HOST:PORT, [IPV6]:PORT or :PORT, e.g. 127.0.0.1:9464",
+        option, text));
   };
   const size_t colon = text.rfind(':');
   if (colon == std::string_view::npos) return bad();

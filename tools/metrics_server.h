@@ -53,8 +53,10 @@ class MetricsServer {
   std::unique_ptr<Impl> impl_;
 };
 
-// `--metrics-listen` values: HOST:PORT, [IPV6]:PORT, or :PORT for every interface (0.0.0.0).
-Result<std::pair<std::string, int>> ParseListenAddress(std::string_view text);
+// `--metrics-listen` (and `--listen`) values: HOST:PORT, [IPV6]:PORT, or :PORT for every
+// interface (0.0.0.0). Errors name `option`.
+Result<std::pair<std::string, int>> ParseListenAddress(std::string_view text,
+                                                       std::string_view option = "--metrics-listen");
 
 // The token in a file (`--metrics-token-file`), without surrounding whitespace. An unreadable
 // file or an empty token is an error.

@@ -5,9 +5,11 @@
 #include <map>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "engine_setup.h"
 #include "rule_tests.h"
+#include "tuttle/engine/attack.h"
 #include "tuttle/engine/group_entities.h"
 #include "tuttle/rules/log_sources.h"
 #include "tuttle/ingest/json_record_parser.h"
@@ -146,6 +148,50 @@ int RulesTest(const RulesTestOptions& o) {
     return 1;
   }
   return failed > 0 || loaded->report.errors() > 0 ? 1 : 0;
+}
+
+std::string RulesJson(const RuleSet& rules) {
+  using nlohmann::json;
+  auto base = [](const RuleInfo& info, std::string_view kind) {
+    const AttackTags attack = ParseAttackTags(info.tags);
+    json tactics = json::array();
+    for (const AttackTactic& t : attack.tactics) tactics.push_back({{"uid", t.uid}, {"name", t.name}});
+    json techniques = json::array();
+    for (const AttackTechnique& t : attack.techniques) {
+      techniques.push_back({{"uid", t.uid}, {"name", t.name}});
+    }
+    return json{{"id", info.id},
+                {"name", info.name},
+                {"title", info.title},
+                {"description", info.description},
+                {"level", LevelName(info.level)},
+                {"status", info.status},
+                {"kind", kind},
+                {"tags", info.tags},
+                {"tactics", std::move(tactics)},
+                {"techniques", std::move(techniques)},
+                {"file", info.file},
+                {"line", info.line}};
+  };
+  json out = json::array();
+  for (const DetectionRule& d : rules.detections) {
+    json j = base(*d.info, "detection");
+    j["type"] = "detection";
+    j["logsource"] = {{"product", d.logsource.product},
+                      {"service", d.logsource.service},
+                      {"category", d.logsource.category}};
+    j["emits_alerts"] = d.emits_alerts;
+    out.push_back(std::move(j));
+  }
+  for (const CorrelationRule& c : rules.correlations) {
+    json j = base(*c.info, "correlation");
+    j["type"] = CorrelationTypeName(c.type);
+    j["group_by"] = c.group_by;
+    j["timespan_seconds"] = static_cast<double>(c.timespan) / 1e9;
+    j["emits_alerts"] = c.emits_alerts;
+    out.push_back(std::move(j));
+  }
+  return out.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace tuttle::tools

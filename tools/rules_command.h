@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "tuttle/engine/rule_set.h"
+
 namespace tuttle::tools {
 
 struct RulesCheckOptions {
@@ -23,5 +25,11 @@ struct RulesTestOptions {
 // Loads the rules under `paths` and runs the rule tests found there. Returns the exit code: 0,
 // or 1 when a rule has an error or a test fails.
 int RulesTest(const RulesTestOptions& options);
+
+// The rules of `rules` as a JSON array, for GET /api/v1/rules: per rule its id, name, title,
+// level, kind (detection or correlation), type (correlation type), status, ATT&CK tactics and
+// techniques, tags, source file and line, and log source (detections) or group-by and timespan
+// (correlations). Detection rules that only feed correlations say `emits_alerts: false`.
+std::string RulesJson(const RuleSet& rules);
 
 }  // namespace tuttle::tools

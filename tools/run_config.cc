@@ -1,5 +1,7 @@
 #include "run_config.h"
 
+#include "metrics_server.h"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
@@ -493,6 +495,43 @@ void ReadEngine(ConfigReader& r, const YAML::Node& engine, const FlagGiven& give
   }
 }
 
+// api: {listen, tokens_file, insecure, tls: {cert, key}} (docs/api.md).
+void ReadApi(ConfigReader& r, const YAML::Node& api, const FlagGiven& given, ApiListenOptions& o) {
+  if (!r.Map(api, "api", {"listen", "tokens_file", "insecure", "tls"})) return;
+  if (const YAML::Node n = api["listen"]; n.IsDefined()) {
+    auto v = r.NonEmpty(n, "api.listen");
+    if (v && !ParseListenAddress(*v, "api.listen").ok()) {
+      r.Report(n, "api.listen", fmt::format("'{}' is not HOST:PORT, [IPV6]:PORT or :PORT", *v));
+    } else if (v && !given("--listen")) {
+      o.listen = *v;
+    }
+  }
+  if (const YAML::Node n = api["tokens_file"]; n.IsDefined()) {
+    auto v = r.NonEmpty(n, "api.tokens_file");
+    if (v && !given("--api-tokens")) o.tokens_file = r.Resolve(*v);
+  }
+  if (const YAML::Node n = api["insecure"]; n.IsDefined()) {
+    auto v = r.Bool(n, "api.insecure");
+    if (v && !given("--api-insecure")) o.insecure = *v;
+  }
+  const YAML::Node tls = api["tls"];
+  if (r.Map(tls, "api.tls", {"cert", "key"})) {
+    const YAML::Node cert = tls["cert"];
+    const YAML::Node key = tls["key"];
+    if (cert.IsDefined() != key.IsDefined()) {
+      r.Report(tls, "api.tls", "needs both cert and key (PEM files)");
+    }
+    if (cert.IsDefined()) {
+      auto v = r.NonEmpty(cert, "api.tls.cert");
+      if (v && !given("--tls-cert")) o.tls_cert = r.Resolve(*v);
+    }
+    if (key.IsDefined()) {
+      auto v = r.NonEmpty(key, "api.tls.key");
+      if (v && !given("--tls-key")) o.tls_key = r.Resolve(*v);
+    }
+  }
+}
+
 void ReadStore(ConfigReader& r, const YAML::Node& store, const FlagGiven& given, CommonOptions& o) {
   if (!r.Map(store, "store",
              {"path", "checkpoint_interval", "checkpoint_records", "alert_retention",
@@ -719,11 +758,12 @@ Status LoadRunConfig(const std::string& path, const FlagGiven& given, RunOptions
   }
   const YAML::Node& root = loaded;  // const: looking a key up must not add it
   if (root.IsNull()) return Ok();   // an empty file sets nothing
-  if (r.Map(root, "", {"kafka", "engine", "store", "output", "follow"})) {
+  if (r.Map(root, "", {"kafka", "engine", "store", "output", "follow", "api"})) {
     std::vector<TopicPin> pins;
     if (root["kafka"].IsDefined()) ReadKafka(r, root["kafka"], given, o, pins);
     ReadEngine(r, root["engine"], given, o.common);
     ReadStore(r, root["store"], given, o.common);
+    ReadApi(r, root["api"], given, o.api);
     ReadOutput(r, root["output"], given, o);
     if (const YAML::Node n = root["follow"]; n.IsDefined()) {
       auto v = r.Bool(n, "follow");
@@ -902,6 +942,21 @@ std::string EffectiveConfig(const RunOptions& o) {
   }
   out << YAML::EndMap;
   out << YAML::Key << "follow" << YAML::Value << o.follow;
+  if (!o.api.listen.empty()) {
+    out << YAML::Key << "api" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "listen" << YAML::Value << o.api.listen;
+    if (!o.api.tokens_file.empty()) {
+      out << YAML::Key << "tokens_file" << YAML::Value << Absolute(o.api.tokens_file);
+    }
+    out << YAML::Key << "insecure" << YAML::Value << o.api.insecure;
+    if (!o.api.tls_cert.empty()) {
+      out << YAML::Key << "tls" << YAML::Value << YAML::BeginMap;
+      out << YAML::Key << "cert" << YAML::Value << Absolute(o.api.tls_cert);
+      out << YAML::Key << "key" << YAML::Value << Absolute(o.api.tls_key);
+      out << YAML::EndMap;
+    }
+    out << YAML::EndMap;
+  }
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }

@@ -11,6 +11,7 @@
 //   output:  json, quiet, format (ocsf|ecs|falco), file: {path, max_size, daily, keep},
 //            webhook: {url, token_file, batch, max_attempts, timeout, backoff, max_backoff,
 //            queue, dead_letter}   (docs/alerts.md)
+//   api:     listen, tokens_file, insecure, tls: {cert, key}   (docs/api.md)
 //   follow
 //
 // The file is read after the command line and fills in what the command line left unset, so
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "alert_outputs.h"
+#include "api_server.h"
 #include "tuttle/engine/diagnostic.h"
 #include "tuttle/engine/result.h"
 #include "tuttle/ingest/kafka.h"
@@ -88,6 +90,8 @@ struct RunOptions {
   ScaleOutOptions scale_out;
   std::string metrics_listen;  // HOST:PORT; empty: no metrics endpoint
   std::string metrics_token_file;
+  // The HTTP API and console (`--listen`, `api:` in the file; docs/api.md); listen empty: off.
+  ApiListenOptions api;
   std::string config;  // --config: the file read, or empty
   bool check_config = false;
 };

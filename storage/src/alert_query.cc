@@ -305,6 +305,31 @@ Result<std::string> PageTokenAfter(const Store& store, const Hash128& id) {
   return ToHex(AlertKey(DecodeI64(time), id));
 }
 
+Result<std::optional<QueriedAlert>> FindAlert(const Store& store, const Hash128& id) {
+  if (store.alert_index_handle() == nullptr) return Error("this store has no alert index");
+  std::string time;
+  rocksdb::Status s =
+      store.db()->Get(rocksdb::ReadOptions(), store.alert_index_handle(), IdIndexKey(id), &time);
+  if (s.IsNotFound()) return std::optional<QueriedAlert>();
+  if (!s.ok() || time.size() != 8) {
+    return Error(fmt::format("store: looking up alert {}: {}", id.Uuid(), s.ToString()));
+  }
+  std::string finding;
+  s = store.db()->Get(rocksdb::ReadOptions(), store.alerts_handle(),
+                      AlertKey(DecodeI64(time), id), &finding);
+  // An index entry retention has not reached yet: the alert itself is gone.
+  if (s.IsNotFound()) return std::optional<QueriedAlert>();
+  if (!s.ok()) return Error(fmt::format("store: reading alert {}: {}", id.Uuid(), s.ToString()));
+  auto status_doc = AlertStatusDocument(store, id);
+  if (!status_doc.ok()) return status_doc.error();
+  QueriedAlert a;
+  a.time = DecodeI64(time);
+  a.id = id.Uuid();
+  a.status = *status_doc ? CurrentStatus(**status_doc) : AlertStatus::kNew;
+  a.json = *status_doc ? MergeStatus(finding, **status_doc) : std::move(finding);
+  return std::optional<QueriedAlert>(std::move(a));
+}
+
 Result<AlertPage> QueryAlerts(const Store& store, const AlertQuery& query) {
   const AlertFilter& f = query.filter;
   const bool reverse = !query.oldest_first;

@@ -174,7 +174,7 @@ TEST_F(RunConfigTest, EachMistakeIsALocatedErrorWithItsKeyPath) {
             "scale_out) (hint: did you mean 'group_id'?)");
   EXPECT_EQ(OnlyError(std::string(kMinimal) + "engin:\n  threads: 2\n"),
             "tuttle.yaml:4:1: error: engin: unknown key (known: kafka, engine, store, output, "
-            "follow) (hint: did you mean 'engine'?)");
+            "follow, api) (hint: did you mean 'engine'?)");
   EXPECT_EQ(OnlyError(std::string(kMinimal) + "engine:\n  threads: [1, 2]\n"),
             "tuttle.yaml:5:12: error: engine.threads: expected a single value");
   EXPECT_EQ(OnlyError(std::string(kMinimal) + "engine:\n  threads: many\n"),
@@ -313,6 +313,31 @@ TEST_F(RunConfigTest, TheExampleInDeployLoads) {
             fs::weakly_canonical(testing::SourceDir() / "deploy/approved-inventory.example.yaml"));
   const std::string printed = EffectiveConfig(l.options);
   EXPECT_EQ(printed.find("example-password"), std::string::npos);
+}
+
+TEST_F(RunConfigTest, TheApiSectionSetsTheServerWithPathsBesideTheFile) {
+  const Loaded l = Load(std::string(kMinimal) + R"(api:
+  listen: 0.0.0.0:8443
+  tokens_file: tokens.yaml
+  tls: {cert: tls/server.crt, key: /etc/tuttle/server.key}
+)");
+  ASSERT_TRUE(l.ok) << ::testing::PrintToString(l.diagnostics);
+  EXPECT_EQ(l.options.api.listen, "0.0.0.0:8443");
+  EXPECT_EQ(l.options.api.tokens_file, (dir_.path() / "tokens.yaml").string());
+  EXPECT_EQ(l.options.api.tls_cert, (dir_.path() / "tls/server.crt").string());
+  EXPECT_EQ(l.options.api.tls_key, "/etc/tuttle/server.key");
+  EXPECT_FALSE(l.options.api.insecure);
+  EXPECT_NE(EffectiveConfig(l.options).find("listen: 0.0.0.0:8443"), std::string::npos);
+  // The command line wins.
+  EXPECT_EQ(Load(std::string(kMinimal) + "api: {listen: ':8443'}\n", {"--listen"}).options.api.listen,
+            "");
+  EXPECT_EQ(OnlyError(std::string(kMinimal) + "api:\n  listen: nowhere\n"),
+            "tuttle.yaml:5:11: error: api.listen: 'nowhere' is not HOST:PORT, [IPV6]:PORT or :PORT");
+  EXPECT_EQ(OnlyError(std::string(kMinimal) + "api:\n  tls: {cert: a.pem}\n"),
+            "tuttle.yaml:5:8: error: api.tls: needs both cert and key (PEM files)");
+  EXPECT_EQ(OnlyError(std::string(kMinimal) + "api:\n  token_file: t\n"),
+            "tuttle.yaml:5:3: error: api.token_file: unknown key (known: listen, tokens_file, "
+            "insecure, tls) (hint: did you mean 'tokens_file'?)");
 }
 
 TEST_F(RunConfigTest, AnEmptyFileSetsNothing) {

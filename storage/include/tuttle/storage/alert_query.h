@@ -76,6 +76,9 @@ inline constexpr size_t kIndexProbeLimit = 10'000;
 // Fails on a malformed page token.
 Result<AlertPage> QueryAlerts(const Store& store, const AlertQuery& query);
 
+// One alert by id, its status merged in; nullopt when the store holds none with that id.
+Result<std::optional<QueriedAlert>> FindAlert(const Store& store, const Hash128& id);
+
 // The page token that continues after alert `id` (`--after ID`), in either order.
 Result<std::string> PageTokenAfter(const Store& store, const Hash128& id);
 
