@@ -361,6 +361,12 @@ Result<std::unique_ptr<ApiServer>> StartApi(const RunOptions& o, storage::Store&
       RuleReloader* r = reloader->load();
       return r != nullptr ? r->rules() : std::shared_ptr<const RuleSet>(&engine.rules, [](const RuleSet*) {});
     };
+    // Ready once the pipeline runs (its reloader exists): rules loaded, store open, source open.
+    hooks.ready = [reloader](std::string& reason) {
+      if (reloader->load() != nullptr) return true;
+      reason = "the pipeline is starting";
+      return false;
+    };
     hooks.rules_json = [rules] { return RulesJson(*rules()); };
     hooks.coverage_json = [rules, &engine] {
       return CoverageJson(*rules(), engine.rules_origin, /*inventory=*/true);
