@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "embedded.h"
+#include "inventory_command.h"
 #include "tuttle/engine/inventory.h"
 #include "tuttle/engine/strings.h"
 #include "tuttle/engine/time.h"
@@ -69,32 +70,6 @@ void BadParam(Response& res, std::string_view name, std::string_view message) {
   SendError(res, 400, fmt::format("parameter '{}': {}", name, message), name);
 }
 
-std::string ToHex(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 0xf]);
-  }
-  return out;
-}
-
-std::optional<std::string> FromHex(std::string_view hex) {
-  auto digit = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  if (hex.size() % 2 != 0) return std::nullopt;
-  std::string out;
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    const int hi = digit(hex[i]), lo = digit(hex[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-  }
-  return out;
-}
-
 // A time bound: RFC 3339, integer nanoseconds since the epoch, or a duration before now.
 std::optional<TimeNs> ParseTimeParam(const std::string& text, TimeNs now) {
   if (auto t = ParseTimestamp(text)) return t;
@@ -135,20 +110,6 @@ std::string TenantOf(const json& finding) {
   return t != m->end() && t->is_string() ? t->get<std::string>() : std::string();
 }
 
-std::string StatusWord(storage::AlertStatus s) {
-  switch (s) {
-    case storage::AlertStatus::kNew:
-      return "new";
-    case storage::AlertStatus::kInProgress:
-      return "acknowledged";
-    case storage::AlertStatus::kSuppressed:
-      return "suppressed";
-    case storage::AlertStatus::kResolved:
-      return "closed";
-  }
-  return "?";
-}
-
 // Every caller is this when no tokens are configured (loopback, or --api-insecure).
 const ApiToken& Anonymous() {
   static const ApiToken kAnonymous{"anonymous", "", {"*"}, ApiRole::kAdmin};
@@ -173,26 +134,6 @@ std::string_view ContentType(std::string_view path) {
   if (ends(".png")) return "image/png";
   if (ends(".json")) return "application/json";
   return "application/octet-stream";
-}
-
-// The inventory item as the API shows it (the fields of `tuttle inventory -o json`).
-json InventoryJson(const InventoryItem& i) {
-  json j = {{"kind", InventoryKindName(i.kind)},
-            {"item", i.DisplayKey()},
-            {"tenant", i.tenant},
-            {"cluster", i.cluster},
-            {"namespace", i.namespace_name},
-            {"name", i.name},
-            {"first_seen", FormatTimestampNs(i.first_seen)},
-            {"last_seen", FormatTimestampNs(i.last_seen)},
-            {"source", i.source},
-            {"events", i.events},
-            {"approved", i.approved}};
-  if (i.kind == InventoryKind::kInvoker) j["principal"] = i.principal;
-  if (!i.digest.empty()) j["digest"] = i.digest;
-  if (!i.version.empty()) j["version"] = i.version;
-  if (!i.arn.empty()) j["arn"] = i.arn;
-  return j;
 }
 
 }  // namespace
@@ -482,7 +423,7 @@ struct ApiServer::Impl {
              ParseTimestamp(b.value("event_time", "")).value_or(0);
     });
     json out = {{"alert", std::move(finding)},
-                {"status", StatusWord(alert->status)},
+                {"status", std::string(storage::AlertStatusWord(alert->status))},
                 {"status_history", std::move(history)},
                 {"evidence_records", std::move(records)}};
     SendJson(res, 200, Dump(out));
@@ -535,7 +476,7 @@ struct ApiServer::Impl {
     auto updated = storage::FindAlert(*store, id);
     if (!updated.ok() || !*updated) return SendError(res, 500, "the alert vanished");
     std::string out = "{\"status\":";
-    out += Dump(json(StatusWord(*status)));
+    out += Dump(json(std::string(storage::AlertStatusWord(*status))));
     out += ",\"alert\":";
     out += (*updated)->json;
     out += '}';
@@ -688,7 +629,7 @@ struct ApiServer::Impl {
       next = ToHex(items.back().first);
     }
     json list = json::array();
-    for (const auto& [key, i] : items) list.push_back(InventoryJson(i));
+    for (const auto& [key, i] : items) list.push_back(InventoryItemJson(i));
     SendJson(res, 200, Dump(json{{"items", std::move(list)}, {"next_page_token", next}}));
   }
 

@@ -255,21 +255,7 @@ int List(const ListOptions& o) {
   };
   if (o.output == "json") {
     for (const InventoryItem& i : items) {
-      nlohmann::json j = {{"kind", InventoryKindName(i.kind)},
-                          {"item", i.DisplayKey()},
-                          {"tenant", i.tenant},
-                          {"cluster", i.cluster},
-                          {"namespace", i.namespace_name},
-                          {"name", i.name},
-                          {"first_seen", FormatTimestampNs(i.first_seen)},
-                          {"last_seen", FormatTimestampNs(i.last_seen)},
-                          {"source", i.source},
-                          {"events", i.events},
-                          {"approved", i.approved}};
-      if (i.kind == InventoryKind::kInvoker) j["principal"] = i.principal;
-      if (!i.digest.empty()) j["digest"] = i.digest;
-      if (!i.version.empty()) j["version"] = i.version;
-      if (!i.arn.empty()) j["arn"] = i.arn;
+      const nlohmann::json j = InventoryItemJson(i);
       fmt::print("{}\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
     return 0;
@@ -336,6 +322,25 @@ InventoryCommand::~InventoryCommand() = default;
 std::optional<int> InventoryCommand::Run() const {
   if (!state_->cmd->parsed()) return std::nullopt;
   return List(state_->list);
+}
+
+nlohmann::json InventoryItemJson(const InventoryItem& i) {
+  nlohmann::json j = {{"kind", InventoryKindName(i.kind)},
+                      {"item", i.DisplayKey()},
+                      {"tenant", i.tenant},
+                      {"cluster", i.cluster},
+                      {"namespace", i.namespace_name},
+                      {"name", i.name},
+                      {"first_seen", FormatTimestampNs(i.first_seen)},
+                      {"last_seen", FormatTimestampNs(i.last_seen)},
+                      {"source", i.source},
+                      {"events", i.events},
+                      {"approved", i.approved}};
+  if (i.kind == InventoryKind::kInvoker) j["principal"] = i.principal;
+  if (!i.digest.empty()) j["digest"] = i.digest;
+  if (!i.version.empty()) j["version"] = i.version;
+  if (!i.arn.empty()) j["arn"] = i.arn;
+  return j;
 }
 
 }  // namespace tuttle::tools

@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "tuttle/engine/diagnostic.h"
 #include "tuttle/engine/inventory.h"
 #include "tuttle/engine/result.h"
@@ -19,6 +21,9 @@ class App;
 }  // namespace CLI
 
 namespace tuttle::tools {
+
+// An inventory item as `tuttle inventory -o json` prints it and GET /api/v1/inventory answers.
+nlohmann::json InventoryItemJson(const InventoryItem& item);
 
 // Reads an approved-inventory file:
 //

@@ -99,20 +99,6 @@ std::string Truncate(std::string s, size_t width) {
   return s;
 }
 
-std::string StatusWord(storage::AlertStatus s) {
-  switch (s) {
-    case storage::AlertStatus::kNew:
-      return "new";
-    case storage::AlertStatus::kInProgress:
-      return "acknowledged";
-    case storage::AlertStatus::kSuppressed:
-      return "suppressed";
-    case storage::AlertStatus::kResolved:
-      return "closed";
-  }
-  return "?";
-}
-
 // What the alert is about, in one cell: the group-by values of a correlation, else the most
 // telling entities.
 std::string EntityCell(const json& finding) {
@@ -262,7 +248,8 @@ int Alerts(const AlertsOptions& o) {
       const json& t = j["unmapped"]["tuttle"];
       const int64_t count =
           t.contains("count") ? t.value("count", int64_t{0}) : j.value("count", int64_t{1});
-      rows.push_back({FormatTimestamp(a.time), t.value("rule_level", ""), StatusWord(a.status),
+      rows.push_back({FormatTimestamp(a.time), t.value("rule_level", ""),
+                      std::string(storage::AlertStatusWord(a.status)),
                       Truncate(j["finding_info"].value("title", ""), 48),
                       Truncate(EntityCell(j), 48), std::to_string(count), a.id});
     }
@@ -309,7 +296,7 @@ int SetStatus(const std::string& store_path, const StatusOptions& o, storage::Al
       rc = 1;
       continue;
     }
-    fmt::print("{} {}\n", id.Uuid(), StatusWord(status));
+    fmt::print("{} {}\n", id.Uuid(), std::string(storage::AlertStatusWord(status)));
   }
   return rc;
 }

@@ -1,5 +1,7 @@
 #include "tuttle/engine/alert.h"
 
+#include "alert_json.h"
+
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
@@ -199,32 +201,8 @@ std::string AlertToOcsfJson(const Alert& alert) {
       {"window", {{"start", FormatTimestampNs(alert.window_start)},
                   {"end", FormatTimestampNs(alert.window_end)}}},
   };
-  if (!rule.name.empty()) tuttle["rule_name"] = rule.name;
   if (!alert.group.empty()) tuttle["group_by"] = std::move(group);
-  if (!alert.condition.empty()) tuttle["condition"] = alert.condition;
-  if (alert.kind != "single") tuttle["count"] = alert.count;
-  if (!alert.values.empty()) tuttle["values"] = alert.values;
-  if (!alert.field.empty()) tuttle["field"] = alert.field;
-  if (alert.value) {
-    tuttle["value"] = *alert.value;
-    tuttle["numeric_values"] = alert.numeric;
-  }
-  if (alert.suppressed > 0) {
-    tuttle["suppressed"] = {{"count", alert.suppressed},
-                            {"first", FormatTimestampNs(alert.suppressed_first)},
-                            {"last", FormatTimestampNs(alert.suppressed_last)}};
-  }
-  if (!alert.chained.empty()) {
-    json chained = json::array();
-    for (const Hash128& id : alert.chained) chained.push_back(id.Uuid());
-    tuttle["chained_alerts"] = std::move(chained);
-  }
-  if (!alert.product.empty() || !alert.service.empty()) {
-    tuttle["log_source"] = {{"product", alert.product}, {"service", alert.service}};
-  }
-  if (!rule.file.empty()) tuttle["rule_file"] = rule.file;
-  if (!alert.tenant.empty()) tuttle["tenant"] = alert.tenant;
-  if (!alert.details.empty()) tuttle["details"] = alert.details;
+  detail::AddAlertFacts(alert, tuttle);
 
   json doc = {
       {"class_uid", 2004},
@@ -307,4 +285,36 @@ std::string_view DeadLetterKindName(DeadLetter::Kind kind) {
   return kind == DeadLetter::Kind::kLate ? "late" : "parse";
 }
 
+namespace detail {
+
+void AddAlertFacts(const Alert& alert, json& tuttle) {
+  const RuleInfo& rule = *alert.rule;
+  if (!rule.name.empty()) tuttle["rule_name"] = rule.name;
+  if (!alert.condition.empty()) tuttle["condition"] = alert.condition;
+  if (alert.kind != "single") tuttle["count"] = alert.count;
+  if (!alert.values.empty()) tuttle["values"] = alert.values;
+  if (!alert.field.empty()) tuttle["field"] = alert.field;
+  if (alert.value) {
+    tuttle["value"] = *alert.value;
+    tuttle["numeric_values"] = alert.numeric;
+  }
+  if (alert.suppressed > 0) {
+    tuttle["suppressed"] = {{"count", alert.suppressed},
+                            {"first", FormatTimestampNs(alert.suppressed_first)},
+                            {"last", FormatTimestampNs(alert.suppressed_last)}};
+  }
+  if (!alert.chained.empty()) {
+    json chained = json::array();
+    for (const Hash128& id : alert.chained) chained.push_back(id.Uuid());
+    tuttle["chained_alerts"] = std::move(chained);
+  }
+  if (!alert.product.empty() || !alert.service.empty()) {
+    tuttle["log_source"] = {{"product", alert.product}, {"service", alert.service}};
+  }
+  if (!rule.file.empty()) tuttle["rule_file"] = rule.file;
+  if (!alert.tenant.empty()) tuttle["tenant"] = alert.tenant;
+  if (!alert.details.empty()) tuttle["details"] = alert.details;
+}
+
+}  // namespace detail
 }  // namespace tuttle

@@ -14,6 +14,8 @@
 #include "tuttle/engine/attack.h"
 #include "tuttle/engine/strings.h"
 
+#include "alert_json.h"
+
 namespace tuttle {
 namespace {
 
@@ -253,34 +255,13 @@ std::string AlertToEcsJson(const Alert& alert) {
   doc["tags"] = rule.tags;
 
   json tuttle = {{"kind", alert.kind}, {"level", LevelName(rule.level)}};
-  if (!rule.name.empty()) tuttle["rule_name"] = rule.name;
   if (!alert.group.empty()) {
     json group = json::object();
     for (const auto& [name, value] : alert.group) group[name] = value;
     tuttle["group"] = std::move(group);
   }
-  if (alert.kind != "single") tuttle["count"] = alert.count;
-  if (!alert.condition.empty()) tuttle["condition"] = alert.condition;
-  if (!alert.values.empty()) tuttle["values"] = alert.values;
-  if (!alert.field.empty()) tuttle["field"] = alert.field;
-  if (alert.value) tuttle["value"] = *alert.value;
-  if (alert.suppressed > 0) {
-    tuttle["suppressed"] = {{"count", alert.suppressed},
-                            {"first", FormatTimestampNs(alert.suppressed_first)},
-                            {"last", FormatTimestampNs(alert.suppressed_last)}};
-  }
-  if (!alert.chained.empty()) {
-    json chained = json::array();
-    for (const Hash128& id : alert.chained) chained.push_back(id.Uuid());
-    tuttle["chained_alerts"] = std::move(chained);
-  }
-  if (!alert.product.empty() || !alert.service.empty()) {
-    tuttle["log_source"] = {{"product", alert.product}, {"service", alert.service}};
-  }
-  if (!alert.tenant.empty()) tuttle["tenant"] = alert.tenant;
-  if (!alert.details.empty()) tuttle["details"] = alert.details;
+  detail::AddAlertFacts(alert, tuttle);
   if (rule.references.size() > 1) tuttle["references"] = rule.references;
-  if (!rule.file.empty()) tuttle["rule_file"] = rule.file;
   json evidence = json::array();
   for (const Evidence& ev : alert.evidence) evidence.push_back(EcsEvidence(ev));
   tuttle["evidence"] = std::move(evidence);

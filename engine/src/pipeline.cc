@@ -380,14 +380,20 @@ struct PipelineMetrics {
     return PerRule(rules, rules.detections, detection, match_series, match_series_of,
                    matches_by_rule);
   }
-  Counter& Alerts(const RuleInfo& info) {
-    auto it = alert_series.find(&info);
-    if (it == alert_series.end()) {
-      it = alert_series
-               .emplace(&info, &alerts_by_rule.With({info.id, info.title, LevelName(info.level)}))
-               .first;
+  // tuttle_rule_alerts_total for each alert.
+  void CountAlerts(const std::vector<Alert>& written) {
+    for (const Alert& a : written) {
+      if (!a.rule) continue;
+      auto it = alert_series.find(a.rule.get());
+      if (it == alert_series.end()) {
+        const RuleInfo& info = *a.rule;
+        alert_infos.push_back(a.rule);
+        it = alert_series
+                 .emplace(&info, &alerts_by_rule.With({info.id, info.title, LevelName(info.level)}))
+                 .first;
+      }
+      it->second->Add();
     }
-    return *it->second;
   }
   Gauge& OpenGroups(const RuleSet& rules, uint32_t correlation) {
     if (group_series_of != &rules) {
@@ -1249,11 +1255,7 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
             }
           }
           for (const uint32_t r : w->matched_rules) m.Matches(*w->rules, r).Add();
-          for (const Alert& a : w->out.alerts) {
-            if (!a.rule) continue;
-            if (m.alert_series.count(a.rule.get()) == 0) m.alert_infos.push_back(a.rule);
-            m.Alerts(*a.rule).Add();
-          }
+          m.CountAlerts(w->out.alerts);
           uint64_t singles = 0;
           for (const Alert& a : w->out.alerts) singles += a.kind == "single" ? 1 : 0;
           m.single_alerts.Add(singles);
@@ -1291,11 +1293,7 @@ Result<PipelineStats> Pipeline::Run(RecordSource& source, const std::vector<Aler
     stats.alerts += last.alerts.size();
     if (metrics) {
       metrics->correlation_alerts.Add(last.alerts.size());
-      for (const Alert& a : last.alerts) {
-        if (!a.rule) continue;
-        if (metrics->alert_series.count(a.rule.get()) == 0) metrics->alert_infos.push_back(a.rule);
-        metrics->Alerts(*a.rule).Add();
-      }
+      metrics->CountAlerts(last.alerts);
     }
     if (checkpointing) {
       last.checkpoint = make_checkpoint();

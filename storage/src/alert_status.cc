@@ -32,6 +32,16 @@ std::string_view AlertStatusName(AlertStatus status) {
   return "Unknown";
 }
 
+std::string_view AlertStatusWord(AlertStatus status) {
+  switch (status) {
+    case AlertStatus::kNew: return "new";
+    case AlertStatus::kInProgress: return "acknowledged";
+    case AlertStatus::kSuppressed: return "suppressed";
+    case AlertStatus::kResolved: return "closed";
+  }
+  return "?";
+}
+
 std::optional<AlertStatus> ParseAlertStatus(std::string_view word) {
   std::string w;
   for (char c : word) w.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <thread>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -33,6 +34,26 @@ std::string ReadFile(const std::filesystem::path& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+std::string ReadIfExists(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int MetricsPort(const std::filesystem::path& err) {
+  const std::string prefix = "tuttle: metrics at http://127.0.0.1:";
+  for (int i = 0; i < 600; ++i) {
+    const std::string text = ReadIfExists(err);
+    const size_t at = text.find(prefix);
+    if (at != std::string::npos && text.find("/metrics\n", at) != std::string::npos) {
+      return std::atoi(text.c_str() + at + prefix.size());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return 0;
 }
 
 std::string TuttleBinary() {

@@ -13,6 +13,11 @@ std::filesystem::path SourceDir();
 // The shared folder (../shared), or nullopt when it is absent: tests then GTEST_SKIP.
 std::optional<std::filesystem::path> SharedDir();
 std::string ReadFile(const std::filesystem::path& path);
+// A file a child process may not have written yet: empty until it exists.
+std::string ReadIfExists(const std::filesystem::path& path);
+// The port a `tuttle run --metrics-listen 127.0.0.1:0` chose, from its stderr file (0: none
+// printed within 30 s).
+int MetricsPort(const std::filesystem::path& err);
 
 // The built `tuttle` binary (TUTTLE_BINARY, set by ctest).
 std::string TuttleBinary();

@@ -31,6 +31,8 @@
 namespace tuttle::tools {
 namespace {
 
+using testing::MetricsPort;
+using testing::ReadIfExists;
 using testing::TempDir;
 
 httplib::Result Get(int port, const std::string& path, const std::string& token = "") {
@@ -172,12 +174,6 @@ std::string Partition(const char* name, int p) {
   return fmt::format("{}{{topic=\"audit\",partition=\"{}\"}}", name, p);
 }
 
-// A file the child may not have created yet: empty until it exists.
-std::string ReadIfExists(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 using Child = testing::ChildProcess;
 
 // `tuttle run` on topic "audit" of `brokers`, quiet, serving metrics on a free port.
@@ -203,20 +199,6 @@ std::vector<std::string> RunArgv(const std::string& brokers, const std::string& 
           "fetch.wait.max.ms=10",
           "--metrics-listen",
           "127.0.0.1:0"};
-}
-
-// The port a `tuttle run --metrics-listen 127.0.0.1:0` chose, from its stderr (0: none in 30 s).
-int MetricsPort(const std::string& err) {
-  const std::string prefix = "tuttle: metrics at http://127.0.0.1:";
-  for (int i = 0; i < 600; ++i) {
-    const std::string text = ReadIfExists(err);
-    const size_t at = text.find(prefix);
-    if (at != std::string::npos && text.find("/metrics\n", at) != std::string::npos) {
-      return std::atoi(text.c_str() + at + prefix.size());
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return 0;
 }
 
 TEST(MetricsEndToEnd, RunFollowServesLagOwnedPartitionsAndPipelineCounters) {

@@ -27,12 +27,9 @@
 namespace tuttle::tools {
 namespace {
 
+using testing::MetricsPort;
+using testing::ReadIfExists;
 using testing::TempDir;
-
-std::string ReadIfExists(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 // Waits up to `seconds` for `text` to appear in the file; whether it did.
 bool WaitFor(const std::string& path, const std::string& text, int seconds = 30,
@@ -59,19 +56,6 @@ std::string Scrape(int port) {
   client.set_read_timeout(std::chrono::seconds(5));
   auto r = client.Get("/metrics");
   return r && r->status == 200 ? r->body : std::string();
-}
-
-int MetricsPort(const std::string& err) {
-  const std::string prefix = "tuttle: metrics at http://127.0.0.1:";
-  for (int i = 0; i < 600; ++i) {
-    const std::string text = ReadIfExists(err);
-    const size_t at = text.find(prefix);
-    if (at != std::string::npos && text.find("/metrics\n", at) != std::string::npos) {
-      return std::atoi(text.c_str() + at + prefix.size());
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return 0;
 }
 
 // A single-event rule on one verb, and a correlation: 5 reads of secrets by one user in 10

@@ -33,6 +33,8 @@ enum class AlertStatus : int {
   kResolved = 4,
 };
 std::string_view AlertStatusName(AlertStatus status);  // "New", "In Progress", ...
+// The CLI's and the API's word for it: "new", "acknowledged", "suppressed", "closed".
+std::string_view AlertStatusWord(AlertStatus status);
 // The CLI's words: "new", "acknowledged" (or "ack", "in-progress"), "closed" (or "resolved"),
 // "suppressed". nullopt otherwise.
 std::optional<AlertStatus> ParseAlertStatus(std::string_view word);
