@@ -576,16 +576,21 @@ class InterruptedSource final : public RecordSource {
   size_t stop_;
 };
 
-// Runs the lines from the sink's checkpoint (if any) up to `stop`, with `shards` shards.
+// Runs the lines from the sink's checkpoint (if any) up to `stop`, with `shards` shards (0: the
+// default), under `rules_fn`'s rules; with `post_at` > 0, reloads to `generation` once line
+// `post_at` is read.
 void RunFromCheckpoint(const std::vector<std::string>& lines, size_t stop, int shards,
-                       MemoryCheckpointSink& sink) {
-  RuleSet rules = MakeChainRules();
+                       MemoryCheckpointSink& sink, RuleSet (*rules_fn)() = MakeChainRules,
+                       size_t post_at = 0, RuleGeneration generation = {}) {
+  RuleSet rules = rules_fn();
   CsvParser parser(rules.catalog);
+  RuleSwitch rule_switch;
   PipelineOptions o;
   o.threads = 2;
   o.correlation_shards = shards;
   o.checkpoint.enabled = true;
   o.checkpoint.records = 120;
+  o.rule_switch = &rule_switch;
   size_t start = 0;
   if (!sink.state.empty()) o.restore = &sink;
   if (auto it = sink.streams.find({"mem", -1}); it != sink.streams.end()) {
@@ -594,6 +599,11 @@ void RunFromCheckpoint(const std::vector<std::string>& lines, size_t stop, int s
   }
   Pipeline p(rules, parser, o);
   InterruptedSource src(lines, start, stop);
+  if (post_at > 0) {
+    src.post_at = post_at;
+    src.rule_switch = &rule_switch;
+    src.generation = std::move(generation);
+  }
   auto stats = p.Run(src, {&sink});
   ASSERT_TRUE(stats.ok()) << stats.error().message();
 }
@@ -720,47 +730,20 @@ TEST(HotReload, AChangedCorrelationRestartsItsWindowsWhileTheOthersKeepTheirs) {
             run.alerts);
 }
 
-// Runs lines up to `stop` from the sink's checkpoint, under `rules`, reloading to `after` when
-// line `post_at` is read (0: no reload).
-void RunReloadFromCheckpoint(const std::vector<std::string>& lines, size_t stop,
-                             RuleSet (*rules_fn)(), size_t post_at, RuleSet (*after)(),
-                             MemoryCheckpointSink& sink) {
-  RuleSet rules = rules_fn();
-  CsvParser parser(rules.catalog);
-  RuleSwitch rule_switch;
-  PipelineOptions o;
-  o.threads = 2;
-  o.checkpoint.enabled = true;
-  o.checkpoint.records = 120;
-  o.rule_switch = &rule_switch;
-  size_t start = 0;
-  if (!sink.state.empty()) o.restore = &sink;
-  if (auto it = sink.streams.find({"mem", -1}); it != sink.streams.end()) {
-    start = static_cast<size_t>(it->second.resume - 1);
-    if (it->second.resume <= it->second.last) o.replay_until[{"mem", -1}] = it->second.last;
-  }
-  InterruptedSource src(lines, start, stop);
-  if (post_at > 0) {
-    src.post_at = post_at;
-    src.rule_switch = &rule_switch;
-    src.generation = MakeGeneration(1, after);
-  }
-  auto stats = Pipeline(rules, parser, o).Run(src, {&sink});
-  ASSERT_TRUE(stats.ok()) << stats.error().message();
-}
-
 TEST(HotReload, CheckpointsAfterAReloadRestoreTheStateTheReloadLeft) {
   const std::vector<std::string> lines = MakeStream();
   MemoryCheckpointSink whole;
-  RunReloadFromCheckpoint(lines, lines.size(), MakeChainRules, 900, MakeChangedChainRules, whole);
+  RunFromCheckpoint(lines, lines.size(), 0, whole, MakeChainRules, 900,
+                    MakeGeneration(1, MakeChangedChainRules));
   ASSERT_GT(whole.alerts.size(), 20u);
   // Stopped soon after the reload; the restart loads the new rules from the start. The windows
   // the reload dropped must be gone from the store, not left for a restart to revive: each
   // brute_force entry stored before the reload is deleted or rewritten by then.
   MemoryCheckpointSink before;
-  RunReloadFromCheckpoint(lines, 900, MakeChainRules, 0, nullptr, before);
+  RunFromCheckpoint(lines, 900, 0, before);
   MemoryCheckpointSink pieces;
-  RunReloadFromCheckpoint(lines, 920, MakeChainRules, 900, MakeChangedChainRules, pieces);
+  RunFromCheckpoint(lines, 920, 0, pieces, MakeChainRules, 900,
+                    MakeGeneration(1, MakeChangedChainRules));
   size_t old_windows = 0;
   for (const auto& [k, v] : before.state) {
     StateKey key;
@@ -770,7 +753,7 @@ TEST(HotReload, CheckpointsAfterAReloadRestoreTheStateTheReloadLeft) {
     EXPECT_TRUE(it == pieces.state.end() || it->second != v) << "left over: " << key.group[0];
   }
   EXPECT_GT(old_windows, 3u);
-  RunReloadFromCheckpoint(lines, lines.size(), MakeChangedChainRules, 0, nullptr, pieces);
+  RunFromCheckpoint(lines, lines.size(), 0, pieces, MakeChangedChainRules);
   std::vector<std::string> a = whole.alerts, b = pieces.alerts;
   std::sort(a.begin(), a.end());
   std::sort(b.begin(), b.end());
